@@ -1,0 +1,48 @@
+//! `mockall` mocks of the two ports, for unit tests of code built on them.
+//!
+//! Enabled by the `mock` feature. [`MockRecordStore`] and [`MockDnsProvider`]
+//! implement [`RecordStore`] and [`DnsProvider`]; set expectations with
+//! `expect_*` as usual in mockall. An unexpected call panics, which is what
+//! a test that says "the provider is never called" wants.
+
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::hostname::Hostname;
+use crate::provider::{ChangeResult, DnsChange, DnsProvider};
+use crate::record::{AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey, RecordType};
+use crate::secret::SharedSecret;
+use crate::store::{ListCursor, RecordPage, RecordStore};
+
+mockall::mock! {
+    /// A mock [`RecordStore`].
+    #[derive(Debug)]
+    pub RecordStore {}
+
+    #[async_trait]
+    impl RecordStore for RecordStore {
+        async fn get(&self, key: &RecordKey) -> Result<Option<Record>>;
+        async fn discovery_group(&self, secret: &SharedSecret) -> Result<Vec<GroupMember>>;
+        async fn record_access(&self, key: &RecordKey, access: AccessUpdate) -> Result<()>;
+        async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<()>;
+        async fn create(&self, record: &Record) -> Result<()>;
+        async fn update_config(&self, key: &RecordKey, config: &RecordConfig) -> Result<()>;
+        async fn delete(&self, key: &RecordKey) -> Result<()>;
+        async fn list_page(&self, cursor: Option<ListCursor>) -> Result<RecordPage>;
+    }
+}
+
+mockall::mock! {
+    /// A mock [`DnsProvider`].
+    #[derive(Debug)]
+    pub DnsProvider {}
+
+    #[async_trait]
+    impl DnsProvider for DnsProvider {
+        async fn current(&self, name: &Hostname, record_type: RecordType) -> Result<Vec<IpAddr>>;
+        fn max_batch_size(&self) -> usize;
+        async fn apply(&self, changes: &[DnsChange]) -> Vec<ChangeResult>;
+    }
+}

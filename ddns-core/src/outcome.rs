@@ -1,0 +1,111 @@
+//! What the use cases answer, before any codec turns it into bytes.
+//!
+//! The service decides; codecs only render. Each variant of [`Failure`]
+//! corresponds to one message of `../shared/PROTOCOL.md` section 1 (or to a
+//! new failure case the original lacked), so that the seed codec and the
+//! dyndns2 codec speak of the same decisions in their own words.
+
+use std::net::IpAddr;
+
+use crate::error::Error;
+use crate::record::{GroupMember, RecordType};
+
+/// A successful `set`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetOutcome {
+    /// DNS already holds the address; nothing was changed.
+    Unchanged {
+        /// The address the record holds.
+        address: IpAddr,
+    },
+    /// DNS was changed to the address.
+    Changed {
+        /// The host name as the client sent it, with a trailing dot.
+        hostname: String,
+        /// The address now in DNS.
+        address: IpAddr,
+    },
+}
+
+/// A successful `list_hosts`: the caller's discovery group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostList {
+    /// The members, sorted by host name then type; the caller's own record
+    /// is among them.
+    pub members: Vec<GroupMember>,
+}
+
+/// Which backend a [`Failure::Backend`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The record store.
+    Store,
+    /// The DNS provider.
+    Dns,
+}
+
+/// Why a request did not succeed, in the order the service decides.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Failure {
+    /// The `hash` argument is not 64 hex digits (message 1).
+    BadHashFormat,
+    /// `internalIp` is present but is not an IP address (new).
+    InvalidAddress {
+        /// The argument as sent, shortened for display.
+        sent: String,
+    },
+    /// No record with that name and type is configured (message 2).
+    NotConfigured {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+        /// The type that was looked up.
+        record_type: RecordType,
+    },
+    /// The token does not match (message 3).
+    HashMismatch,
+    /// The record is locked (message 4).
+    Locked {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+    },
+    /// `allow_internal` forbids the address (message 5).
+    InternalNotAllowed {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+    },
+    /// The address is not a unicast host address and is never set (new).
+    NotUnicast {
+        /// The refused address.
+        address: IpAddr,
+    },
+    /// The caller's record lacks `read_privilege` (message 6).
+    NoReadPrivilege,
+    /// DNS holds more than one value for the record (message 7).
+    MultipleValues,
+    /// A backend failed (new); the request may or may not be retried.
+    Backend {
+        /// Which backend.
+        backend: Backend,
+        /// What it said, for logs; never shown to clients.
+        error: Error,
+    },
+}
+
+impl Failure {
+    /// A [`Failure::Backend`] from the record store.
+    pub fn store(error: Error) -> Self {
+        Self::Backend {
+            backend: Backend::Store,
+            error,
+        }
+    }
+
+    /// A [`Failure::Backend`] from the DNS provider.
+    pub fn dns(error: Error) -> Self {
+        Self::Backend {
+            backend: Backend::Dns,
+            error,
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The `DnsProvider` port: what actually changes DNS.
+//!
+//! Implementations: [`crate::memory::MemoryProvider`] here; Route 53,
+//! RFC 2136 and the embedded authoritative server in their own crates. Wrap
+//! any of them in [`crate::coalesce::CoalescingProvider`] to merge concurrent
+//! changes into batches. Every implementation runs the shared conformance
+//! suite (`ddns_core::conformance::provider`, feature `conformance`).
+
+use std::collections::HashSet;
+use std::fmt::Debug;
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+
+use crate::error::{Error, Result};
+use crate::hostname::Hostname;
+use crate::record::{RecordKey, RecordType};
+
+/// One change: make `name`'s `record_type` record hold exactly `value` with
+/// `ttl` (an UPSERT that replaces every value the RRset had).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DnsChange {
+    key: RecordKey,
+    ttl: u32,
+    value: IpAddr,
+}
+
+impl DnsChange {
+    /// An UPSERT of `name` to `value` with `ttl`; the record type follows the
+    /// address family (an IPv4-mapped IPv6 address is stored as IPv4).
+    pub fn upsert(name: Hostname, ttl: u32, value: IpAddr) -> Self {
+        let value = value.to_canonical();
+        Self {
+            key: RecordKey::new(name, RecordType::for_address(value)),
+            ttl,
+            value,
+        }
+    }
+
+    /// The record's name.
+    pub fn name(&self) -> &Hostname {
+        &self.key.hostname
+    }
+
+    /// The record's type, matching [`DnsChange::value`].
+    pub fn record_type(&self) -> RecordType {
+        self.key.record_type
+    }
+
+    /// Name and type together.
+    pub fn key(&self) -> &RecordKey {
+        &self.key
+    }
+
+    /// The TTL to publish.
+    pub fn ttl(&self) -> u32 {
+        self.ttl
+    }
+
+    /// The single value the record will hold.
+    pub fn value(&self) -> IpAddr {
+        self.value
+    }
+}
+
+/// The result of applying one [`DnsChange`] of a batch.
+pub type ChangeResult = Result<()>;
+
+/// A DNS backend that can read and replace A and AAAA records.
+///
+/// Implementations must be safe to call concurrently; ordering between
+/// concurrent calls is not guaranteed (the coalescer serialises its own).
+#[async_trait]
+pub trait DnsProvider: Send + Sync + Debug {
+    /// The values `name` currently holds for `record_type`, as the
+    /// authoritative source sees them, in any order.
+    ///
+    /// A name or type that does not exist is `Ok(vec![])`, not an error.
+    async fn current(&self, name: &Hostname, record_type: RecordType) -> Result<Vec<IpAddr>>;
+
+    /// The most changes this backend applies in one call (one Route 53
+    /// change batch, one UPDATE message). Callers that batch use it to split;
+    /// [`DnsProvider::apply`] must still accept any number.
+    fn max_batch_size(&self) -> usize;
+
+    /// Applies `changes` in as few backend calls as the backend allows and
+    /// returns one result per change, in the same order.
+    ///
+    /// When the backend can tell which change failed, only that change's
+    /// result is an error. When a whole call fails, every change in it gets
+    /// that error. A batch never holds two changes with the same name and
+    /// type (callers split such batches); an implementation may reject one
+    /// with [`Error::InvalidInput`]. A name outside the provider's zone is
+    /// an error for that change, never a silent success.
+    async fn apply(&self, changes: &[DnsChange]) -> Vec<ChangeResult>;
+}
+
+/// Checks that `results` has one entry per change, filling a short answer
+/// with errors and dropping extras, so a provider that miscounts cannot make
+/// a caller wait for ever or take another caller's result.
+pub fn align_results(changes: &[DnsChange], mut results: Vec<ChangeResult>) -> Vec<ChangeResult> {
+    let expected = changes.len();
+    if results.len() != expected {
+        let got = results.len();
+        results.truncate(expected);
+        while results.len() < expected {
+            results.push(Err(Error::unavailable(
+                format!("the DNS provider answered {got} results for {expected} changes"),
+                false,
+            )));
+        }
+    }
+    results
+}
+
+/// Splits `changes` into chunks of at most `max` (at least one) changes in
+/// which no name and type appears twice, keeping the order of the changes;
+/// each chunk is a list of indexes into `changes`.
+///
+/// A later change to the same record goes into a later chunk, so applying
+/// the chunks in order applies the changes in order.
+///
+/// ```
+/// use ddns_core::{provider::split_batches, DnsChange, Hostname};
+/// let a = Hostname::parse("a.example.com")?;
+/// let b = Hostname::parse("b.example.com")?;
+/// let ip = "192.0.2.1".parse()?;
+/// let changes = [
+///     DnsChange::upsert(a.clone(), 60, ip),
+///     DnsChange::upsert(a, 60, ip),
+///     DnsChange::upsert(b, 60, ip),
+/// ];
+/// assert_eq!(split_batches(&changes, 10), vec![vec![0], vec![1, 2]]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn split_batches(changes: &[DnsChange], max: usize) -> Vec<Vec<usize>> {
+    let max = max.max(1);
+    let mut chunks = Vec::new();
+    let mut chunk: Vec<usize> = Vec::new();
+    let mut keys = HashSet::new();
+    for (index, change) in changes.iter().enumerate() {
+        if chunk.len() >= max || keys.contains(change.key()) {
+            chunks.push(std::mem::take(&mut chunk));
+            keys.clear();
+        }
+        keys.insert(change.key());
+        chunk.push(index);
+    }
+    if !chunk.is_empty() {
+        chunks.push(chunk);
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upsert_derives_the_type_and_canonicalises_mapped_addresses() {
+        let name = Hostname::parse("h.example.com").unwrap();
+        let change = DnsChange::upsert(name.clone(), 60, "::ffff:198.51.100.7".parse().unwrap());
+        assert_eq!(change.record_type(), RecordType::A);
+        assert_eq!(change.value().to_string(), "198.51.100.7");
+        let change6 = DnsChange::upsert(name, 30, "2001:db8::5".parse().unwrap());
+        assert_eq!(change6.record_type(), RecordType::Aaaa);
+        assert_eq!(change6.ttl(), 30);
+    }
+
+    #[test]
+    fn align_results_pads_and_truncates() {
+        let name = Hostname::parse("h.example.com").unwrap();
+        let changes = vec![
+            DnsChange::upsert(name.clone(), 60, "192.0.2.1".parse().unwrap()),
+            DnsChange::upsert(name, 60, "2001:db8::1".parse().unwrap()),
+        ];
+        let short = align_results(&changes, vec![Ok(())]);
+        assert_eq!(short.len(), 2);
+        assert!(short[0].is_ok());
+        assert!(short[1].is_err());
+        let long = align_results(&changes, vec![Ok(()), Ok(()), Ok(())]);
+        assert_eq!(long.len(), 2);
+    }
+
+    #[test]
+    fn split_batches_respects_size_and_duplicates() {
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let names: Vec<Hostname> = (0..5)
+            .map(|i| Hostname::parse(&format!("h{i}.example.com")).unwrap())
+            .collect();
+        let changes: Vec<DnsChange> = names
+            .iter()
+            .map(|n| DnsChange::upsert(n.clone(), 60, ip))
+            .collect();
+        assert_eq!(split_batches(&changes, 2), vec![vec![0, 1], vec![2, 3], vec![4]]);
+        assert_eq!(split_batches(&changes, 0).len(), 5);
+        assert!(split_batches(&[], 10).is_empty());
+        let dup = vec![changes[0].clone(), changes[1].clone(), changes[0].clone()];
+        assert_eq!(split_batches(&dup, 10), vec![vec![0, 1], vec![2]]);
+        // Same name, other type: no clash.
+        let v6 = DnsChange::upsert(names[0].clone(), 60, "2001:db8::1".parse().unwrap());
+        assert_eq!(split_batches(&[changes[0].clone(), v6], 10), vec![vec![0, 1]]);
+    }
+}

@@ -1,0 +1,391 @@
+//! The use cases: `get`, `set` and `list_hosts` of the seed protocol.
+//!
+//! [`DdnsService`] holds a [`RecordStore`] and a [`DnsProvider`] and applies
+//! the rules of `../shared/PROTOCOL.md` section 1 in its order of decisions:
+//!
+//! 1. the token's format, 2. the record's existence, 3. the token itself;
+//!    then, only for an authenticated request, the access state is written;
+//! 4. the lock, 5. the address policy (for `list_hosts`: 6. the read
+//!    privilege), 7. the number of values in DNS.
+//!
+//! Nothing is written for a request whose token does not match.
+//!
+//! # When is the address "already current"?
+//!
+//! Clients re-send their unchanged address every few minutes, so that case
+//! must not cost a DNS backend call (Route 53 allows five per second per
+//! account). The service keeps, per record, the last address it *knows* DNS
+//! holds: one it set itself or read back from the provider, and when. A
+//! `set` is answered "matches" without calling the provider when
+//!
+//! - that knowledge is younger than the recheck interval (default
+//!   [`DEFAULT_RECHECK_INTERVAL`]), and
+//! - the store's `ip_address` agrees (so a change made through another
+//!   instance sharing the store is noticed at once).
+//!
+//! Otherwise the provider is asked for the current values, and the change
+//! is made only if they differ. A record changed behind the system's back
+//! is therefore corrected at the first request after the interval. A recheck
+//! interval of zero reproduces the original, which read DNS on every `set`.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use crate::auth::HashToken;
+use crate::hostname::{Hostname, with_trailing_dot};
+use crate::outcome::{Failure, HostList, SetOutcome};
+use crate::policy::{AddressRefusal, check_address, check_lock};
+use crate::provider::{DnsChange, DnsProvider};
+use crate::record::{AccessUpdate, ChangeUpdate, DEFAULT_TTL, Record, RecordKey, RecordType};
+use crate::store::RecordStore;
+use crate::timestamp::{Clock, SystemClock, Timestamp};
+
+/// How long a known DNS value is trusted before the provider is asked again.
+pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Most records whose DNS value the service remembers; past it the memory
+/// is cleared and rebuilt from the next requests (costing one read each).
+const MAX_REMEMBERED: usize = 100_000;
+
+/// A `set` request, as the codecs hand it over.
+#[derive(Debug, Clone)]
+pub struct SetRequest {
+    /// The `hostname` argument, as sent (percent-decoded).
+    pub hostname: String,
+    /// The `hash` argument, as sent.
+    pub hash: String,
+    /// The `internalIp` argument; `None` or empty when not given.
+    pub internal_ip: Option<String>,
+    /// The requester's public source address.
+    pub source: IpAddr,
+}
+
+/// A `list_hosts` request, as the codecs hand it over.
+#[derive(Debug, Clone)]
+pub struct ListHostsRequest {
+    /// The `hostname` argument, as sent (percent-decoded).
+    pub hostname: String,
+    /// The `hash` argument, as sent.
+    pub hash: String,
+    /// The requester's public source address.
+    pub source: IpAddr,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    address: IpAddr,
+    at: Timestamp,
+}
+
+/// The dynamic DNS use cases over a store and a provider.
+///
+/// ```
+/// use std::sync::Arc;
+/// use ddns_core::memory::{MemoryProvider, MemoryStore};
+/// use ddns_core::{DdnsService, HashToken, Hostname, Record, RecordConfig, RecordKey,
+///     RecordStore, RecordType, SetOutcome, SetRequest, SharedSecret};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+/// let store = Arc::new(MemoryStore::new());
+/// let key = RecordKey::new(Hostname::parse("home.example.com")?, RecordType::A);
+/// store.create(&Record::new(key, RecordConfig::new(SharedSecret::new("s3cret")))).await?;
+/// let service = DdnsService::builder(store, Arc::new(MemoryProvider::new())).build();
+///
+/// let source = "198.51.100.7".parse()?;
+/// let hash = HashToken::compute(source, "home.example.com.", &SharedSecret::new("s3cret"));
+/// let outcome = service
+///     .set(SetRequest { hostname: "home.example.com".into(), hash: hash.to_hex(),
+///                       internal_ip: None, source })
+///     .await;
+/// assert!(matches!(outcome, Ok(SetOutcome::Changed { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })
+/// # .map_err(|e| e.to_string())?; Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct DdnsService {
+    store: Arc<dyn RecordStore>,
+    provider: Arc<dyn DnsProvider>,
+    clock: Arc<dyn Clock>,
+    default_ttl: u32,
+    recheck_interval: Duration,
+    known: Mutex<HashMap<RecordKey, Known>>,
+}
+
+/// Builds a [`DdnsService`]; see [`DdnsService::builder`].
+#[derive(Debug)]
+pub struct DdnsServiceBuilder {
+    store: Arc<dyn RecordStore>,
+    provider: Arc<dyn DnsProvider>,
+    clock: Arc<dyn Clock>,
+    default_ttl: u32,
+    recheck_interval: Duration,
+}
+
+impl DdnsServiceBuilder {
+    /// TTL for records that set none (default [`DEFAULT_TTL`], 60 s).
+    #[must_use]
+    pub fn with_default_ttl(mut self, ttl: u32) -> Self {
+        self.default_ttl = ttl;
+        self
+    }
+
+    /// How long a known DNS value is trusted before the provider is read
+    /// again (default [`DEFAULT_RECHECK_INTERVAL`]); zero reads every time.
+    #[must_use]
+    pub fn with_recheck_interval(mut self, interval: Duration) -> Self {
+        self.recheck_interval = interval;
+        self
+    }
+
+    /// The clock for timestamps and the recheck interval (default: the
+    /// system clock).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The service.
+    pub fn build(self) -> DdnsService {
+        DdnsService {
+            store: self.store,
+            provider: self.provider,
+            clock: self.clock,
+            default_ttl: self.default_ttl,
+            recheck_interval: self.recheck_interval,
+            known: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// What steps 1-3 establish about a request: the record, authenticated.
+struct Authenticated {
+    record: Record,
+    sent_name: String,
+}
+
+impl DdnsService {
+    /// A builder over `store` and `provider`, with defaults for the rest.
+    pub fn builder(
+        store: Arc<dyn RecordStore>,
+        provider: Arc<dyn DnsProvider>,
+    ) -> DdnsServiceBuilder {
+        DdnsServiceBuilder {
+            store,
+            provider,
+            clock: Arc::new(SystemClock),
+            default_ttl: DEFAULT_TTL,
+            recheck_interval: DEFAULT_RECHECK_INTERVAL,
+        }
+    }
+
+    /// The store this service reads and writes.
+    pub fn store(&self) -> &Arc<dyn RecordStore> {
+        &self.store
+    }
+
+    /// The provider this service changes DNS through.
+    pub fn provider(&self) -> &Arc<dyn DnsProvider> {
+        &self.provider
+    }
+
+    /// `mode=get`: the requester's own address, as the hash must cover it.
+    /// Touches no backend.
+    pub fn get(&self, source: IpAddr) -> IpAddr {
+        source.to_canonical()
+    }
+
+    /// `mode=set`: points the record at `internal_ip`, or at the source
+    /// address when none is given, if the token and the record's rules allow.
+    ///
+    /// # Errors
+    ///
+    /// The first [`Failure`] in the protocol's order of decisions.
+    pub async fn set(&self, request: SetRequest) -> Result<SetOutcome, Failure> {
+        let token = HashToken::parse(&request.hash).map_err(|_| Failure::BadHashFormat)?;
+        let source = request.source.to_canonical();
+        let target = match request.internal_ip.as_deref() {
+            None | Some("") => source,
+            Some(text) => text
+                .parse::<IpAddr>()
+                .map_err(|_| Failure::InvalidAddress {
+                    sent: text.chars().take(64).collect(),
+                })?
+                .to_canonical(),
+        };
+        let record_type = RecordType::for_address(target);
+        let Authenticated { record, sent_name } = self
+            .authenticate(&request.hostname, record_type, &token, source)
+            .await?;
+
+        check_lock(record.config.lock_record).map_err(|_| Failure::Locked {
+            hostname: sent_name.clone(),
+        })?;
+        check_address(record.config.allow_internal, target, source).map_err(
+            |refusal| match refusal {
+                AddressRefusal::NotUnicast => Failure::NotUnicast { address: target },
+                AddressRefusal::InternalNotAllowed => Failure::InternalNotAllowed {
+                    hostname: sent_name.clone(),
+                },
+            },
+        )?;
+
+        let now = self.clock.now();
+        if self.known_current(&record, target, now) {
+            return Ok(SetOutcome::Unchanged { address: target });
+        }
+        let key = &record.key;
+        let values = self
+            .provider
+            .current(&key.hostname, key.record_type)
+            .await
+            .map_err(Failure::dns)?;
+        if values.len() > 1 {
+            return Err(Failure::MultipleValues);
+        }
+        if values.first() == Some(&target) {
+            if record.state.ip_address != Some(target) {
+                self.record_change(key, target, now).await?;
+            }
+            self.remember(key, target, now);
+            return Ok(SetOutcome::Unchanged { address: target });
+        }
+
+        let ttl = record.config.effective_ttl(self.default_ttl);
+        let change = DnsChange::upsert(key.hostname.clone(), ttl, target);
+        let mut results = self.provider.apply(std::slice::from_ref(&change)).await;
+        match results.pop() {
+            Some(Ok(())) => {}
+            Some(Err(error)) => return Err(Failure::dns(error)),
+            None => {
+                return Err(Failure::dns(crate::Error::unavailable(
+                    "the DNS provider returned no result for the change",
+                    false,
+                )));
+            }
+        }
+        // DNS has the address now: remember it even if the store write
+        // below fails, so a retry converges without another DNS change.
+        self.remember(key, target, now);
+        self.record_change(key, target, now).await?;
+        Ok(SetOutcome::Changed {
+            hostname: sent_name,
+            address: target,
+        })
+    }
+
+    /// `mode=list_hosts`: the discovery group of the caller's record, whose
+    /// type follows the source address's family.
+    ///
+    /// # Errors
+    ///
+    /// The first [`Failure`] in the protocol's order of decisions.
+    pub async fn list_hosts(&self, request: ListHostsRequest) -> Result<HostList, Failure> {
+        let token = HashToken::parse(&request.hash).map_err(|_| Failure::BadHashFormat)?;
+        let source = request.source.to_canonical();
+        let record_type = RecordType::for_address(source);
+        let Authenticated { record, .. } = self
+            .authenticate(&request.hostname, record_type, &token, source)
+            .await?;
+        if !record.config.read_privilege {
+            return Err(Failure::NoReadPrivilege);
+        }
+        let mut members = self
+            .store
+            .discovery_group(&record.config.shared_secret)
+            .await
+            .map_err(Failure::store)?;
+        members.sort();
+        Ok(HostList { members })
+    }
+
+    /// Steps 1-3 after the token's format: find the record, check the token,
+    /// and write the access state of an authenticated request.
+    async fn authenticate(
+        &self,
+        sent_hostname: &str,
+        record_type: RecordType,
+        token: &HashToken,
+        source: IpAddr,
+    ) -> Result<Authenticated, Failure> {
+        let sent_name = with_trailing_dot(sent_hostname);
+        let not_configured = || Failure::NotConfigured {
+            hostname: sent_name.clone(),
+            record_type,
+        };
+        // A name that is not a valid host name cannot have a record.
+        let hostname = Hostname::parse(&sent_name).map_err(|_| not_configured())?;
+        let key = RecordKey::new(hostname, record_type);
+        let record = self
+            .store
+            .get(&key)
+            .await
+            .map_err(Failure::store)?
+            .ok_or_else(not_configured)?;
+        if !token.verify(source, &sent_name, &record.config.shared_secret) {
+            return Err(Failure::HashMismatch);
+        }
+        let access = AccessUpdate {
+            source,
+            at: self.clock.now(),
+        };
+        self.store
+            .record_access(&key, access)
+            .await
+            .map_err(Failure::store)?;
+        Ok(Authenticated { record, sent_name })
+    }
+
+    async fn record_change(
+        &self,
+        key: &RecordKey,
+        address: IpAddr,
+        at: Timestamp,
+    ) -> Result<(), Failure> {
+        let change = ChangeUpdate {
+            ip_address: address,
+            at,
+        };
+        self.store
+            .record_change(key, change)
+            .await
+            .map_err(Failure::store)
+    }
+
+    /// True when DNS is known to hold `target` for the record (see the
+    /// module documentation).
+    fn known_current(&self, record: &Record, target: IpAddr, now: Timestamp) -> bool {
+        if record.state.ip_address != Some(target) {
+            return false;
+        }
+        self.known_values().get(&record.key).is_some_and(|k| {
+            k.address == target
+                && now
+                    .duration_since(k.at)
+                    .is_some_and(|age| age < self.recheck_interval)
+        })
+    }
+
+    fn remember(&self, key: &RecordKey, address: IpAddr, at: Timestamp) {
+        let mut known = self.known_values();
+        if known.len() >= MAX_REMEMBERED && !known.contains_key(key) {
+            known.clear();
+        }
+        known.insert(key.clone(), Known { address, at });
+    }
+
+    /// Forgets what the service knows about DNS values, so the next `set` of
+    /// every record reads DNS again (for operators who changed DNS by hand).
+    pub fn forget_known_values(&self) {
+        self.known_values().clear();
+    }
+
+    fn known_values(&self) -> MutexGuard<'_, HashMap<RecordKey, Known>> {
+        // The map holds only hints; one left half-written by a panicking
+        // thread is still usable.
+        self.known.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
