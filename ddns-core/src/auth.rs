@@ -1,4 +1,4 @@
-//! The seed protocol's hash token (`../shared/PROTOCOL.md` section 2).
+//! The seed protocol's hash token (`docs/PROTOCOL.md` section 2).
 //!
 //! ```text
 //! hash = lowercase hex( SHA-256( source_ip + hostname_with_dot + shared_secret ) )
@@ -158,7 +158,11 @@ mod tests {
         let ip: IpAddr = "73.222.111.6".parse().unwrap();
         let token = HashToken::parse(SEED_README_EXAMPLE).unwrap();
         assert!(token.verify(ip, "test.example.com.", &secret));
-        assert!(!token.verify("73.222.111.7".parse().unwrap(), "test.example.com.", &secret));
+        assert!(!token.verify(
+            "73.222.111.7".parse().unwrap(),
+            "test.example.com.",
+            &secret
+        ));
         assert!(!token.verify(ip, "test.example.com", &secret));
         assert!(!token.verify(ip, "Test.example.com.", &secret));
         assert!(!token.verify(ip, "test.example.com.", &SharedSecret::new("123abd")));
@@ -170,7 +174,10 @@ mod tests {
             vector("::ffff:73.222.111.6", "test.example.com.", "123abc"),
             SEED_README_EXAMPLE
         );
-        assert_eq!(source_ip_text("2001:DB8:0:0::1".parse().unwrap()), "2001:db8::1");
+        assert_eq!(
+            source_ip_text("2001:DB8:0:0::1".parse().unwrap()),
+            "2001:db8::1"
+        );
     }
 
     #[test]

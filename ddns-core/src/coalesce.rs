@@ -1,18 +1,23 @@
-//! A decorator that merges concurrent DNS changes into batches.
+//! A decorator that merges concurrent DNS reads and changes into batches.
 //!
 //! When a whole ISP renumbers, a thousand hosts call `set` within seconds.
-//! [`CoalescingProvider`] wraps any [`DnsProvider`] and holds each change
-//! for a short window (default [`DEFAULT_WINDOW`]); everything that arrives
-//! meanwhile is applied together, split at the provider's
-//! [`DnsProvider::max_batch_size`] and so that no batch changes one record
-//! twice. A batch that reaches the maximum size is sent at once. Batches go
-//! to the provider one at a time, in order. Every caller gets the result of
-//! its own change.
+//! [`CoalescingProvider`] wraps any [`DnsProvider`] and holds each read or
+//! change for a short window (default [`DEFAULT_WINDOW`]); everything of
+//! the same kind that arrives meanwhile goes to the provider together:
 //!
-//! The flush runs as a tokio task, so a caller that gives up waiting does
-//! not strand the others. Outside a tokio runtime the decorator passes
-//! changes straight through.
+//! - reads as one [`DnsProvider::current_many`] call;
+//! - changes as [`DnsProvider::apply`] calls split at the provider's
+//!   [`DnsProvider::max_batch_size`] and so that no batch changes one
+//!   record twice; change batches go one at a time, in order of arrival.
+//!
+//! A batch that reaches the maximum size is sent at once. Every caller gets
+//! the result of its own read or change.
+//!
+//! Flushes run as tokio tasks, so a caller that gives up waiting does not
+//! strand the others. Outside a tokio runtime the decorator passes calls
+//! straight through.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::mem;
 use std::net::IpAddr;
@@ -25,66 +30,190 @@ use tokio::sync::oneshot;
 use crate::error::{Error, Result};
 use crate::hostname::Hostname;
 use crate::provider::{ChangeResult, DnsChange, DnsProvider, align_results, split_batches};
-use crate::record::RecordType;
+use crate::record::{RecordKey, RecordType};
 
-/// How long a change waits for others to join its batch by default.
+/// How long a read or change waits for others to join its batch by default.
 pub const DEFAULT_WINDOW: Duration = Duration::from_millis(20);
 
-type Waiter = oneshot::Sender<ChangeResult>;
+/// The result of one read.
+type ReadResult = Result<Vec<IpAddr>>;
 
-#[derive(Default)]
-struct Pending {
-    changes: Vec<DnsChange>,
-    waiters: Vec<Waiter>,
-    /// Bumped each time the pending batch is taken, so a timer started for
-    /// an earlier batch does not flush a later one early.
+/// A batch sealed for sending: the items and, for each, the channel its
+/// result goes back on.
+type Batch<T, R> = (Vec<T>, Vec<oneshot::Sender<R>>);
+
+/// Items waiting for the next flush, and sealed batches waiting to be sent.
+struct Queue<T, R> {
+    items: Vec<T>,
+    waiters: Vec<oneshot::Sender<R>>,
+    /// Bumped each time the open batch is sealed, so a timer started for an
+    /// earlier batch does not seal a later one early.
     generation: u64,
+    /// Sealed batches in the order they were sealed; each flush task sends
+    /// the oldest, so batches reach the provider in order.
+    ready: VecDeque<Batch<T, R>>,
+}
+
+impl<T, R> Queue<T, R> {
+    fn seal(&mut self) {
+        if !self.items.is_empty() {
+            self.generation += 1;
+            let batch = (mem::take(&mut self.items), mem::take(&mut self.waiters));
+            self.ready.push_back(batch);
+        }
+    }
+}
+
+/// What joining a queue tells the caller to start.
+enum Then {
+    /// The batch reached the maximum size and was sealed: send it now.
+    Send,
+    /// The caller opened a new batch: seal it when the window of this
+    /// generation ends.
+    Timer(u64),
+    /// Someone else's timer or flush will take care of it.
+    Nothing,
+}
+
+struct Gatherer<T, R> {
+    queue: Mutex<Queue<T, R>>,
+    /// Held while a batch of this kind is with the provider.
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl<T, R> Gatherer<T, R> {
+    fn new() -> Self {
+        Self {
+            queue: Mutex::new(Queue {
+                items: Vec::new(),
+                waiters: Vec::new(),
+                generation: 0,
+                ready: VecDeque::new(),
+            }),
+            turn: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue<T, R>> {
+        // The queue is only pushed to and taken whole: valid after a panic.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn join(
+        &self,
+        items: impl IntoIterator<Item = T>,
+        max: usize,
+    ) -> (Vec<oneshot::Receiver<R>>, Then) {
+        let mut queue = self.queue();
+        let was_empty = queue.items.is_empty();
+        let mut receivers = Vec::new();
+        for item in items {
+            let (tx, rx) = oneshot::channel();
+            queue.items.push(item);
+            queue.waiters.push(tx);
+            receivers.push(rx);
+        }
+        let then = if queue.items.len() >= max {
+            queue.seal();
+            Then::Send
+        } else if was_empty {
+            Then::Timer(queue.generation)
+        } else {
+            Then::Nothing
+        };
+        (receivers, then)
+    }
+
+    /// Seals the open batch if it is still of `generation`.
+    fn seal_if(&self, generation: u64) -> bool {
+        let mut queue = self.queue();
+        if queue.generation != generation || queue.items.is_empty() {
+            return false;
+        }
+        queue.seal();
+        true
+    }
+
+    /// Waits for this kind's turn, then takes the oldest sealed batch.
+    async fn next_batch(&self) -> (tokio::sync::MutexGuard<'_, ()>, Option<Batch<T, R>>) {
+        let turn = self.turn.lock().await;
+        let batch = self.queue().ready.pop_front();
+        (turn, batch)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Reads,
+    Writes,
 }
 
 struct Shared {
     inner: Arc<dyn DnsProvider>,
-    pending: Mutex<Pending>,
-    /// Held while a batch is with the provider: batches go one at a time.
-    sending: tokio::sync::Mutex<()>,
+    reads: Gatherer<RecordKey, ReadResult>,
+    writes: Gatherer<DnsChange, ChangeResult>,
+}
+
+fn deliver<R>(waiters: Vec<oneshot::Sender<R>>, results: Vec<R>) {
+    for (waiter, result) in waiters.into_iter().zip(results) {
+        // The caller may have stopped waiting; that is fine.
+        let _ = waiter.send(result);
+    }
 }
 
 impl Shared {
-    fn pending(&self) -> MutexGuard<'_, Pending> {
-        // Pending is only pushed to and taken whole; it is valid after a panic.
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Takes the pending batch if it is still generation `generation`.
-    fn take(&self, generation: Option<u64>) -> Option<(Vec<DnsChange>, Vec<Waiter>)> {
-        let mut pending = self.pending();
-        if generation.is_some_and(|g| g != pending.generation) || pending.changes.is_empty() {
-            return None;
+    fn seal_if(&self, kind: Kind, generation: u64) -> bool {
+        match kind {
+            Kind::Reads => self.reads.seal_if(generation),
+            Kind::Writes => self.writes.seal_if(generation),
         }
-        pending.generation += 1;
-        Some((
-            mem::take(&mut pending.changes),
-            mem::take(&mut pending.waiters),
-        ))
     }
 
-    async fn send(&self, changes: Vec<DnsChange>, waiters: Vec<Waiter>) {
-        let _turn = self.sending.lock().await;
-        let max = self.inner.max_batch_size();
-        let mut waiters: Vec<Option<Waiter>> = waiters.into_iter().map(Some).collect();
-        for chunk in split_batches(&changes, max) {
-            let batch: Vec<DnsChange> = chunk.iter().map(|&i| changes[i].clone()).collect();
-            let results = align_results(&batch, self.inner.apply(&batch).await);
-            for (index, result) in chunk.into_iter().zip(results) {
-                if let Some(waiter) = waiters.get_mut(index).and_then(Option::take) {
-                    // The caller may have stopped waiting; that is fine.
-                    let _ = waiter.send(result);
+    /// Sends the oldest sealed batch of `kind`.
+    async fn flush(&self, kind: Kind) {
+        match kind {
+            Kind::Reads => {
+                let (_turn, batch) = self.reads.next_batch().await;
+                if let Some((keys, waiters)) = batch {
+                    let mut results = self.inner.current_many(&keys).await;
+                    results.resize_with(keys.len(), || {
+                        Err(Error::unavailable(
+                            "the DNS provider answered fewer reads than asked",
+                            false,
+                        ))
+                    });
+                    deliver(waiters, results);
+                }
+            }
+            Kind::Writes => {
+                let (_turn, batch) = self.writes.next_batch().await;
+                if let Some((changes, waiters)) = batch {
+                    self.send_changes(changes, waiters).await;
                 }
             }
         }
     }
+
+    async fn send_changes(
+        &self,
+        changes: Vec<DnsChange>,
+        waiters: Vec<oneshot::Sender<ChangeResult>>,
+    ) {
+        let mut waiters: Vec<Option<_>> = waiters.into_iter().map(Some).collect();
+        for chunk in split_batches(&changes, self.inner.max_batch_size()) {
+            let batch: Vec<DnsChange> = chunk.iter().map(|&i| changes[i].clone()).collect();
+            let results = align_results(&batch, self.inner.apply(&batch).await);
+            let chunk_waiters = chunk
+                .iter()
+                .filter_map(|&i| waiters.get_mut(i).and_then(Option::take))
+                .collect();
+            deliver(chunk_waiters, results);
+        }
+    }
 }
 
-/// A [`DnsProvider`] that batches the changes of concurrent callers.
+/// A [`DnsProvider`] that batches the reads and changes of concurrent
+/// callers.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -116,14 +245,14 @@ impl CoalescingProvider {
         Self {
             shared: Arc::new(Shared {
                 inner,
-                pending: Mutex::new(Pending::default()),
-                sending: tokio::sync::Mutex::new(()),
+                reads: Gatherer::new(),
+                writes: Gatherer::new(),
             }),
             window: DEFAULT_WINDOW,
         }
     }
 
-    /// Sets how long a change waits for others (tens of milliseconds is
+    /// Sets how long a call waits for others (tens of milliseconds is
     /// plenty: long enough to gather a burst, short enough not to be felt).
     #[must_use]
     pub fn with_window(mut self, window: Duration) -> Self {
@@ -135,12 +264,63 @@ impl CoalescingProvider {
     pub fn inner(&self) -> &Arc<dyn DnsProvider> {
         &self.shared.inner
     }
+
+    /// Starts what joining asked for, then waits for the results.
+    async fn wait<R>(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        kind: Kind,
+        (receivers, then): (Vec<oneshot::Receiver<Result<R>>>, Then),
+    ) -> Vec<Result<R>> {
+        let shared = Arc::clone(&self.shared);
+        match then {
+            Then::Send => {
+                runtime.spawn(async move { shared.flush(kind).await });
+            }
+            Then::Timer(generation) => {
+                let window = self.window;
+                runtime.spawn(async move {
+                    tokio::time::sleep(window).await;
+                    if shared.seal_if(kind, generation) {
+                        shared.flush(kind).await;
+                    }
+                });
+            }
+            Then::Nothing => {}
+        }
+        let mut results = Vec::with_capacity(receivers.len());
+        for rx in receivers {
+            results.push(rx.await.unwrap_or_else(|_| {
+                Err(Error::unavailable(
+                    "the batch holding this call was abandoned (the DNS provider failed or the runtime is shutting down)",
+                    true,
+                ))
+            }));
+        }
+        results
+    }
 }
 
 #[async_trait]
 impl DnsProvider for CoalescingProvider {
     async fn current(&self, name: &Hostname, record_type: RecordType) -> Result<Vec<IpAddr>> {
-        self.shared.inner.current(name, record_type).await
+        let key = RecordKey::new(name.clone(), record_type);
+        self.current_many(std::slice::from_ref(&key))
+            .await
+            .pop()
+            .unwrap_or_else(|| Ok(Vec::new()))
+    }
+
+    async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<IpAddr>>> {
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return self.shared.inner.current_many(keys).await;
+        };
+        let max = self.shared.inner.max_batch_size();
+        let joined = self.shared.reads.join(keys.iter().cloned(), max);
+        self.wait(&runtime, Kind::Reads, joined).await
     }
 
     fn max_batch_size(&self) -> usize {
@@ -154,46 +334,8 @@ impl DnsProvider for CoalescingProvider {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return align_results(changes, self.shared.inner.apply(changes).await);
         };
-
-        let mut receivers = Vec::with_capacity(changes.len());
-        let (timer_for, full) = {
-            let mut pending = self.shared.pending();
-            let was_empty = pending.changes.is_empty();
-            for change in changes {
-                let (tx, rx) = oneshot::channel();
-                pending.changes.push(change.clone());
-                pending.waiters.push(tx);
-                receivers.push(rx);
-            }
-            let full = pending.changes.len() >= self.shared.inner.max_batch_size();
-            (was_empty.then_some(pending.generation), full)
-        };
-
-        if full {
-            if let Some((batch, waiters)) = self.shared.take(None) {
-                let shared = Arc::clone(&self.shared);
-                runtime.spawn(async move { shared.send(batch, waiters).await });
-            }
-        } else if let Some(generation) = timer_for {
-            let shared = Arc::clone(&self.shared);
-            let window = self.window;
-            runtime.spawn(async move {
-                tokio::time::sleep(window).await;
-                if let Some((batch, waiters)) = shared.take(Some(generation)) {
-                    shared.send(batch, waiters).await;
-                }
-            });
-        }
-
-        let mut results = Vec::with_capacity(receivers.len());
-        for rx in receivers {
-            results.push(rx.await.unwrap_or_else(|_| {
-                Err(Error::unavailable(
-                    "the batch holding this change was abandoned (the DNS provider failed or the runtime is shutting down)",
-                    true,
-                ))
-            }));
-        }
-        results
+        let max = self.shared.inner.max_batch_size();
+        let joined = self.shared.writes.join(changes.iter().cloned(), max);
+        self.wait(&runtime, Kind::Writes, joined).await
     }
 }

@@ -93,7 +93,11 @@ pub async fn store(store: &dyn RecordStore) {
     let a = full_record(a_key.clone(), secret);
     store.create(&a).await.expect("create a new record");
     created.push(a_key.clone());
-    let read = store.get(&a_key).await.expect("get").expect("created record exists");
+    let read = store
+        .get(&a_key)
+        .await
+        .expect("get")
+        .expect("created record exists");
     assert_eq!(read, a, "get must return the record exactly as created");
 
     // A second create with the same key is a conflict and changes nothing.
@@ -102,63 +106,118 @@ pub async fn store(store: &dyn RecordStore) {
         Err(Error::Conflict { .. }) => {}
         other => panic!("create of an existing key must be Conflict, got {other:?}"),
     }
-    assert_eq!(store.get(&a_key).await.unwrap().unwrap(), a, "a refused create must change nothing");
+    assert_eq!(
+        store.get(&a_key).await.unwrap().unwrap(),
+        a,
+        "a refused create must change nothing"
+    );
 
     // A and AAAA of one name are different records.
     let aaaa_key = RecordKey::new(a_key.hostname.clone(), RecordType::Aaaa);
-    assert_eq!(store.get(&aaaa_key).await.unwrap(), None, "AAAA must be distinct from A");
-    let aaaa = Record::new(aaaa_key.clone(), RecordConfig::new(SharedSecret::new("six")));
+    assert_eq!(
+        store.get(&aaaa_key).await.unwrap(),
+        None,
+        "AAAA must be distinct from A"
+    );
+    let aaaa = Record::new(
+        aaaa_key.clone(),
+        RecordConfig::new(SharedSecret::new("six")),
+    );
     store.create(&aaaa).await.expect("create AAAA beside A");
     created.push(aaaa_key.clone());
     assert_eq!(store.get(&aaaa_key).await.unwrap().unwrap(), aaaa);
-    assert_eq!(store.get(&a_key).await.unwrap().unwrap(), a, "creating AAAA must not touch A");
+    assert_eq!(
+        store.get(&a_key).await.unwrap().unwrap(),
+        a,
+        "creating AAAA must not touch A"
+    );
 
     // Access write-back touches only its two fields.
     let access = AccessUpdate {
         source: ip("203.0.113.77"),
         at: Timestamp::from_unix_micros(1_700_000_000_000_007),
     };
-    store.record_access(&a_key, access).await.expect("record_access");
+    store
+        .record_access(&a_key, access)
+        .await
+        .expect("record_access");
     let mut expected = a.clone();
     expected.state.last_accessed = Some(access.source);
     expected.state.last_checked = Some(access.at);
-    assert_eq!(store.get(&a_key).await.unwrap().unwrap(), expected, "record_access must write last_accessed and last_checked only");
+    assert_eq!(
+        store.get(&a_key).await.unwrap().unwrap(),
+        expected,
+        "record_access must write last_accessed and last_checked only"
+    );
 
     // Change write-back touches only its two fields.
     let change = ChangeUpdate {
         ip_address: ip("198.51.100.200"),
         at: Timestamp::from_unix_micros(1_700_000_100_000_000),
     };
-    store.record_change(&a_key, change).await.expect("record_change");
+    store
+        .record_change(&a_key, change)
+        .await
+        .expect("record_change");
     expected.state.ip_address = Some(change.ip_address);
     expected.state.last_updated = Some(change.at);
-    assert_eq!(store.get(&a_key).await.unwrap().unwrap(), expected, "record_change must write ip_address and last_updated only");
+    assert_eq!(
+        store.get(&a_key).await.unwrap().unwrap(),
+        expected,
+        "record_change must write ip_address and last_updated only"
+    );
 
     // Write-backs of a missing record fail with NotFound and create nothing.
     let ghost = RecordKey::new(name(&base, "ghost"), RecordType::A);
     assert!(
-        matches!(store.record_access(&ghost, access).await, Err(Error::NotFound { .. })),
+        matches!(
+            store.record_access(&ghost, access).await,
+            Err(Error::NotFound { .. })
+        ),
         "record_access of a missing record must be NotFound"
     );
     assert!(
-        matches!(store.record_change(&ghost, change).await, Err(Error::NotFound { .. })),
+        matches!(
+            store.record_change(&ghost, change).await,
+            Err(Error::NotFound { .. })
+        ),
         "record_change of a missing record must be NotFound"
     );
-    assert_eq!(store.get(&ghost).await.unwrap(), None, "write-backs must not create records");
+    assert_eq!(
+        store.get(&ghost).await.unwrap(),
+        None,
+        "write-backs must not create records"
+    );
 
     // update_config replaces the configuration and keeps the state.
     let new_config = RecordConfig::new(SharedSecret::new("rotated"))
         .with_read_privilege(true)
         .with_allow_internal(false);
-    store.update_config(&a_key, &new_config).await.expect("update_config");
+    store
+        .update_config(&a_key, &new_config)
+        .await
+        .expect("update_config");
     let updated = store.get(&a_key).await.unwrap().unwrap();
-    assert_eq!(updated.config, new_config, "update_config must replace the whole configuration");
-    assert_eq!(updated.state, expected.state, "update_config must keep the state");
+    assert_eq!(
+        updated.config, new_config,
+        "update_config must replace the whole configuration"
+    );
+    assert_eq!(
+        updated.state, expected.state,
+        "update_config must keep the state"
+    );
     assert!(
-        matches!(store.update_config(&ghost, &new_config).await, Err(Error::NotFound { .. })),
+        matches!(
+            store.update_config(&ghost, &new_config).await,
+            Err(Error::NotFound { .. })
+        ),
         "update_config of a missing record must be NotFound"
     );
-    assert_eq!(store.get(&ghost).await.unwrap(), None, "update_config must not create records");
+    assert_eq!(
+        store.get(&ghost).await.unwrap(),
+        None,
+        "update_config must not create records"
+    );
 
     // State write-backs racing each other lose nothing.
     for round in 0..10u8 {
@@ -177,8 +236,16 @@ pub async fn store(store: &dyn RecordStore) {
         x.expect("concurrent record_access");
         y.expect("concurrent record_change");
         let state = store.get(&aaaa_key).await.unwrap().unwrap().state;
-        assert_eq!(state.last_accessed, Some(access.source), "a concurrent record_change lost an access write");
-        assert_eq!(state.ip_address, Some(change.ip_address), "a concurrent record_access lost a change write");
+        assert_eq!(
+            state.last_accessed,
+            Some(access.source),
+            "a concurrent record_change lost an access write"
+        );
+        assert_eq!(
+            state.ip_address,
+            Some(change.ip_address),
+            "a concurrent record_access lost a change write"
+        );
     }
 
     // The discovery group: same secret and read_privilege, both types,
@@ -186,31 +253,62 @@ pub async fn store(store: &dyn RecordStore) {
     let group_secret = SharedSecret::new(format!("group-{base}"));
     let mut expected_group = BTreeSet::new();
     for i in 0..GROUP_SIZE {
-        let record_type = if i % 2 == 0 { RecordType::A } else { RecordType::Aaaa };
+        let record_type = if i % 2 == 0 {
+            RecordType::A
+        } else {
+            RecordType::Aaaa
+        };
         let key = RecordKey::new(name(&base, &format!("member{i}")), record_type);
         let mut config = RecordConfig::new(group_secret.clone()).with_read_privilege(true);
         if i % 3 != 0 {
-            config = config.with_mac_address(format!("02:00:00:00:{:02X}:{:02X}", i / 256, i % 256));
+            config =
+                config.with_mac_address(format!("02:00:00:00:{:02X}:{:02X}", i / 256, i % 256));
         }
-        store.create(&Record::new(key.clone(), config.clone())).await.expect("create group member");
+        store
+            .create(&Record::new(key.clone(), config.clone()))
+            .await
+            .expect("create group member");
         created.push(key.clone());
-        expected_group.insert(GroupMember { key, mac_address: config.mac_address });
+        expected_group.insert(GroupMember {
+            key,
+            mac_address: config.mac_address,
+        });
     }
     // Same secret without read privilege, and read privilege with another secret.
     for (label, config) in [
         ("outsider-noread", RecordConfig::new(group_secret.clone())),
-        ("outsider-other", RecordConfig::new(SharedSecret::new("other-group")).with_read_privilege(true)),
+        (
+            "outsider-other",
+            RecordConfig::new(SharedSecret::new("other-group")).with_read_privilege(true),
+        ),
     ] {
         let key = RecordKey::new(name(&base, label), RecordType::A);
-        store.create(&Record::new(key.clone(), config)).await.expect("create outsider");
+        store
+            .create(&Record::new(key.clone(), config))
+            .await
+            .expect("create outsider");
         created.push(key);
     }
-    let group: Vec<GroupMember> = store.discovery_group(&group_secret).await.expect("discovery_group");
+    let group: Vec<GroupMember> = store
+        .discovery_group(&group_secret)
+        .await
+        .expect("discovery_group");
     let got: BTreeSet<GroupMember> = group.iter().cloned().collect();
-    assert_eq!(got.len(), group.len(), "discovery_group returned a member twice");
-    assert_eq!(got, expected_group, "discovery_group must return exactly the records with the secret and read_privilege");
+    assert_eq!(
+        got.len(),
+        group.len(),
+        "discovery_group returned a member twice"
+    );
+    assert_eq!(
+        got, expected_group,
+        "discovery_group must return exactly the records with the secret and read_privilege"
+    );
     assert!(
-        store.discovery_group(&SharedSecret::new(format!("none-{base}"))).await.unwrap().is_empty(),
+        store
+            .discovery_group(&SharedSecret::new(format!("none-{base}")))
+            .await
+            .unwrap()
+            .is_empty(),
         "an unknown secret has an empty group"
     );
 
@@ -224,7 +322,11 @@ pub async fn store(store: &dyn RecordStore) {
         .filter(|k| k.hostname.as_str().ends_with(&format!("{base}.")))
         .collect();
     let listed_set: BTreeSet<&RecordKey> = listed.iter().collect();
-    assert_eq!(listed_set.len(), listed.len(), "list_page returned a record twice");
+    assert_eq!(
+        listed_set.len(),
+        listed.len(),
+        "list_page returned a record twice"
+    );
     let created_set: BTreeSet<&RecordKey> = created.iter().collect();
     assert_eq!(listed_set, created_set, "listing must return every record");
 
@@ -232,13 +334,21 @@ pub async fn store(store: &dyn RecordStore) {
     for key in &created {
         store.delete(key).await.expect("delete an existing record");
     }
-    assert_eq!(store.get(&a_key).await.unwrap(), None, "a deleted record must be gone");
+    assert_eq!(
+        store.get(&a_key).await.unwrap(),
+        None,
+        "a deleted record must be gone"
+    );
     assert!(
         matches!(store.delete(&a_key).await, Err(Error::NotFound { .. })),
         "delete of a missing record must be NotFound"
     );
     assert!(
-        store.discovery_group(&group_secret).await.unwrap().is_empty(),
+        store
+            .discovery_group(&group_secret)
+            .await
+            .unwrap()
+            .is_empty(),
         "deleted records must leave their group"
     );
 }
@@ -257,14 +367,19 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
     // A name that does not exist has no values.
     let host = name(&base, "host");
     assert_eq!(
-        provider.current(&host, RecordType::A).await.expect("current of a missing name"),
+        provider
+            .current(&host, RecordType::A)
+            .await
+            .expect("current of a missing name"),
         Vec::<IpAddr>::new(),
         "current must be empty for a missing name"
     );
 
     // An upsert creates; a second replaces, leaving exactly one value.
     for value in ["198.51.100.1", "198.51.100.2"] {
-        let results = provider.apply(&[DnsChange::upsert(host.clone(), 60, ip(value))]).await;
+        let results = provider
+            .apply(&[DnsChange::upsert(host.clone(), 60, ip(value))])
+            .await;
         assert_eq!(results.len(), 1, "apply must return one result per change");
         results[0].as_ref().expect("upsert in the zone");
         assert_eq!(
@@ -275,9 +390,14 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
     }
 
     // AAAA lives beside A.
-    let results = provider.apply(&[DnsChange::upsert(host.clone(), 120, ip("2001:db8::7"))]).await;
+    let results = provider
+        .apply(&[DnsChange::upsert(host.clone(), 120, ip("2001:db8::7"))])
+        .await;
     results[0].as_ref().expect("AAAA upsert");
-    assert_eq!(provider.current(&host, RecordType::Aaaa).await.unwrap(), vec![ip("2001:db8::7")]);
+    assert_eq!(
+        provider.current(&host, RecordType::Aaaa).await.unwrap(),
+        vec![ip("2001:db8::7")]
+    );
     assert_eq!(
         provider.current(&host, RecordType::A).await.unwrap(),
         vec![ip("198.51.100.2")],
@@ -297,13 +417,20 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
         })
         .collect();
     let results = provider.apply(&changes).await;
-    assert_eq!(results.len(), changes.len(), "apply must return one result per change");
+    assert_eq!(
+        results.len(),
+        changes.len(),
+        "apply must return one result per change"
+    );
     for (change, result) in changes.iter().zip(&results) {
         assert!(result.is_ok(), "change {} failed: {result:?}", change.key());
     }
     for change in &changes {
         assert_eq!(
-            provider.current(change.name(), change.record_type()).await.unwrap(),
+            provider
+                .current(change.name(), change.record_type())
+                .await
+                .unwrap(),
             vec![change.value()],
             "{} must hold the batched value",
             change.key()
@@ -311,12 +438,21 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
     }
 
     // A name outside the zone is an error, not a silent success.
-    let outside = Hostname::parse(&format!("{}.not-{}", random_label(), zone.without_trailing_dot()))
-        .expect("outside name");
-    let results = provider.apply(&[DnsChange::upsert(outside, 60, ip("198.51.100.3"))]).await;
+    let outside = Hostname::parse(&format!(
+        "{}.not-{}",
+        random_label(),
+        zone.without_trailing_dot()
+    ))
+    .expect("outside name");
+    let results = provider
+        .apply(&[DnsChange::upsert(outside, 60, ip("198.51.100.3"))])
+        .await;
     assert_eq!(results.len(), 1);
     assert!(results[0].is_err(), "a change outside the zone must fail");
 
     // An empty batch is fine and does nothing.
-    assert!(provider.apply(&[]).await.is_empty(), "an empty batch gives no results");
+    assert!(
+        provider.apply(&[]).await.is_empty(),
+        "an empty batch gives no results"
+    );
 }

@@ -173,7 +173,8 @@ mod tests {
     #[test]
     fn source_is_kept_and_displayed_separately() {
         let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "socket timed out");
-        let err = Error::unavailable("DNS server 127.0.0.1:53 did not answer", true).with_source(io);
+        let err =
+            Error::unavailable("DNS server 127.0.0.1:53 did not answer", true).with_source(io);
         assert_eq!(
             err.to_string(),
             "backend unavailable: DNS server 127.0.0.1:53 did not answer (retryable)"

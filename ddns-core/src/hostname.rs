@@ -3,7 +3,7 @@
 //! A [`Hostname`] is parsed once at the edge and then trusted everywhere: it is
 //! a fully qualified name of letter-digit-hyphen labels, lower-cased, always
 //! written with its trailing dot (`host.example.com.`), which is the form the
-//! record table keys on (`../shared/PROTOCOL.md` section 3).
+//! record table keys on (`docs/PROTOCOL.md` section 3).
 
 use std::fmt;
 use std::str::FromStr;
@@ -280,7 +280,11 @@ mod tests {
     #[test]
     fn zone_membership_respects_label_boundaries() {
         let zone = Hostname::parse("example.com").unwrap();
-        assert!(Hostname::parse("x.y.example.com").unwrap().is_in_zone(&zone));
+        assert!(
+            Hostname::parse("x.y.example.com")
+                .unwrap()
+                .is_in_zone(&zone)
+        );
         assert!(!Hostname::parse("xexample.com").unwrap().is_in_zone(&zone));
         assert!(!Hostname::parse("example.org").unwrap().is_in_zone(&zone));
         assert_eq!(zone.child("www").unwrap().as_str(), "www.example.com.");

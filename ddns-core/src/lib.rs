@@ -18,7 +18,7 @@
 //! - transport-free wire codecs in [`codec`].
 //!
 //! Adapters live in their own crates (`ddns-sqlite`, `ddns-aws`,
-//! `ddns-rfc2136`) and run the shared conformance suites of [`conformance`]
+//! `ddns-rfc2136`) and run the shared conformance suites of `conformance`
 //! (feature `conformance`). Mocks of the ports are in `mock` (feature
 //! `mock`).
 //!
@@ -60,6 +60,11 @@ pub mod timestamp;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+
+/// The repository README's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
 #[cfg(feature = "mock")]
 pub mod mock;
 

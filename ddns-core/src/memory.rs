@@ -145,7 +145,10 @@ impl RecordStore for MemoryStore {
     async fn create(&self, record: &Record) -> Result<()> {
         let mut records = write(&self.records);
         if records.contains_key(&record.key) {
-            return Err(Error::conflict(format!("record {} already exists", record.key)));
+            return Err(Error::conflict(format!(
+                "record {} already exists",
+                record.key
+            )));
         }
         records.insert(record.key.clone(), record.clone());
         Ok(())
@@ -169,7 +172,11 @@ impl RecordStore for MemoryStore {
         };
         let records = read(&self.records);
         let mut range = records.range((start, Bound::Unbounded));
-        let page: Vec<Record> = range.by_ref().take(self.page_size).map(|(_, r)| r.clone()).collect();
+        let page: Vec<Record> = range
+            .by_ref()
+            .take(self.page_size)
+            .map(|(_, r)| r.clone())
+            .collect();
         let next = match (range.next(), page.last()) {
             (Some(_), Some(last)) => Some(ListCursor::new(last.key.to_string())),
             _ => None,
@@ -190,7 +197,8 @@ pub struct MemoryRrset {
 /// Counts of what a [`MemoryProvider`] was asked to do.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProviderCalls {
-    /// Calls of [`DnsProvider::current`].
+    /// Backend reads: calls of [`DnsProvider::current`] or
+    /// [`DnsProvider::current_many`] (one each, however many keys).
     pub reads: u64,
     /// Backend calls made by [`DnsProvider::apply`] (one per chunk of at
     /// most [`DnsProvider::max_batch_size`] changes).
@@ -294,7 +302,10 @@ impl MemoryProvider {
 
     fn check_available(&self) -> Result<()> {
         if self.unavailable.load(Ordering::SeqCst) {
-            Err(Error::unavailable("the in-memory DNS provider is switched off", true))
+            Err(Error::unavailable(
+                "the in-memory DNS provider is switched off",
+                true,
+            ))
         } else {
             Ok(())
         }
@@ -332,13 +343,28 @@ impl DnsProvider for MemoryProvider {
         name: &Hostname,
         record_type: crate::RecordType,
     ) -> Result<Vec<IpAddr>> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        self.check_available()?;
         let key = RecordKey::new(name.clone(), record_type);
-        Ok(read(&self.rrsets)
-            .get(&key)
-            .map(|rrset| rrset.values.clone())
-            .unwrap_or_default())
+        self.current_many(std::slice::from_ref(&key))
+            .await
+            .pop()
+            .unwrap_or_else(|| Ok(Vec::new()))
+    }
+
+    /// Reads all `keys` as one backend call.
+    async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<IpAddr>>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        if let Err(e) = self.check_available() {
+            return keys.iter().map(|_| Err(e.clone())).collect();
+        }
+        let rrsets = read(&self.rrsets);
+        keys.iter()
+            .map(|key| {
+                Ok(rrsets
+                    .get(key)
+                    .map(|r| r.values.clone())
+                    .unwrap_or_default())
+            })
+            .collect()
     }
 
     fn max_batch_size(&self) -> usize {

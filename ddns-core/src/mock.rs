@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use crate::error::Result;
 use crate::hostname::Hostname;
 use crate::provider::{ChangeResult, DnsChange, DnsProvider};
-use crate::record::{AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey, RecordType};
+use crate::record::{
+    AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey, RecordType,
+};
 use crate::secret::SharedSecret;
 use crate::store::{ListCursor, RecordPage, RecordStore};
 
@@ -42,6 +44,7 @@ mockall::mock! {
     #[async_trait]
     impl DnsProvider for DnsProvider {
         async fn current(&self, name: &Hostname, record_type: RecordType) -> Result<Vec<IpAddr>>;
+        async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<IpAddr>>>;
         fn max_batch_size(&self) -> usize;
         async fn apply(&self, changes: &[DnsChange]) -> Vec<ChangeResult>;
     }

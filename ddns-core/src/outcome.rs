@@ -1,7 +1,7 @@
 //! What the use cases answer, before any codec turns it into bytes.
 //!
 //! The service decides; codecs only render. Each variant of [`Failure`]
-//! corresponds to one message of `../shared/PROTOCOL.md` section 1 (or to a
+//! corresponds to one message of `docs/PROTOCOL.md` section 1 (or to a
 //! new failure case the original lacked), so that the seed codec and the
 //! dyndns2 codec speak of the same decisions in their own words.
 

@@ -1,6 +1,6 @@
 //! The rules that decide whether a record may take an address.
 //!
-//! From `../shared/PROTOCOL.md` section 3:
+//! From `docs/PROTOCOL.md` section 3:
 //!
 //! - A locked record is never changed ([`check_lock`]).
 //! - Unspecified, multicast, broadcast (and reserved `240.0.0.0/4`) addresses
@@ -50,23 +50,23 @@ fn v6(segments: [u16; 8], len: u8) -> IpNet {
 
 static RANGES: LazyLock<Ranges> = LazyLock::new(|| Ranges {
     internal: vec![
-        v4(10, 0, 0, 0, 8),                // RFC 1918
-        v4(172, 16, 0, 0, 12),             // RFC 1918
-        v4(192, 168, 0, 0, 16),            // RFC 1918
-        v4(100, 64, 0, 0, 10),             // RFC 6598 shared address space (CGNAT)
-        v4(127, 0, 0, 0, 8),               // loopback
-        v4(169, 254, 0, 0, 16),            // link-local
-        v4(0, 0, 0, 0, 8),                 // "this network"
-        v6([0, 0, 0, 0, 0, 0, 0, 1], 128), // loopback
+        v4(10, 0, 0, 0, 8),                    // RFC 1918
+        v4(172, 16, 0, 0, 12),                 // RFC 1918
+        v4(192, 168, 0, 0, 16),                // RFC 1918
+        v4(100, 64, 0, 0, 10),                 // RFC 6598 shared address space (CGNAT)
+        v4(127, 0, 0, 0, 8),                   // loopback
+        v4(169, 254, 0, 0, 16),                // link-local
+        v4(0, 0, 0, 0, 8),                     // "this network"
+        v6([0, 0, 0, 0, 0, 0, 0, 1], 128),     // loopback
         v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10), // link-local
         v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10), // site-local (deprecated)
         v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7),  // unique-local
     ],
     never: vec![
-        v4(0, 0, 0, 0, 32),                // unspecified
-        v4(224, 0, 0, 0, 4),               // multicast
-        v4(240, 0, 0, 0, 4),               // reserved, includes broadcast
-        v6([0, 0, 0, 0, 0, 0, 0, 0], 128), // unspecified
+        v4(0, 0, 0, 0, 32),                   // unspecified
+        v4(224, 0, 0, 0, 4),                  // multicast
+        v4(240, 0, 0, 0, 4),                  // reserved, includes broadcast
+        v6([0, 0, 0, 0, 0, 0, 0, 0], 128),    // unspecified
         v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8), // multicast
     ],
 });

@@ -78,6 +78,20 @@ pub trait DnsProvider: Send + Sync + Debug {
     /// A name or type that does not exist is `Ok(vec![])`, not an error.
     async fn current(&self, name: &Hostname, record_type: RecordType) -> Result<Vec<IpAddr>>;
 
+    /// [`DnsProvider::current`] for several records at once: one result per
+    /// key, in the same order.
+    ///
+    /// The default asks for each key in turn. Backends that can read many
+    /// records in fewer calls (a zone listing, pipelined queries) should
+    /// override it; the coalescer gathers concurrent reads into one call.
+    async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<IpAddr>>> {
+        let mut results = Vec::with_capacity(keys.len());
+        for key in keys {
+            results.push(self.current(&key.hostname, key.record_type).await);
+        }
+        results
+    }
+
     /// The most changes this backend applies in one call (one Route 53
     /// change batch, one UPDATE message). Callers that batch use it to split;
     /// [`DnsProvider::apply`] must still accept any number.
@@ -192,13 +206,19 @@ mod tests {
             .iter()
             .map(|n| DnsChange::upsert(n.clone(), 60, ip))
             .collect();
-        assert_eq!(split_batches(&changes, 2), vec![vec![0, 1], vec![2, 3], vec![4]]);
+        assert_eq!(
+            split_batches(&changes, 2),
+            vec![vec![0, 1], vec![2, 3], vec![4]]
+        );
         assert_eq!(split_batches(&changes, 0).len(), 5);
         assert!(split_batches(&[], 10).is_empty());
         let dup = vec![changes[0].clone(), changes[1].clone(), changes[0].clone()];
         assert_eq!(split_batches(&dup, 10), vec![vec![0, 1], vec![2]]);
         // Same name, other type: no clash.
         let v6 = DnsChange::upsert(names[0].clone(), 60, "2001:db8::1".parse().unwrap());
-        assert_eq!(split_batches(&[changes[0].clone(), v6], 10), vec![vec![0, 1]]);
+        assert_eq!(
+            split_batches(&[changes[0].clone(), v6], 10),
+            vec![vec![0, 1]]
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Records: the configuration and state of one (host name, record type) row.
 //!
-//! These are the rows of the record table of `../shared/PROTOCOL.md`
+//! These are the rows of the record table of `docs/PROTOCOL.md`
 //! section 3. Configuration ([`RecordConfig`]) is written by an operator;
 //! state ([`RecordState`]) only by the system, through the two write-backs of
 //! [`crate::RecordStore`]: access state after each authenticated request and
@@ -298,8 +298,14 @@ mod tests {
 
     #[test]
     fn record_type_follows_the_family() {
-        assert_eq!(RecordType::for_address("192.0.2.1".parse().unwrap()), RecordType::A);
-        assert_eq!(RecordType::for_address("2001:db8::1".parse().unwrap()), RecordType::Aaaa);
+        assert_eq!(
+            RecordType::for_address("192.0.2.1".parse().unwrap()),
+            RecordType::A
+        );
+        assert_eq!(
+            RecordType::for_address("2001:db8::1".parse().unwrap()),
+            RecordType::Aaaa
+        );
         assert_eq!(
             RecordType::for_address("::ffff:192.0.2.1".parse().unwrap()),
             RecordType::A

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 
 /// A record's shared secret: the key of the hash token and the group key of
-/// network discovery (`../shared/PROTOCOL.md` sections 2, 3 and 5).
+/// network discovery (`docs/PROTOCOL.md` sections 2, 3 and 5).
 ///
 /// ```
 /// use ddns_core::SharedSecret;
@@ -109,7 +109,10 @@ mod tests {
         assert_eq!(a.expose_secret().len(), 16);
         assert!(a.expose_secret().chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, b);
-        assert_eq!(SharedSecret::generate(33).unwrap().expose_secret().len(), 33);
+        assert_eq!(
+            SharedSecret::generate(33).unwrap().expose_secret().len(),
+            33
+        );
         assert_eq!(a.estimated_bits(), 64);
     }
 

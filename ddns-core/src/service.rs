@@ -1,7 +1,7 @@
 //! The use cases: `get`, `set` and `list_hosts` of the seed protocol.
 //!
 //! [`DdnsService`] holds a [`RecordStore`] and a [`DnsProvider`] and applies
-//! the rules of `../shared/PROTOCOL.md` section 1 in its order of decisions:
+//! the rules of `docs/PROTOCOL.md` section 1 in its order of decisions:
 //!
 //! 1. the token's format, 2. the record's existence, 3. the token itself;
 //!    then, only for an authenticated request, the access state is written;
@@ -14,19 +14,23 @@
 //!
 //! Clients re-send their unchanged address every few minutes, so that case
 //! must not cost a DNS backend call (Route 53 allows five per second per
-//! account). The service keeps, per record, the last address it *knows* DNS
-//! holds: one it set itself or read back from the provider, and when. A
-//! `set` is answered "matches" without calling the provider when
+//! account). The service keeps, per record, the single value it *knows* DNS
+//! holds: one it set itself or read back from the provider, and when. That
+//! knowledge counts while it is younger than the recheck interval (default
+//! [`DEFAULT_RECHECK_INTERVAL`]) and the store's `ip_address` agrees with it
+//! (so a change made through another instance sharing the store is noticed
+//! at once). Then:
 //!
-//! - that knowledge is younger than the recheck interval (default
-//!   [`DEFAULT_RECHECK_INTERVAL`]), and
-//! - the store's `ip_address` agrees (so a change made through another
-//!   instance sharing the store is noticed at once).
+//! - a `set` to the known value is answered "matches" with no provider call;
+//! - a `set` to another value is applied without reading DNS first (it is
+//!   known to hold one value), so a renumbering burst costs only the
+//!   batched changes.
 //!
-//! Otherwise the provider is asked for the current values, and the change
-//! is made only if they differ. A record changed behind the system's back
-//! is therefore corrected at the first request after the interval. A recheck
-//! interval of zero reproduces the original, which read DNS on every `set`.
+//! Without such knowledge the provider is asked for the current values
+//! first, and the change is made only if they differ. A record changed
+//! behind the system's back is therefore corrected at the first request
+//! after the interval. A recheck interval of zero reproduces the original,
+//! which read DNS on every `set`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -234,24 +238,31 @@ impl DdnsService {
         )?;
 
         let now = self.clock.now();
-        if self.known_current(&record, target, now) {
-            return Ok(SetOutcome::Unchanged { address: target });
-        }
         let key = &record.key;
-        let values = self
-            .provider
-            .current(&key.hostname, key.record_type)
-            .await
-            .map_err(Failure::dns)?;
-        if values.len() > 1 {
-            return Err(Failure::MultipleValues);
-        }
-        if values.first() == Some(&target) {
-            if record.state.ip_address != Some(target) {
-                self.record_change(key, target, now).await?;
+        match self.known_value(&record, now) {
+            Some(known) if known == target => {
+                return Ok(SetOutcome::Unchanged { address: target });
             }
-            self.remember(key, target, now);
-            return Ok(SetOutcome::Unchanged { address: target });
+            // DNS is known to hold exactly one other value: change it
+            // without reading it first.
+            Some(_) => {}
+            None => {
+                let values = self
+                    .provider
+                    .current(&key.hostname, key.record_type)
+                    .await
+                    .map_err(Failure::dns)?;
+                if values.len() > 1 {
+                    return Err(Failure::MultipleValues);
+                }
+                if values.first() == Some(&target) {
+                    if record.state.ip_address != Some(target) {
+                        self.record_change(key, target, now).await?;
+                    }
+                    self.remember(key, target, now);
+                    return Ok(SetOutcome::Unchanged { address: target });
+                }
+            }
         }
 
         let ttl = record.config.effective_ttl(self.default_ttl);
@@ -355,18 +366,16 @@ impl DdnsService {
             .map_err(Failure::store)
     }
 
-    /// True when DNS is known to hold `target` for the record (see the
-    /// module documentation).
-    fn known_current(&self, record: &Record, target: IpAddr, now: Timestamp) -> bool {
-        if record.state.ip_address != Some(target) {
-            return false;
-        }
-        self.known_values().get(&record.key).is_some_and(|k| {
-            k.address == target
-                && now
-                    .duration_since(k.at)
-                    .is_some_and(|age| age < self.recheck_interval)
-        })
+    /// The single value DNS is known to hold for the record, if that
+    /// knowledge is fresh and the store agrees (see the module
+    /// documentation).
+    fn known_value(&self, record: &Record, now: Timestamp) -> Option<IpAddr> {
+        let stored = record.state.ip_address?;
+        let known = *self.known_values().get(&record.key)?;
+        let fresh = now
+            .duration_since(known.at)
+            .is_some_and(|age| age < self.recheck_interval);
+        (fresh && known.address == stored).then_some(stored)
     }
 
     fn remember(&self, key: &RecordKey, address: IpAddr, at: Timestamp) {

@@ -111,9 +111,8 @@ impl FromStr for Timestamp {
     type Err = TimestampError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let with_fraction = format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond]"
-        );
+        let with_fraction =
+            format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond]");
         let whole = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
         let parsed = PrimitiveDateTime::parse(s, &with_fraction)
             .or_else(|_| PrimitiveDateTime::parse(s, &whole))
@@ -193,12 +192,21 @@ mod tests {
     fn formats_like_python_str_datetime() {
         let t = Timestamp::from_unix_micros(1_532_624_645_000_042);
         assert_eq!(t.to_string(), "2018-07-26 17:04:05.000042");
-        assert_eq!("2018-07-26 17:04:05.000042".parse::<Timestamp>().unwrap(), t);
+        assert_eq!(
+            "2018-07-26 17:04:05.000042".parse::<Timestamp>().unwrap(),
+            t
+        );
     }
 
     #[test]
     fn rejects_other_shapes() {
-        for bad in ["", "2018-07-26", "2018-07-26T17:04:05", "yesterday", "2018-13-01 00:00:00"] {
+        for bad in [
+            "",
+            "2018-07-26",
+            "2018-07-26T17:04:05",
+            "yesterday",
+            "2018-13-01 00:00:00",
+        ] {
             assert!(bad.parse::<Timestamp>().is_err(), "{bad}");
         }
     }
@@ -213,7 +221,11 @@ mod tests {
             Timestamp::from_unix_micros(i64::MAX).saturating_add(Duration::from_secs(1)),
             Timestamp::from_unix_micros(i64::MAX)
         );
-        assert!(Timestamp::from_unix_micros(i64::MAX).to_string().starts_with('@'));
+        assert!(
+            Timestamp::from_unix_micros(i64::MAX)
+                .to_string()
+                .starts_with('@')
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The seed API (`../shared/PROTOCOL.md` section 1), without a transport.
+//! The seed API (`docs/PROTOCOL.md` section 1), without a transport.
 //!
 //! [`SeedParams`] holds the four query parameters, however the transport got
 //! them (a raw query string, or API Gateway's decoded map). [`SeedApi`] checks
@@ -397,7 +397,9 @@ pub fn render_failure(failure: &Failure) -> HttpResponse {
             if error.is_retryable() {
                 format!("{what} is temporarily unavailable; try again later.")
             } else {
-                format!("{what} failed to complete the request; the operator should check the server's logs.")
+                format!(
+                    "{what} failed to complete the request; the operator should check the server's logs."
+                )
             }
         }
     };

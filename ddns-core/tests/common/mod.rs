@@ -1,0 +1,125 @@
+//! Fixtures shared by the integration tests: a service over the in-memory
+//! adapters with a manual clock, and helpers to build seed requests.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ddns_core::codec::HttpResponse;
+use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
+use ddns_core::memory::{MemoryProvider, MemoryStore};
+use ddns_core::{
+    DdnsService, HashToken, Hostname, ManualClock, Record, RecordConfig, RecordKey, RecordType,
+    SharedSecret, Timestamp,
+};
+
+pub const ZONE: &str = "example.com";
+pub const HOST: &str = "home.example.com";
+pub const SECRET: &str = "0123456789abcdef0123456789abcdef";
+pub const PUBLIC_V4: &str = "198.51.100.7";
+pub const PUBLIC_V6: &str = "2001:db8:1::7";
+pub const START: Timestamp = Timestamp::from_unix_micros(1_750_000_000_000_000);
+
+pub fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+pub fn key(host: &str, record_type: RecordType) -> RecordKey {
+    RecordKey::new(Hostname::parse(host).unwrap(), record_type)
+}
+
+pub fn config() -> RecordConfig {
+    RecordConfig::new(SharedSecret::new(SECRET))
+}
+
+/// The hash a correct client sends for `host` (as it spells it) from `source`.
+pub fn hash(source: &str, host: &str) -> String {
+    let with_dot = ddns_core::hostname::with_trailing_dot(host);
+    HashToken::compute(ip(source), &with_dot, &SharedSecret::new(SECRET)).to_hex()
+}
+
+pub struct Fixture {
+    pub store: Arc<MemoryStore>,
+    pub dns: Arc<MemoryProvider>,
+    pub clock: Arc<ManualClock>,
+    pub service: Arc<DdnsService>,
+    pub api: SeedApi,
+}
+
+impl Fixture {
+    /// A service with an A and an AAAA record for HOST (default settings).
+    pub fn new() -> Self {
+        Self::with_records([
+            Record::new(key(HOST, RecordType::A), config()),
+            Record::new(key(HOST, RecordType::Aaaa), config()),
+        ])
+    }
+
+    pub fn with_records(records: impl IntoIterator<Item = Record>) -> Self {
+        Self::build(records, ApiKeys::none(), Duration::from_secs(300))
+    }
+
+    pub fn build(
+        records: impl IntoIterator<Item = Record>,
+        keys: ApiKeys,
+        recheck: Duration,
+    ) -> Self {
+        let store = Arc::new(MemoryStore::with_records(records));
+        let dns = Arc::new(MemoryProvider::new().with_zone(Hostname::parse(ZONE).unwrap()));
+        let clock = Arc::new(ManualClock::new(START));
+        let service = Arc::new(
+            DdnsService::builder(store.clone(), dns.clone())
+                .with_clock(clock.clone())
+                .with_recheck_interval(recheck)
+                .build(),
+        );
+        let api = SeedApi::new(service.clone(), keys);
+        Self {
+            store,
+            dns,
+            clock,
+            service,
+            api,
+        }
+    }
+
+    /// Sends a raw query string from `source`, without an API key.
+    pub async fn query(&self, query: &str, source: &str) -> HttpResponse {
+        self.query_with_key(query, source, None).await
+    }
+
+    pub async fn query_with_key(
+        &self,
+        query: &str,
+        source: &str,
+        api_key: Option<&str>,
+    ) -> HttpResponse {
+        self.api
+            .handle(SeedHttpRequest {
+                params: SeedParams::from_query(query),
+                api_key,
+                source: ip(source),
+            })
+            .await
+    }
+
+    /// A correctly signed `set` of `host` from `source`, with `extra` query
+    /// parameters appended.
+    pub async fn set(&self, host: &str, source: &str, extra: &str) -> HttpResponse {
+        let q = format!(
+            "mode=set&hostname={host}&hash={}{extra}",
+            hash(source, host)
+        );
+        self.query(&q, source).await
+    }
+}
+
+pub fn success(message: &str) -> String {
+    format!(r#"{{"return_message": "{message}", "return_status": "success"}}"#)
+}
+
+pub fn fail(message: &str) -> String {
+    format!(r#"{{"return_message": "{message}", "return_status": "fail"}}"#)
+}

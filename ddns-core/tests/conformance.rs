@@ -1,0 +1,43 @@
+//! The shared conformance suites, run against the in-memory adapters and
+//! through the coalescing decorator. Every adapter crate runs the same
+//! suites against its own backend.
+
+#![allow(clippy::unwrap_used)]
+
+use ddns_core::coalesce::CoalescingProvider;
+use ddns_core::memory::{MemoryProvider, MemoryStore};
+use ddns_core::{Hostname, conformance};
+use std::sync::Arc;
+
+fn zone() -> Hostname {
+    Hostname::parse("example.com").unwrap()
+}
+
+#[tokio::test]
+async fn memory_store_conforms() {
+    conformance::store(&MemoryStore::new()).await;
+    // Small pages: listing and groups must follow pagination.
+    conformance::store(&MemoryStore::new().with_page_size(7)).await;
+}
+
+#[tokio::test]
+async fn memory_provider_conforms() {
+    conformance::provider(&MemoryProvider::new().with_zone(zone()), &zone()).await;
+    conformance::provider(
+        &MemoryProvider::new()
+            .with_zone(zone())
+            .with_max_batch_size(10),
+        &zone(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn coalescing_provider_conforms() {
+    let inner = Arc::new(
+        MemoryProvider::new()
+            .with_zone(zone())
+            .with_max_batch_size(10),
+    );
+    conformance::provider(&CoalescingProvider::new(inner), &zone()).await;
+}

@@ -1,0 +1,362 @@
+//! The use cases' decisions: the order of checks and what each touches
+//! (with mocks that fail on any unexpected call), and the "already
+//! current" rule that keeps unchanged updates off the DNS backend.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use ddns_core::mock::{MockDnsProvider, MockRecordStore};
+use ddns_core::{
+    DdnsService, Failure, ManualClock, Record, RecordStore, RecordType, SetOutcome, SetRequest,
+};
+
+fn set_request(source: &str, hash_source: &str, internal_ip: Option<&str>) -> SetRequest {
+    SetRequest {
+        hostname: HOST.into(),
+        hash: hash(hash_source, HOST),
+        internal_ip: internal_ip.map(Into::into),
+        source: ip(source),
+    }
+}
+
+fn mock_service(store: MockRecordStore, dns: MockDnsProvider) -> DdnsService {
+    DdnsService::builder(Arc::new(store), Arc::new(dns))
+        .with_clock(Arc::new(ManualClock::new(START)))
+        .build()
+}
+
+fn store_returning(record: Record) -> MockRecordStore {
+    let mut store = MockRecordStore::new();
+    store
+        .expect_get()
+        .returning(move |_| Ok(Some(record.clone())));
+    store
+}
+
+#[tokio::test]
+async fn failed_hash_writes_nothing_and_calls_no_provider() {
+    // Locked and internal-only: still, a wrong hash is all the caller learns.
+    let record = Record::new(key(HOST, RecordType::A), config().with_lock(true));
+    let store = store_returning(record);
+    // No expect_record_access / expect_record_change: any write panics.
+    let dns = MockDnsProvider::new(); // no expectations: any call panics
+    let service = mock_service(store, dns);
+    let outcome = service
+        .set(set_request(PUBLIC_V4, "192.0.2.99", Some("10.0.0.1")))
+        .await;
+    assert!(matches!(outcome, Err(Failure::HashMismatch)), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn lock_refusal_comes_after_the_hash_and_touches_no_provider() {
+    let record = Record::new(key(HOST, RecordType::A), config().with_lock(true));
+    let mut store = store_returning(record);
+    store
+        .expect_record_access()
+        .times(1)
+        .withf(|k, access| *k == key(HOST, RecordType::A) && access.source == ip(PUBLIC_V4))
+        .returning(|_, _| Ok(()));
+    let service = mock_service(store, MockDnsProvider::new());
+    let outcome = service.set(set_request(PUBLIC_V4, PUBLIC_V4, None)).await;
+    assert!(
+        matches!(outcome, Err(Failure::Locked { .. })),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn allow_internal_refusal_comes_after_the_hash() {
+    let record = Record::new(key(HOST, RecordType::A), config());
+    let mut store = store_returning(record);
+    store
+        .expect_record_access()
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let service = mock_service(store, MockDnsProvider::new());
+    let outcome = service
+        .set(set_request(PUBLIC_V4, PUBLIC_V4, Some("192.168.1.2")))
+        .await;
+    assert!(
+        matches!(outcome, Err(Failure::InternalNotAllowed { .. })),
+        "{outcome:?}"
+    );
+
+    // With a wrong hash, the same request is a hash failure with no write.
+    let record = Record::new(key(HOST, RecordType::A), config());
+    let service = mock_service(store_returning(record), MockDnsProvider::new());
+    let outcome = service
+        .set(set_request(PUBLIC_V4, "192.0.2.1", Some("192.168.1.2")))
+        .await;
+    assert!(matches!(outcome, Err(Failure::HashMismatch)), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn bad_hash_format_touches_no_backend_at_all() {
+    let service = mock_service(MockRecordStore::new(), MockDnsProvider::new());
+    let outcome = service
+        .set(SetRequest {
+            hostname: HOST.into(),
+            hash: "abc".into(),
+            internal_ip: None,
+            source: ip(PUBLIC_V4),
+        })
+        .await;
+    assert!(matches!(outcome, Err(Failure::BadHashFormat)));
+}
+
+#[tokio::test]
+async fn unchanged_address_calls_no_provider() {
+    // The store says DNS holds the address; the first request reads DNS once
+    // to confirm, every later one within the interval calls nothing.
+    let mut record = Record::new(key(HOST, RecordType::A), config());
+    record.state.ip_address = Some(ip(PUBLIC_V4));
+    let mut store = store_returning(record);
+    store
+        .expect_record_access()
+        .times(3)
+        .returning(|_, _| Ok(()));
+    let mut dns = MockDnsProvider::new();
+    dns.expect_current()
+        .times(1)
+        .returning(|_, _| Ok(vec![ip(PUBLIC_V4)]));
+    // No expect_apply: a change would panic.
+    let service = mock_service(store, dns);
+    for _ in 0..3 {
+        let outcome = service.set(set_request(PUBLIC_V4, PUBLIC_V4, None)).await;
+        assert!(
+            matches!(outcome, Ok(SetOutcome::Unchanged { .. })),
+            "{outcome:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_changed_address_is_applied_then_recorded() {
+    let record = Record::new(key(HOST, RecordType::A), config().with_ttl(120));
+    let mut store = store_returning(record);
+    let mut seq = mockall::Sequence::new();
+    store
+        .expect_record_access()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    let mut dns = MockDnsProvider::new();
+    dns.expect_current()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(vec![]));
+    dns.expect_apply()
+        .times(1)
+        .in_sequence(&mut seq)
+        .withf(|changes| {
+            changes.len() == 1
+                && changes[0].value() == ip(PUBLIC_V4)
+                && changes[0].ttl() == 120
+                && changes[0].key() == &key(HOST, RecordType::A)
+        })
+        .returning(|_| vec![Ok(())]);
+    store
+        .expect_record_change()
+        .times(1)
+        .in_sequence(&mut seq)
+        .withf(|_, change| change.ip_address == ip(PUBLIC_V4) && change.at == START)
+        .returning(|_, _| Ok(()));
+    let service = mock_service(store, dns);
+    let outcome = service.set(set_request(PUBLIC_V4, PUBLIC_V4, None)).await;
+    assert_eq!(
+        outcome.unwrap(),
+        SetOutcome::Changed {
+            hostname: "home.example.com.".into(),
+            address: ip(PUBLIC_V4)
+        }
+    );
+}
+
+#[tokio::test]
+async fn provider_failure_leaves_the_store_untouched() {
+    let record = Record::new(key(HOST, RecordType::A), config());
+    let mut store = store_returning(record);
+    store.expect_record_access().returning(|_, _| Ok(()));
+    // No expect_record_change: recording the failed address would panic.
+    let mut dns = MockDnsProvider::new();
+    dns.expect_current().returning(|_, _| Ok(vec![]));
+    dns.expect_apply()
+        .returning(|_| vec![Err(ddns_core::Error::unavailable("timed out", true))]);
+    let service = mock_service(store, dns);
+    let outcome = service.set(set_request(PUBLIC_V4, PUBLIC_V4, None)).await;
+    assert!(
+        matches!(&outcome, Err(Failure::Backend { error, .. }) if error.is_retryable()),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn store_failure_on_lookup_is_a_backend_failure() {
+    let mut store = MockRecordStore::new();
+    store
+        .expect_get()
+        .returning(|_| Err(ddns_core::Error::unavailable("database is locked", true)));
+    let service = mock_service(store, MockDnsProvider::new());
+    let outcome = service.set(set_request(PUBLIC_V4, PUBLIC_V4, None)).await;
+    assert!(
+        matches!(
+            outcome,
+            Err(Failure::Backend {
+                backend: ddns_core::outcome::Backend::Store,
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+}
+
+// The "already current" rule, over the in-memory adapters.
+
+#[tokio::test]
+async fn unchanged_updates_within_the_interval_cost_no_dns_call() {
+    let f = Fixture::new();
+    f.set(HOST, PUBLIC_V4, "").await;
+    let after_first = f.dns.calls();
+    assert_eq!((after_first.reads, after_first.batches), (1, 1));
+    for _ in 0..10 {
+        f.clock.advance(Duration::from_secs(25));
+        assert!(f.set(HOST, PUBLIC_V4, "").await.body.contains("matches"));
+    }
+    assert_eq!(
+        f.dns.calls(),
+        after_first,
+        "unchanged updates must not call DNS"
+    );
+    // Every authenticated request still updates last_checked.
+    let state = f
+        .store
+        .get(&key(HOST, RecordType::A))
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    assert_eq!(
+        state.last_checked,
+        Some(START.saturating_add(Duration::from_secs(250)))
+    );
+    assert_eq!(state.last_updated, Some(START));
+}
+
+#[tokio::test]
+async fn a_record_changed_behind_our_back_is_corrected_after_the_interval() {
+    let f = Fixture::new();
+    f.set(HOST, PUBLIC_V4, "").await;
+    f.dns
+        .set_rrset(key(HOST, RecordType::A), 60, vec![ip("192.0.2.66")]);
+    f.clock.advance(Duration::from_secs(301));
+    assert!(
+        f.set(HOST, PUBLIC_V4, "")
+            .await
+            .body
+            .contains("has been set")
+    );
+    assert_eq!(
+        f.dns.rrset(&key(HOST, RecordType::A)).unwrap().values,
+        [ip(PUBLIC_V4)]
+    );
+    // And a value that is still right after the interval costs one read only.
+    f.clock.advance(Duration::from_secs(301));
+    let before = f.dns.calls();
+    assert!(f.set(HOST, PUBLIC_V4, "").await.body.contains("matches"));
+    let after = f.dns.calls();
+    assert_eq!(
+        (after.reads - before.reads, after.batches - before.batches),
+        (1, 0)
+    );
+}
+
+#[tokio::test]
+async fn a_change_made_through_another_instance_is_noticed_at_once() {
+    // Two services sharing one store and one DNS, like two servers or two
+    // Lambda containers.
+    let f = Fixture::new();
+    let other = DdnsService::builder(f.store.clone(), f.dns.clone())
+        .with_clock(f.clock.clone())
+        .build();
+    f.set(HOST, PUBLIC_V4, "").await;
+    let moved = set_request("198.51.100.8", "198.51.100.8", None);
+    assert!(matches!(
+        other.set(moved).await,
+        Ok(SetOutcome::Changed { .. })
+    ));
+    // The first instance must not trust its memory: the store disagrees.
+    assert!(
+        f.set(HOST, PUBLIC_V4, "")
+            .await
+            .body
+            .contains("has been set")
+    );
+    assert_eq!(
+        f.dns.rrset(&key(HOST, RecordType::A)).unwrap().values,
+        [ip(PUBLIC_V4)]
+    );
+}
+
+#[tokio::test]
+async fn a_new_address_with_fresh_knowledge_skips_the_read() {
+    let f = Fixture::new();
+    f.set(HOST, PUBLIC_V4, "").await;
+    let before = f.dns.calls();
+    f.clock.advance(Duration::from_secs(60));
+    // The ISP renumbers: the client's next poll comes from a new address.
+    assert!(
+        f.set(HOST, "198.51.100.8", "")
+            .await
+            .body
+            .contains("has been set")
+    );
+    let after = f.dns.calls();
+    assert_eq!(
+        (after.reads - before.reads, after.batches - before.batches),
+        (0, 1),
+        "DNS was known to hold one value: only the change is sent"
+    );
+    assert_eq!(
+        f.dns.rrset(&key(HOST, RecordType::A)).unwrap().values,
+        [ip("198.51.100.8")]
+    );
+}
+
+#[tokio::test]
+async fn recheck_interval_zero_reads_dns_every_time() {
+    let f = Fixture::build(
+        [Record::new(key(HOST, RecordType::A), config())],
+        Default::default(),
+        Duration::ZERO,
+    );
+    for _ in 0..3 {
+        f.set(HOST, PUBLIC_V4, "").await;
+    }
+    let calls = f.dns.calls();
+    assert_eq!((calls.reads, calls.batches), (3, 1));
+}
+
+#[tokio::test]
+async fn dns_already_right_syncs_the_store_without_a_change() {
+    let f = Fixture::new();
+    f.dns
+        .set_rrset(key(HOST, RecordType::A), 60, vec![ip(PUBLIC_V4)]);
+    assert!(f.set(HOST, PUBLIC_V4, "").await.body.contains("matches"));
+    assert_eq!(f.dns.calls().batches, 0);
+    let state = f
+        .store
+        .get(&key(HOST, RecordType::A))
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    assert_eq!(state.ip_address, Some(ip(PUBLIC_V4)));
+    // Now the common case is free.
+    f.set(HOST, PUBLIC_V4, "").await;
+    assert_eq!(f.dns.calls().reads, 1);
+}
