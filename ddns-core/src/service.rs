@@ -268,15 +268,17 @@ impl DdnsService {
         let ttl = record.config.effective_ttl(self.default_ttl);
         let change = DnsChange::upsert(key.hostname.clone(), ttl, target);
         let mut results = self.provider.apply(std::slice::from_ref(&change)).await;
-        match results.pop() {
-            Some(Ok(())) => {}
-            Some(Err(error)) => return Err(Failure::dns(error)),
-            None => {
-                return Err(Failure::dns(crate::Error::unavailable(
-                    "the DNS provider returned no result for the change",
-                    false,
-                )));
-            }
+        let applied = results.pop().unwrap_or_else(|| {
+            Err(crate::Error::unavailable(
+                "the DNS provider returned no result for the change",
+                false,
+            ))
+        });
+        if let Err(error) = applied {
+            // A failed change may still have reached DNS (a lost reply):
+            // what the service knew about the record no longer holds.
+            self.known_values().remove(key);
+            return Err(Failure::dns(error));
         }
         // DNS has the address now: remember it even if the store write
         // below fails, so a retry converges without another DNS change.

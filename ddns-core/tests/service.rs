@@ -360,3 +360,29 @@ async fn dns_already_right_syncs_the_store_without_a_change() {
     f.set(HOST, PUBLIC_V4, "").await;
     assert_eq!(f.dns.calls().reads, 1);
 }
+
+#[tokio::test]
+async fn after_a_failed_change_dns_is_read_again() {
+    let f = Fixture::new();
+    f.set(HOST, PUBLIC_V4, "").await;
+    // The change to a new address fails, but (as with a lost reply) it
+    // reached DNS anyway.
+    f.dns
+        .fail_changes_to(ddns_core::Hostname::parse(HOST).unwrap());
+    assert!(f.set(HOST, "198.51.100.8", "").await.body.contains("fail"));
+    f.dns
+        .set_rrset(key(HOST, RecordType::A), 60, vec![ip("198.51.100.8")]);
+    // Asking for the old address again must not be answered from memory.
+    let before = f.dns.calls();
+    let r = f.set(HOST, PUBLIC_V4, "").await;
+    assert_eq!(
+        f.dns.calls().reads,
+        before.reads + 1,
+        "DNS must be read again"
+    );
+    assert!(
+        r.body.contains("fail"),
+        "the change to {HOST} is still refused: {}",
+        r.body
+    );
+}
