@@ -29,7 +29,9 @@ use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 use crate::hostname::Hostname;
-use crate::provider::{ChangeResult, DnsChange, DnsProvider, align_results, split_batches};
+use crate::provider::{
+    ChangeResult, DnsChange, DnsProvider, align_results, current_via_many, split_batches,
+};
 use crate::record::{RecordKey, RecordType};
 
 /// How long a read or change waits for others to join its batch by default.
@@ -304,11 +306,7 @@ impl CoalescingProvider {
 #[async_trait]
 impl DnsProvider for CoalescingProvider {
     async fn current(&self, name: &Hostname, record_type: RecordType) -> Result<Vec<IpAddr>> {
-        let key = RecordKey::new(name.clone(), record_type);
-        self.current_many(std::slice::from_ref(&key))
-            .await
-            .pop()
-            .unwrap_or_else(|| Ok(Vec::new()))
+        current_via_many(self, name, record_type).await
     }
 
     async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<IpAddr>>> {

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 
 use crate::error::{Error, Result};
 use crate::hostname::Hostname;
-use crate::provider::{ChangeResult, DnsChange, DnsProvider, split_batches};
+use crate::provider::{ChangeResult, DnsChange, DnsProvider, current_via_many, split_batches};
 use crate::record::{AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey};
 use crate::secret::SharedSecret;
 use crate::store::{ListCursor, RecordPage, RecordStore};
@@ -343,11 +343,7 @@ impl DnsProvider for MemoryProvider {
         name: &Hostname,
         record_type: crate::RecordType,
     ) -> Result<Vec<IpAddr>> {
-        let key = RecordKey::new(name.clone(), record_type);
-        self.current_many(std::slice::from_ref(&key))
-            .await
-            .pop()
-            .unwrap_or_else(|| Ok(Vec::new()))
+        current_via_many(self, name, record_type).await
     }
 
     /// Reads all `keys` as one backend call.

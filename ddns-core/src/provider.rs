@@ -109,6 +109,26 @@ pub trait DnsProvider: Send + Sync + Debug {
     async fn apply(&self, changes: &[DnsChange]) -> Vec<ChangeResult>;
 }
 
+/// [`DnsProvider::current`] answered through [`DnsProvider::current_many`],
+/// for providers whose batch read is their primary read.
+pub async fn current_via_many<P: DnsProvider + ?Sized>(
+    provider: &P,
+    name: &Hostname,
+    record_type: RecordType,
+) -> Result<Vec<IpAddr>> {
+    let key = RecordKey::new(name.clone(), record_type);
+    provider
+        .current_many(std::slice::from_ref(&key))
+        .await
+        .pop()
+        .unwrap_or_else(|| {
+            Err(Error::unavailable(
+                "the DNS provider returned no answer for the read",
+                false,
+            ))
+        })
+}
+
 /// Checks that `results` has one entry per change, filling a short answer
 /// with errors and dropping extras, so a provider that miscounts cannot make
 /// a caller wait for ever or take another caller's result.

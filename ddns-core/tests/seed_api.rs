@@ -66,13 +66,7 @@ async fn set_changes_the_record_then_reports_it_matches() {
         rrset.ttl, 60,
         "the default TTL applies to a record without one"
     );
-    let state = f
-        .store
-        .get(&key(HOST, RecordType::A))
-        .await
-        .unwrap()
-        .unwrap()
-        .state;
+    let state = f.state(HOST, RecordType::A).await;
     assert_eq!(state.ip_address, Some(ip(PUBLIC_V4)));
     assert_eq!(state.last_accessed, Some(ip(PUBLIC_V4)));
     assert_eq!(state.last_checked, Some(START));
@@ -220,13 +214,7 @@ async fn message_4_locked_record_after_the_hash() {
     );
     assert_eq!(f.dns.calls(), Default::default());
     // The authenticated request is still recorded as an access.
-    let state = f
-        .store
-        .get(&key(HOST, RecordType::A))
-        .await
-        .unwrap()
-        .unwrap()
-        .state;
+    let state = f.state(HOST, RecordType::A).await;
     assert_eq!(state.last_accessed, Some(ip(PUBLIC_V4)));
     assert_eq!(state.ip_address, None);
     // With a wrong hash the lock is not revealed.
@@ -348,12 +336,8 @@ async fn invalid_internal_ip_gets_its_own_message() {
 #[tokio::test]
 async fn message_6_list_hosts_needs_read_privilege() {
     let f = Fixture::new();
-    let q = format!(
-        "mode=list_hosts&hostname={HOST}&hash={}",
-        hash(PUBLIC_V4, HOST)
-    );
     assert_eq!(
-        f.query(&q, PUBLIC_V4).await.body,
+        f.list_hosts(HOST, PUBLIC_V4).await.body,
         fail("record lacks read permissions")
     );
 }
@@ -384,11 +368,7 @@ async fn list_hosts_returns_the_group_in_the_original_layout() {
         Record::new(key("noread.example.com", RecordType::A), config()),
         outsider,
     ]);
-    let q = format!(
-        "mode=list_hosts&hostname={HOST}&hash={}",
-        hash(PUBLIC_V4, HOST)
-    );
-    let r = f.query(&q, PUBLIC_V4).await;
+    let r = f.list_hosts(HOST, PUBLIC_V4).await;
     assert_eq!(
         r.body,
         concat!(
@@ -401,12 +381,8 @@ async fn list_hosts_returns_the_group_in_the_original_layout() {
         )
     );
     // list_hosts from IPv6 looks up the caller's AAAA record, which is absent.
-    let q = format!(
-        "mode=list_hosts&hostname={HOST}&hash={}",
-        hash(PUBLIC_V6, HOST)
-    );
     assert_eq!(
-        f.query(&q, PUBLIC_V6).await.body,
+        f.list_hosts(HOST, PUBLIC_V6).await.body,
         fail(
             "There was an issue finding or reading the DyanmoDB config item for home.example.com.: AAAA"
         )
@@ -479,13 +455,7 @@ async fn backend_failures_get_clear_messages_without_details() {
         fail("The DNS backend is temporarily unavailable; try again later.")
     );
     assert_eq!(
-        f.store
-            .get(&key(HOST, RecordType::A))
-            .await
-            .unwrap()
-            .unwrap()
-            .state
-            .ip_address,
+        f.state(HOST, RecordType::A).await.ip_address,
         None,
         "the store must not record an address DNS does not have"
     );

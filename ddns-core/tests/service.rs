@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use common::*;
 use ddns_core::mock::{MockDnsProvider, MockRecordStore};
-use ddns_core::{
-    DdnsService, Failure, ManualClock, Record, RecordStore, RecordType, SetOutcome, SetRequest,
-};
+use ddns_core::{DdnsService, Failure, ManualClock, Record, RecordType, SetOutcome, SetRequest};
 
 fn set_request(source: &str, hash_source: &str, internal_ip: Option<&str>) -> SetRequest {
     SetRequest {
@@ -233,13 +231,7 @@ async fn unchanged_updates_within_the_interval_cost_no_dns_call() {
         "unchanged updates must not call DNS"
     );
     // Every authenticated request still updates last_checked.
-    let state = f
-        .store
-        .get(&key(HOST, RecordType::A))
-        .await
-        .unwrap()
-        .unwrap()
-        .state;
+    let state = f.state(HOST, RecordType::A).await;
     assert_eq!(
         state.last_checked,
         Some(START.saturating_add(Duration::from_secs(250)))
@@ -348,13 +340,7 @@ async fn dns_already_right_syncs_the_store_without_a_change() {
         .set_rrset(key(HOST, RecordType::A), 60, vec![ip(PUBLIC_V4)]);
     assert!(f.set(HOST, PUBLIC_V4, "").await.body.contains("matches"));
     assert_eq!(f.dns.calls().batches, 0);
-    let state = f
-        .store
-        .get(&key(HOST, RecordType::A))
-        .await
-        .unwrap()
-        .unwrap()
-        .state;
+    let state = f.state(HOST, RecordType::A).await;
     assert_eq!(state.ip_address, Some(ip(PUBLIC_V4)));
     // Now the common case is free.
     f.set(HOST, PUBLIC_V4, "").await;

@@ -11,8 +11,8 @@ use ddns_core::codec::HttpResponse;
 use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 use ddns_core::memory::{MemoryProvider, MemoryStore};
 use ddns_core::{
-    DdnsService, HashToken, Hostname, ManualClock, Record, RecordConfig, RecordKey, RecordType,
-    SharedSecret, Timestamp,
+    DdnsService, HashToken, Hostname, ManualClock, Record, RecordConfig, RecordKey, RecordState,
+    RecordStore, RecordType, SharedSecret, Timestamp,
 };
 
 pub const ZONE: &str = "example.com";
@@ -103,6 +103,25 @@ impl Fixture {
                 source: ip(source),
             })
             .await
+    }
+
+    /// The state of `host`'s record of `record_type`, which must exist.
+    pub async fn state(&self, host: &str, record_type: RecordType) -> RecordState {
+        self.store
+            .get(&key(host, record_type))
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+    }
+
+    /// A correctly signed `list_hosts` for `host` from `source`.
+    pub async fn list_hosts(&self, host: &str, source: &str) -> HttpResponse {
+        let q = format!(
+            "mode=list_hosts&hostname={host}&hash={}",
+            hash(source, host)
+        );
+        self.query(&q, source).await
     }
 
     /// A correctly signed `set` of `host` from `source`, with `extra` query
