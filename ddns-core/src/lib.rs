@@ -60,11 +60,6 @@ pub mod timestamp;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
-
-/// The repository README's Rust examples, compiled as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
 #[cfg(feature = "mock")]
 pub mod mock;
 

@@ -1,8 +1,39 @@
 //! # ddns-sqlite
 //!
-//! SQLite record store (embedded default). Implemented by the ddns-sqlite issue.
+//! The SQLite [`RecordStore`](ddns_core::RecordStore) of ddns: the embedded
+//! default of the standalone server, in one file, crash-safe.
 //!
-//! This crate is a placeholder in the workspace so that the layout and the
-//! build are fixed from the start; it exposes nothing yet.
+//! - The table is the record table of the wire contract (`docs/PROTOCOL.md`
+//!   section 3), with the same attribute names, keyed by (hostname,
+//!   record_type), with an index for discovery groups.
+//! - The schema is versioned (`PRAGMA user_version`) and migrated forward
+//!   at open; a database from a newer ddns is refused, not misread.
+//! - Writes are durable when they return: WAL journal with
+//!   `synchronous=FULL`. Blocking SQLite calls run on tokio's blocking pool.
+//! - A new database is seeded with the example records of the configured
+//!   zone; an existing one never is.
+//! - Every failure is a [`ddns_core::Error`] naming the file and what to do;
+//!   no `rusqlite` type appears in the API.
+//!
+//! ```
+//! use ddns_core::RecordStore;
+//! use ddns_sqlite::SqliteStore;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! let dir = tempfile::tempdir()?;
+//! let store = SqliteStore::open(dir.path().join("ddns.sqlite3")).await?;
+//! assert!(store.list_all().await?.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?; Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
-pub use ddns_core;
+mod error;
+mod row;
+mod schema;
+mod store;
+
+pub use schema::SCHEMA_VERSION;
+pub use store::{
+    DEFAULT_BUSY_TIMEOUT, DEFAULT_PATH, DEFAULT_READERS, ENV_PATH, ENV_ZONE, SqliteStore,
+    SqliteStoreBuilder,
+};

@@ -1,0 +1,115 @@
+//! Conversions between [`Record`]s and rows of the `records` table.
+//!
+//! Configuration columns must be valid (a record with a bad name or type is
+//! an error naming the row). State columns are informational and written by
+//! the system; a value an operator garbled by hand reads as absent.
+
+use std::path::Path;
+
+use ddns_core::{Hostname, Record, RecordConfig, RecordKey, RecordState, SharedSecret};
+use rusqlite::{Connection, Row, params};
+
+use crate::error::SqliteError;
+
+/// The columns, in the order [`RawRow::read`] expects them.
+pub(crate) const COLUMNS: &str = "hostname, record_type, shared_secret, ttl, lock_record, \
+     allow_internal, read_privilege, mac_address, comment, ip_address, last_accessed, \
+     last_checked, last_updated";
+
+/// One row as SQLite holds it, before validation.
+pub(crate) struct RawRow {
+    hostname: String,
+    record_type: String,
+    shared_secret: String,
+    ttl: Option<i64>,
+    lock_record: bool,
+    allow_internal: bool,
+    read_privilege: bool,
+    mac_address: Option<String>,
+    comment: Option<String>,
+    ip_address: Option<String>,
+    last_accessed: Option<String>,
+    last_checked: Option<String>,
+    last_updated: Option<String>,
+}
+
+impl RawRow {
+    /// Reads the [`COLUMNS`] of `row`.
+    pub(crate) fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            hostname: row.get(0)?,
+            record_type: row.get(1)?,
+            shared_secret: row.get(2)?,
+            ttl: row.get(3)?,
+            lock_record: row.get(4)?,
+            allow_internal: row.get(5)?,
+            read_privilege: row.get(6)?,
+            mac_address: row.get(7)?,
+            comment: row.get(8)?,
+            ip_address: row.get(9)?,
+            last_accessed: row.get(10)?,
+            last_checked: row.get(11)?,
+            last_updated: row.get(12)?,
+        })
+    }
+
+    /// Validates the row into a [`Record`].
+    pub(crate) fn into_record(self, path: &Path) -> Result<Record, SqliteError> {
+        let invalid = |column, value: &str| SqliteError::InvalidRow {
+            path: path.to_path_buf(),
+            column,
+            value: value.chars().take(80).collect(),
+        };
+        let hostname =
+            Hostname::parse(&self.hostname).map_err(|_| invalid("hostname", &self.hostname))?;
+        let record_type = self
+            .record_type
+            .parse()
+            .map_err(|_| invalid("record_type", &self.record_type))?;
+        let mut config = RecordConfig::new(SharedSecret::new(self.shared_secret))
+            .with_lock(self.lock_record)
+            .with_allow_internal(self.allow_internal)
+            .with_read_privilege(self.read_privilege);
+        if let Some(ttl) = self.ttl {
+            let ttl = u32::try_from(ttl).map_err(|_| invalid("ttl", &ttl.to_string()))?;
+            config = config.with_ttl(ttl);
+        }
+        if let Some(mac) = self.mac_address {
+            config = config.with_mac_address(mac);
+        }
+        if let Some(comment) = self.comment {
+            config = config.with_comment(comment);
+        }
+        let mut state = RecordState::default();
+        state.ip_address = self.ip_address.and_then(|s| s.parse().ok());
+        state.last_accessed = self.last_accessed.and_then(|s| s.parse().ok());
+        state.last_checked = self.last_checked.and_then(|s| s.parse().ok());
+        state.last_updated = self.last_updated.and_then(|s| s.parse().ok());
+        Ok(Record::new(RecordKey::new(hostname, record_type), config).with_state(state))
+    }
+}
+
+/// Inserts `record`, configuration and state; a clash of keys is a
+/// constraint violation.
+pub(crate) fn insert(conn: &Connection, record: &Record) -> rusqlite::Result<usize> {
+    let c = &record.config;
+    let s = &record.state;
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO records ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    ))?;
+    stmt.execute(params![
+        record.key.hostname.as_str(),
+        record.key.record_type.as_str(),
+        c.shared_secret.expose_secret(),
+        c.ttl,
+        c.lock_record,
+        c.allow_internal,
+        c.read_privilege,
+        c.mac_address,
+        c.comment,
+        s.ip_address.map(|a| a.to_string()),
+        s.last_accessed.map(|a| a.to_string()),
+        s.last_checked.map(|t| t.to_string()),
+        s.last_updated.map(|t| t.to_string()),
+    ])
+}

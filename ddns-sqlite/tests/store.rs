@@ -1,0 +1,458 @@
+//! SqliteStore against real SQLite files: the shared conformance suite,
+//! seeding, schema versions, bad files, locking and concurrency.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::panic
+)]
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ddns_core::{
+    AccessUpdate, ChangeUpdate, Error, Hostname, Record, RecordConfig, RecordKey, RecordStore,
+    RecordType, SharedSecret, Timestamp, conformance,
+};
+use ddns_sqlite::{SCHEMA_VERSION, SqliteStore};
+
+fn db(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("ddns.sqlite3")
+}
+
+fn zone() -> Hostname {
+    Hostname::parse("example.com").unwrap()
+}
+
+fn key(host: &str, t: RecordType) -> RecordKey {
+    RecordKey::new(Hostname::parse(host).unwrap(), t)
+}
+
+fn record(host: &str) -> Record {
+    Record::new(
+        key(host, RecordType::A),
+        RecordConfig::new(SharedSecret::new("secret")),
+    )
+}
+
+async fn open_err(path: &Path) -> Error {
+    SqliteStore::open(path).await.expect_err("open must fail")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conforms_to_the_record_store_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    conformance::store(&store).await;
+    // And again on the same file, reopened: nothing left behind.
+    drop(store);
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    assert!(store.list_all().await.unwrap().is_empty());
+    conformance::store(&store).await;
+}
+
+#[tokio::test]
+async fn a_new_database_is_seeded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || SqliteStore::builder(db(&dir)).with_seed_zone(zone()).open();
+    let store = open().await.unwrap();
+    let first = store.list_all().await.unwrap();
+    assert_eq!(first.len(), 2);
+    for row in &first {
+        assert_eq!(row.key.hostname.as_str(), "example-record.example.com.");
+        assert_eq!(row.config.ttl, Some(60));
+        assert!(row.config.allow_internal && !row.config.lock_record && !row.config.read_privilege);
+        assert_eq!(row.config.mac_address.as_deref(), Some("0A:0A:0A:0A:0A:0A"));
+        assert_eq!(row.config.comment.as_deref(), Some("example record"));
+        assert_eq!(row.config.shared_secret.expose_secret().len(), 16);
+    }
+    assert_ne!(first[0].config.shared_secret, first[1].config.shared_secret);
+    // The operator deletes one; reopening must not bring it back or reseed.
+    store.delete(&first[0].key).await.unwrap();
+    drop(store);
+    let again = open().await.unwrap().list_all().await.unwrap();
+    assert_eq!(again, vec![first[1].clone()]);
+    // Without a zone nothing is seeded.
+    let other = tempfile::tempdir().unwrap();
+    let bare = SqliteStore::open(db(&other)).await.unwrap();
+    assert!(bare.list_all().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_table_uses_the_record_table_names_and_is_durable_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    store.create(&record("h.example.com")).await.unwrap();
+    let conn = rusqlite::Connection::open(db(&dir)).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let mode: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info('records')")
+        .unwrap();
+    let columns: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        columns,
+        [
+            "hostname",
+            "record_type",
+            "shared_secret",
+            "ttl",
+            "lock_record",
+            "allow_internal",
+            "read_privilege",
+            "mac_address",
+            "comment",
+            "ip_address",
+            "last_accessed",
+            "last_checked",
+            "last_updated"
+        ]
+    );
+    // The discovery query uses the index.
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT hostname FROM records WHERE shared_secret = 'x' AND read_privilege = 1",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("records_discovery"), "{plan}");
+    // State is written in the record table's formats.
+    let k = key("h.example.com", RecordType::A);
+    store
+        .record_change(
+            &k,
+            ChangeUpdate {
+                ip_address: "::ffff:198.51.100.7".parse().unwrap(),
+                at: Timestamp::from_unix_micros(1_532_624_645_000_042),
+            },
+        )
+        .await
+        .unwrap();
+    let (ip, at): (String, String) = conn
+        .query_row("SELECT ip_address, last_updated FROM records", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        (ip.as_str(), at.as_str()),
+        ("198.51.100.7", "2018-07-26 17:04:05.000042")
+    );
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open(db(&dir)).await.unwrap());
+    let conn = rusqlite::Connection::open(db(&dir)).unwrap();
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(conn);
+    let err = open_err(&db(&dir)).await;
+    let text = err.to_string();
+    assert!(
+        text.contains("newer") && text.contains("upgrade ddns"),
+        "{text}"
+    );
+    assert!(text.contains(&db(&dir).display().to_string()), "{text}");
+}
+
+#[tokio::test]
+async fn a_missing_directory_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no/such/dir/ddns.sqlite3");
+    let text = open_err(&path).await.to_string();
+    assert!(
+        text.contains("does not exist") && text.contains("no/such/dir"),
+        "{text}"
+    );
+    assert!(!path.exists());
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_sqlite_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let content = b"hostname,record_type\nnot a database at all, but text long enough to fill a header........................................................";
+    std::fs::write(&path, content).unwrap();
+    let text = open_err(&path).await.to_string();
+    assert!(text.contains("is not a SQLite database"), "{text}");
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        content,
+        "the file must be left as it was"
+    );
+}
+
+fn corrupt(path: &Path) {
+    // Overwrite pages in the middle of the file with garbage.
+    let mut bytes = std::fs::read(path).unwrap();
+    let page = 4096;
+    assert!(
+        bytes.len() > 6 * page,
+        "database too small to corrupt: {}",
+        bytes.len()
+    );
+    for b in &mut bytes[2 * page + 100..5 * page] {
+        *b = 0xA5;
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+async fn populated(path: &Path, n: usize) {
+    let store = SqliteStore::open(path).await.unwrap();
+    store
+        .import(
+            (0..n)
+                .map(|i| record(&format!("host{i}.example.com")))
+                .collect(),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_corrupted_database_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    populated(&path, 2000).await;
+    corrupt(&path);
+    let err = open_err(&path).await;
+    let text = err.to_string();
+    assert!(
+        text.contains("corrupt") && text.contains(".recover"),
+        "{text}"
+    );
+    assert!(!err.is_retryable());
+    // Without the check at open, the first query that meets the damage says so.
+    let store = SqliteStore::builder(&path)
+        .with_integrity_check(false)
+        .open()
+        .await
+        .expect("the header is intact, so the database opens");
+    let err = store
+        .list_all()
+        .await
+        .expect_err("listing a corrupted table must fail");
+    assert!(err.to_string().contains("corrupt"), "{err}");
+}
+
+/// Tools this test needs; see DDNS_REQUIRE_INTEGRATION in the README.
+fn require(what: &str, why: &str) {
+    if std::env::var("DDNS_REQUIRE_INTEGRATION").as_deref() == Ok("1") {
+        panic!("{what} is required for this test ({why}); install it or run as root");
+    }
+    println!("SKIPPED: {what} unavailable ({why})");
+}
+
+#[tokio::test]
+async fn a_read_only_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    drop(SqliteStore::open(&path).await.unwrap());
+    // Root ignores file modes, so make the file immutable instead.
+    let status = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&path)
+        .status();
+    if !matches!(status, Ok(s) if s.success()) {
+        return require("chattr +i (root on ext4)", "to make the database read-only");
+    }
+    let result = SqliteStore::open(&path).await;
+    std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(&path)
+        .status()
+        .unwrap();
+    let err = result.expect_err("a read-only database must be refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("read-only") && text.contains(&path.display().to_string()),
+        "{text}"
+    );
+    assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_locked_database_is_busy_and_retryable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let store = SqliteStore::builder(&path)
+        .with_busy_timeout(Duration::from_millis(100))
+        .open()
+        .await
+        .unwrap();
+    store.create(&record("h.example.com")).await.unwrap();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let access = AccessUpdate {
+        source: "198.51.100.7".parse().unwrap(),
+        at: Timestamp::now(),
+    };
+    let err = store
+        .record_access(&key("h.example.com", RecordType::A), access)
+        .await
+        .expect_err("the write must time out");
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.to_string().contains("busy"), "{err}");
+    other.execute_batch("ROLLBACK").unwrap();
+    store
+        .record_access(&key("h.example.com", RecordType::A), access)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_lose_no_update_and_readers_see_whole_rows() {
+    const RECORDS: usize = 8;
+    const ROUNDS: u32 = 60;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqliteStore::builder(db(&dir))
+            .with_readers(3)
+            .open()
+            .await
+            .unwrap(),
+    );
+    let hosts: Vec<String> = (0..RECORDS).map(|i| format!("c{i}.example.com")).collect();
+    for h in &hosts {
+        store.create(&record(h)).await.unwrap();
+    }
+    let config_for = |round: u32| {
+        RecordConfig::new(SharedSecret::new(format!("s{round}")))
+            .with_ttl(round + 1)
+            .with_comment(format!("round {round}"))
+    };
+    let mut tasks = Vec::new();
+    for h in &hosts {
+        let k = key(h, RecordType::A);
+        // One task per kind of write, per record, all at once.
+        let (s, kk) = (store.clone(), k.clone());
+        tasks.push(tokio::spawn(async move {
+            for round in 0..ROUNDS {
+                let source = IpAddr::from([198, 51, 100, round as u8]);
+                let at = Timestamp::from_unix_micros(i64::from(round));
+                s.record_access(&kk, AccessUpdate { source, at })
+                    .await
+                    .unwrap();
+            }
+        }));
+        let (s, kk) = (store.clone(), k.clone());
+        tasks.push(tokio::spawn(async move {
+            for round in 0..ROUNDS {
+                let ip_address = IpAddr::from([203, 0, 113, round as u8]);
+                let at = Timestamp::from_unix_micros(1_000 + i64::from(round));
+                s.record_change(&kk, ChangeUpdate { ip_address, at })
+                    .await
+                    .unwrap();
+            }
+        }));
+        let (s, kk) = (store.clone(), k.clone());
+        tasks.push(tokio::spawn(async move {
+            for round in 0..ROUNDS {
+                s.update_config(&kk, &config_for(round)).await.unwrap();
+            }
+        }));
+        let (s, kk) = (store.clone(), k.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..ROUNDS {
+                let r = s.get(&kk).await.unwrap().unwrap();
+                // A config is written whole: its fields always agree.
+                if let Some(ttl) = r.config.ttl {
+                    assert_eq!(r.config.comment, Some(format!("round {}", ttl - 1)));
+                    assert_eq!(
+                        r.config.shared_secret,
+                        SharedSecret::new(format!("s{}", ttl - 1))
+                    );
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let last = ROUNDS - 1;
+    for h in &hosts {
+        let r = store.get(&key(h, RecordType::A)).await.unwrap().unwrap();
+        assert_eq!(
+            r.state.last_accessed,
+            Some(IpAddr::from([198, 51, 100, last as u8])),
+            "{h}"
+        );
+        assert_eq!(
+            r.state.last_checked,
+            Some(Timestamp::from_unix_micros(i64::from(last)))
+        );
+        assert_eq!(
+            r.state.ip_address,
+            Some(IpAddr::from([203, 0, 113, last as u8])),
+            "{h}"
+        );
+        assert_eq!(
+            r.state.last_updated,
+            Some(Timestamp::from_unix_micros(1_000 + i64::from(last)))
+        );
+        assert_eq!(r.config, config_for(last), "{h}");
+    }
+    assert_eq!(store.integrity_check().await.unwrap(), ["ok"]);
+}
+
+#[tokio::test]
+async fn import_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    let err = store
+        .import(vec![
+            record("a.example.com"),
+            record("b.example.com"),
+            record("a.example.com"),
+        ])
+        .await
+        .expect_err("a repeated key must fail the import");
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    assert!(store.list_all().await.unwrap().is_empty());
+    assert_eq!(
+        store.import(vec![record("a.example.com")]).await.unwrap(),
+        1
+    );
+}
+
+#[test]
+fn works_without_a_tokio_runtime() {
+    // Embedders on other executors: calls run inline.
+    let dir = tempfile::tempdir().unwrap();
+    let store = futures_lite_block_on(SqliteStore::open(db(&dir))).unwrap();
+    futures_lite_block_on(store.create(&record("h.example.com"))).unwrap();
+    assert!(
+        futures_lite_block_on(store.get(&key("h.example.com", RecordType::A)))
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// A minimal executor for a future that never waits (the store runs inline
+/// without a runtime).
+fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
