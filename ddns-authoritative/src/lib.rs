@@ -1,0 +1,45 @@
+//! # ddns-authoritative
+//!
+//! An embedded authoritative DNS server for a dynamic zone, on
+//! hickory-server, and the [`DnsProvider`](ddns_core::DnsProvider) that
+//! feeds it. With it a ddns server is a complete dynamic DNS system on its
+//! own: no cloud account and no other DNS server.
+//!
+//! - [`ZoneConfig`]: the zone apex, name servers, hostmaster and timers, from
+//!   which SOA and NS are synthesised.
+//! - [`ZoneData`]: the zone's A and AAAA records in memory; every change is
+//!   visible to the next query and bumps the SOA serial.
+//! - [`AuthoritativeProvider`]: the provider that changes [`ZoneData`];
+//!   [`AuthoritativeProvider::load`] fills it from the record store at start,
+//!   so the zone survives restarts.
+//! - [`DnsServer`]: UDP and TCP listeners answering A, AAAA, SOA, NS and
+//!   ANY, NODATA and NXDOMAIN correctly, REFUSED outside the zone.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use ddns_authoritative::{AuthoritativeProvider, ZoneConfig, ZoneData};
+//! use ddns_core::{DnsChange, DnsProvider, Hostname, RecordType};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+//! let zone = Arc::new(ZoneData::new(ZoneConfig::new(Hostname::parse("example.com")?))?);
+//! let provider = AuthoritativeProvider::new(zone.clone());
+//! let serial = zone.serial();
+//! let host = Hostname::parse("home.example.com")?;
+//! provider.apply(&[DnsChange::upsert(host.clone(), 60, "198.51.100.7".parse()?)]).await;
+//! assert_eq!(provider.current(&host, RecordType::A).await?, ["198.51.100.7".parse::<std::net::IpAddr>()?]);
+//! assert_eq!(zone.serial(), serial + 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?; Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod data;
+mod error;
+mod handler;
+mod provider;
+mod server;
+mod zone;
+
+pub use data::ZoneData;
+pub use provider::AuthoritativeProvider;
+pub use server::DnsServer;
+pub use zone::ZoneConfig;

@@ -1,0 +1,95 @@
+//! The `DnsProvider` of the embedded server: changes land in [`ZoneData`]
+//! and are visible to the next query.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ddns_core::{ChangeResult, DnsChange, DnsProvider, Hostname, RecordStore, RecordType};
+
+use crate::data::ZoneData;
+
+/// Changes per [`DnsProvider::apply`] call the provider reports; it accepts
+/// any number.
+const MAX_BATCH: usize = 1000;
+
+/// A [`DnsProvider`] that serves its changes itself, through [`ZoneData`]
+/// shared with a [`crate::DnsServer`].
+///
+/// It keeps no state of its own on disk: load it from the record store at
+/// start ([`AuthoritativeProvider::load`]) and the store, which records every
+/// address the system set, makes the zone survive restarts.
+#[derive(Debug, Clone)]
+pub struct AuthoritativeProvider {
+    zone: Arc<ZoneData>,
+}
+
+impl AuthoritativeProvider {
+    /// A provider changing `zone`.
+    pub fn new(zone: Arc<ZoneData>) -> Self {
+        Self { zone }
+    }
+
+    /// The zone this provider changes.
+    pub fn zone(&self) -> &Arc<ZoneData> {
+        &self.zone
+    }
+
+    /// Publishes the last address the system set for every record of
+    /// `store` inside the zone, with the record's TTL (or `default_ttl`).
+    /// Returns how many records were published.
+    ///
+    /// # Errors
+    ///
+    /// The store's error when it cannot be listed.
+    pub async fn load(
+        &self,
+        store: &dyn RecordStore,
+        default_ttl: u32,
+    ) -> ddns_core::Result<usize> {
+        let origin = self.zone.config().origin().clone();
+        let changes: Vec<DnsChange> = store
+            .list_all()
+            .await?
+            .into_iter()
+            .filter(|r| r.key.hostname.is_in_zone(&origin))
+            .filter_map(|r| {
+                let ip = r.state.ip_address?;
+                // A record only ever holds an address of its own family.
+                (RecordType::for_address(ip) == r.key.record_type).then(|| {
+                    DnsChange::upsert(r.key.hostname, r.config.effective_ttl(default_ttl), ip)
+                })
+            })
+            .collect();
+        let applied = self
+            .zone
+            .apply(&changes)
+            .into_iter()
+            .filter(Result::is_ok)
+            .count();
+        Ok(applied)
+    }
+}
+
+#[async_trait]
+impl DnsProvider for AuthoritativeProvider {
+    async fn current(
+        &self,
+        name: &Hostname,
+        record_type: RecordType,
+    ) -> ddns_core::Result<Vec<IpAddr>> {
+        Ok(self.zone.values(name, record_type))
+    }
+
+    fn max_batch_size(&self) -> usize {
+        MAX_BATCH
+    }
+
+    async fn apply(&self, changes: &[DnsChange]) -> Vec<ChangeResult> {
+        self.zone
+            .apply(changes)
+            .into_iter()
+            .map(|r| r.map_err(Into::into))
+            .collect()
+    }
+}

@@ -1,0 +1,132 @@
+//! Running the DNS server: UDP and TCP listeners over one zone.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_server::Server;
+use hickory_server::zone_handler::Catalog;
+use tokio::net::{TcpListener, UdpSocket};
+
+use crate::data::ZoneData;
+use crate::error::AuthoritativeError;
+use crate::handler::ZoneAnswerer;
+
+/// How long a TCP connection may stay idle between queries.
+const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Buffered responses per TCP connection.
+const TCP_RESPONSE_BUFFER: usize = 64;
+
+/// A running authoritative DNS server for one zone.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use ddns_authoritative::{DnsServer, ZoneConfig, ZoneData};
+/// use ddns_core::Hostname;
+///
+/// # async fn run() -> ddns_core::Result<()> {
+/// let zone = Arc::new(ZoneData::new(ZoneConfig::new(Hostname::parse("example.com").map_err(|e| ddns_core::Error::invalid_input(e.to_string()))?))?);
+/// let server = DnsServer::bind(&["127.0.0.1:5353".parse().unwrap()], zone).await?;
+/// println!("answering on {:?}", server.local_addrs());
+/// server.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct DnsServer {
+    server: Server<Catalog>,
+    local_addrs: Vec<SocketAddr>,
+}
+
+impl std::fmt::Debug for DnsServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DnsServer")
+            .field("local_addrs", &self.local_addrs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DnsServer {
+    /// Listens on UDP and TCP at each of `addrs` (port 0 picks a free port,
+    /// the same for UDP and TCP of one address) and answers for `zone`.
+    ///
+    /// # Errors
+    ///
+    /// [`ddns_core::Error::Unavailable`] naming the address that could not
+    /// be bound.
+    pub async fn bind(addrs: &[SocketAddr], zone: Arc<ZoneData>) -> ddns_core::Result<Self> {
+        let mut catalog = Catalog::new();
+        catalog.upsert(
+            zone.origin().clone(),
+            vec![Arc::new(ZoneAnswerer::new(zone))],
+        );
+        let mut server = Server::new(catalog);
+        let mut local_addrs = Vec::new();
+        for &addr in addrs {
+            let (udp, tcp) = bind_pair(addr).await?;
+            let local = udp
+                .local_addr()
+                .map_err(|source| AuthoritativeError::Bind {
+                    addr,
+                    protocol: "udp",
+                    source,
+                })?;
+            server.register_socket(udp);
+            server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_BUFFER);
+            local_addrs.push(local);
+        }
+        Ok(Self {
+            server,
+            local_addrs,
+        })
+    }
+
+    /// The addresses the server answers on (UDP and TCP alike).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
+    }
+
+    /// Stops listening and waits for queries in flight to be answered.
+    pub async fn shutdown(mut self) {
+        // Errors here are from listeners already gone; nothing to add.
+        let _ = self.server.shutdown_gracefully().await;
+    }
+}
+
+/// Binds UDP and TCP on the same address and port. With port 0 the UDP
+/// port is chosen first and TCP takes the same one, retrying a few times if
+/// another program holds it.
+async fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), AuthoritativeError> {
+    let attempts = if addr.port() == 0 { 20 } else { 1 };
+    let mut last = None;
+    for _ in 0..attempts {
+        let udp = UdpSocket::bind(addr)
+            .await
+            .map_err(|source| AuthoritativeError::Bind {
+                addr,
+                protocol: "udp",
+                source,
+            })?;
+        let bound = udp
+            .local_addr()
+            .map_err(|source| AuthoritativeError::Bind {
+                addr,
+                protocol: "udp",
+                source,
+            })?;
+        match TcpListener::bind(bound).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(source) => {
+                last = Some(AuthoritativeError::Bind {
+                    addr: bound,
+                    protocol: "tcp",
+                    source,
+                });
+            }
+        }
+    }
+    Err(last.unwrap_or(AuthoritativeError::Bind {
+        addr,
+        protocol: "tcp",
+        source: std::io::Error::other("no attempt was made"),
+    }))
+}

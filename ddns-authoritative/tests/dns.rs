@@ -1,0 +1,314 @@
+//! The embedded authoritative server over real sockets: queried with
+//! hickory's client over UDP and with `dig` (UDP and TCP), and the provider
+//! checked by the shared conformance suite.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::Command;
+use std::sync::Arc;
+
+use ddns_authoritative::{AuthoritativeProvider, DnsServer, ZoneConfig, ZoneData};
+use ddns_core::memory::MemoryStore;
+use ddns_core::{
+    ChangeUpdate, DnsChange, DnsProvider, Hostname, Record, RecordConfig, RecordKey, RecordStore,
+    RecordType as DdnsType, SharedSecret, Timestamp, conformance,
+};
+use hickory_net::client::{Client, ClientHandle};
+use hickory_net::proto::op::{Message, ResponseCode};
+use hickory_net::proto::rr::{DNSClass, Name, RData, RecordType};
+use hickory_net::runtime::TokioRuntimeProvider;
+use hickory_net::udp::UdpClientStream;
+
+fn hostname(s: &str) -> Hostname {
+    Hostname::parse(s).unwrap()
+}
+
+fn zone_data() -> Arc<ZoneData> {
+    Arc::new(ZoneData::new(ZoneConfig::new(hostname("example.com"))).unwrap())
+}
+
+async fn start() -> (DnsServer, Arc<ZoneData>, AuthoritativeProvider, SocketAddr) {
+    let zone = zone_data();
+    let server = DnsServer::bind(&["127.0.0.1:0".parse().unwrap()], zone.clone())
+        .await
+        .unwrap();
+    let addr = server.local_addrs()[0];
+    let provider = AuthoritativeProvider::new(zone.clone());
+    (server, zone, provider, addr)
+}
+
+async fn query(addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
+    let stream = UdpClientStream::builder(addr, TokioRuntimeProvider::default()).build();
+    let (mut client, background) = Client::<TokioRuntimeProvider>::from_sender(stream);
+    let bg = tokio::spawn(background);
+    let response = client
+        .query(Name::from_ascii(name).unwrap(), DNSClass::IN, rtype)
+        .await
+        .unwrap()
+        .into_message();
+    bg.abort();
+    response
+}
+
+fn addresses(message: &Message) -> Vec<(IpAddr, u32)> {
+    message
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some((IpAddr::V4(a.0), r.ttl)),
+            RData::AAAA(a) => Some((IpAddr::V6(a.0), r.ttl)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn soa_serial(records: &[hickory_net::proto::rr::Record]) -> Option<u32> {
+    records.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) => Some(soa.serial),
+        _ => None,
+    })
+}
+
+async fn set(provider: &AuthoritativeProvider, host: &str, ttl: u32, ip: &str) {
+    let results = provider
+        .apply(&[DnsChange::upsert(hostname(host), ttl, ip.parse().unwrap())])
+        .await;
+    results[0].as_ref().unwrap();
+}
+
+#[tokio::test]
+async fn provider_conforms() {
+    let zone = zone_data();
+    conformance::provider(&AuthoritativeProvider::new(zone), &hostname("example.com")).await;
+}
+
+#[tokio::test]
+async fn answers_change_at_once_with_ttl_and_serial() {
+    let (server, zone, provider, addr) = start().await;
+    let before = soa_serial(&query(addr, "example.com.", RecordType::SOA).await.answers).unwrap();
+    assert_eq!(before, zone.serial());
+
+    set(&provider, "home.example.com", 120, "198.51.100.7").await;
+    let r = query(addr, "home.example.com.", RecordType::A).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::NoError);
+    assert!(r.metadata.authoritative, "answers must be authoritative");
+    assert_eq!(addresses(&r), [("198.51.100.7".parse().unwrap(), 120)]);
+    let after = soa_serial(&query(addr, "example.com.", RecordType::SOA).await.answers).unwrap();
+    assert_eq!(after, before + 1, "each change bumps the serial");
+
+    set(&provider, "home.example.com", 60, "198.51.100.8").await;
+    let r = query(addr, "HOME.example.com.", RecordType::A).await;
+    assert_eq!(
+        addresses(&r),
+        [("198.51.100.8".parse().unwrap(), 60)],
+        "names are case-insensitive"
+    );
+
+    set(&provider, "home.example.com", 30, "2001:db8::8").await;
+    let r = query(addr, "home.example.com.", RecordType::AAAA).await;
+    assert_eq!(addresses(&r), [("2001:db8::8".parse().unwrap(), 30)]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn negative_answers_are_told_apart() {
+    let (server, _zone, provider, addr) = start().await;
+    set(&provider, "a.b.example.com", 60, "198.51.100.7").await;
+
+    // The name exists with another type: NODATA, SOA in authority.
+    let r = query(addr, "a.b.example.com.", RecordType::AAAA).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::NoError);
+    assert!(r.answers.is_empty());
+    assert!(
+        soa_serial(&r.authorities).is_some(),
+        "NODATA carries the SOA"
+    );
+    // An empty non-terminal exists too.
+    let r = query(addr, "b.example.com.", RecordType::A).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::NoError);
+    assert!(r.answers.is_empty());
+    // A name that does not exist: NXDOMAIN, SOA in authority.
+    let r = query(addr, "nobody.example.com.", RecordType::A).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::NXDomain);
+    assert!(
+        soa_serial(&r.authorities).is_some(),
+        "NXDOMAIN carries the SOA"
+    );
+    // Outside the zone: REFUSED.
+    let r = query(addr, "example.org.", RecordType::A).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::Refused);
+    let r = query(addr, "com.", RecordType::NS).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::Refused);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn apex_has_soa_and_ns_from_configuration() {
+    let (server, _zone, _provider, addr) = start().await;
+    let r = query(addr, "example.com.", RecordType::NS).await;
+    let ns: Vec<String> = r
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::NS(ns) => Some(ns.0.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ns, ["ns1.example.com."]);
+    let r = query(addr, "example.com.", RecordType::SOA).await;
+    let soa = r
+        .answers
+        .iter()
+        .find_map(|r| match &r.data {
+            RData::SOA(soa) => Some(soa.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(soa.mname.to_string(), "ns1.example.com.");
+    assert_eq!(soa.rname.to_string(), "hostmaster.example.com.");
+    assert_eq!(soa.minimum, 60);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn changes_outside_the_zone_fail_alone() {
+    let (_server, zone, provider, _addr) = start().await;
+    let serial = zone.serial();
+    let results = provider
+        .apply(&[
+            DnsChange::upsert(
+                hostname("in.example.com"),
+                60,
+                "198.51.100.1".parse().unwrap(),
+            ),
+            DnsChange::upsert(
+                hostname("out.example.org"),
+                60,
+                "198.51.100.2".parse().unwrap(),
+            ),
+        ])
+        .await;
+    assert!(results[0].is_ok());
+    let err = results[1].as_ref().unwrap_err();
+    assert!(err.to_string().contains("not in the zone"), "{err}");
+    assert_eq!(zone.serial(), serial + 1, "one batch, one serial bump");
+}
+
+#[tokio::test]
+async fn the_zone_is_rebuilt_from_the_store() {
+    let store = MemoryStore::new();
+    for (host, t, ttl, ip) in [
+        (
+            "a.example.com",
+            DdnsType::A,
+            Some(300),
+            Some("198.51.100.1"),
+        ),
+        ("a.example.com", DdnsType::Aaaa, None, Some("2001:db8::1")),
+        ("never-set.example.com", DdnsType::A, None, None),
+        ("other.example.org", DdnsType::A, None, Some("198.51.100.9")),
+    ] {
+        let key = RecordKey::new(hostname(host), t);
+        let mut config = RecordConfig::new(SharedSecret::new("s"));
+        if let Some(ttl) = ttl {
+            config = config.with_ttl(ttl);
+        }
+        store
+            .create(&Record::new(key.clone(), config))
+            .await
+            .unwrap();
+        if let Some(ip) = ip {
+            let change = ChangeUpdate {
+                ip_address: ip.parse().unwrap(),
+                at: Timestamp::now(),
+            };
+            store.record_change(&key, change).await.unwrap();
+        }
+    }
+    let (server, _zone, provider, addr) = start().await;
+    assert_eq!(provider.load(&store, 45).await.unwrap(), 2);
+    let r = query(addr, "a.example.com.", RecordType::A).await;
+    assert_eq!(addresses(&r), [("198.51.100.1".parse().unwrap(), 300)]);
+    let r = query(addr, "a.example.com.", RecordType::AAAA).await;
+    assert_eq!(addresses(&r), [("2001:db8::1".parse().unwrap(), 45)]);
+    let r = query(addr, "never-set.example.com.", RecordType::A).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::NXDomain);
+    server.shutdown().await;
+}
+
+/// Runs dig if it is installed; fails when integration tools are required.
+fn dig(args: &[&str]) -> Option<String> {
+    match Command::new("dig").args(args).output() {
+        Ok(out) => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Err(e) => {
+            if std::env::var("DDNS_REQUIRE_INTEGRATION").as_deref() == Ok("1") {
+                panic!("dig is required (apt-get install bind9-dnsutils): {e}");
+            }
+            println!("SKIPPED: dig not installed (apt-get install bind9-dnsutils)");
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dig_sees_answers_over_udp_and_tcp() {
+    let (server, _zone, provider, addr) = start().await;
+    set(&provider, "home.example.com", 120, "198.51.100.7").await;
+    let port = addr.port().to_string();
+    for transport in ["+notcp", "+tcp"] {
+        let args = [
+            "@127.0.0.1",
+            "-p",
+            &port,
+            transport,
+            "+norecurse",
+            "+noall",
+            "+answer",
+            "home.example.com",
+            "A",
+        ];
+        let Some(out) = tokio::task::spawn_blocking({
+            let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            move || dig(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        })
+        .await
+        .unwrap() else {
+            server.shutdown().await;
+            return;
+        };
+        let fields: Vec<&str> = out.split_whitespace().collect();
+        assert_eq!(
+            fields,
+            ["home.example.com.", "120", "IN", "A", "198.51.100.7"],
+            "dig {transport}: {out}"
+        );
+    }
+    let args: Vec<String> = [
+        "@127.0.0.1",
+        "-p",
+        &port,
+        "+norecurse",
+        "nobody.example.com",
+        "A",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        dig(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    })
+    .await
+    .unwrap()
+    .unwrap_or_default();
+    assert!(
+        out.contains("status: NXDOMAIN") && out.contains("flags: qr aa"),
+        "{out}"
+    );
+    server.shutdown().await;
+}
