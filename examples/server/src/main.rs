@@ -1,11 +1,106 @@
-//! ddns-server: The standalone ddns server (seed API over HTTP, embedded DNS). Built by the ddns-server issue.
+//! `ddns-server`: serve (the default) or administer records.
 //!
-//! Not built yet: running it says so and exits with status 2.
+//! `cargo run -p ddns-server` starts a complete dynamic DNS system on this
+//! machine: HTTP on 127.0.0.1:8080, DNS on 127.0.0.1:5353, records in
+//! `ddns.sqlite3`, zone `example.com`. `ddns-server --help` lists the rest.
 
-fn main() -> std::process::ExitCode {
-    eprintln!(
-        "ddns-server {} is not available yet; see the project's open issues.",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::ExitCode::from(2)
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ddns_server::cli::{Cli, Command};
+use ddns_server::{RunningServer, admin, app};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut text = format!("error: {e}");
+            let mut source = std::error::Error::source(e.as_ref());
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                if !text.contains(&cause_text) {
+                    text.push_str(&format!("\n  caused by: {cause_text}"));
+                }
+                source = cause.source();
+            }
+            eprintln!("{text}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let config = ddns_server::Config::load(cli.config.as_deref())?
+        .with_overrides(cli.overrides())
+        .validate()?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Serve = command {
+        let server = RunningServer::start(config).await?;
+        wait_for_signal().await;
+        server.shutdown().await;
+        return Ok(());
+    }
+    let store = app::open_store(&config).await?;
+    let zone = &config.zone;
+    let mut out = std::io::stdout().lock();
+    match command {
+        Command::Serve => {}
+        Command::Add(args) => admin::add(&store, zone, args, &mut out).await?,
+        Command::List { show_secrets } => admin::list(&store, show_secrets, &mut out).await?,
+        Command::Show {
+            hostname,
+            types,
+            show_secret,
+        } => admin::show(&store, zone, &hostname, types, show_secret, &mut out).await?,
+        Command::Update(args) => admin::update(&store, zone, args, &mut out).await?,
+        Command::Lock(t) => {
+            admin::set_lock(&store, zone, &t.hostname, t.types, true, &mut out).await?
+        }
+        Command::Unlock(t) => {
+            admin::set_lock(&store, zone, &t.hostname, t.types, false, &mut out).await?
+        }
+        Command::Remove(t) => admin::remove(&store, zone, &t.hostname, t.types, &mut out).await?,
+        Command::Token {
+            hostname,
+            ip,
+            secret,
+        } => admin::token(&store, &hostname, ip, secret, &mut out).await?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Returns on SIGTERM or SIGINT.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

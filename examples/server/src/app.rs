@@ -1,0 +1,237 @@
+//! Wiring: the store, the provider, the DNS server and the HTTP listeners,
+//! started together and stopped together.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ddns_authoritative::{AuthoritativeProvider, DnsServer, ZoneConfig, ZoneData};
+use ddns_core::coalesce::CoalescingProvider;
+use ddns_core::codec::forwarded::TrustedProxies;
+use ddns_core::codec::seed::{ApiKeys, SeedApi};
+use ddns_core::{DdnsService, RecordStore};
+use ddns_sqlite::SqliteStore;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tracing::info;
+
+use crate::config::{ConfigError, ProviderConfig, ValidConfig};
+use crate::http::{HttpState, accept_loop};
+use crate::metrics::Metrics;
+
+/// How long shutdown waits for requests in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A backend (the store, the DNS server) failed to start.
+    #[error("{what}: {source}")]
+    Backend {
+        /// What was being started.
+        what: String,
+        /// Why it failed.
+        #[source]
+        source: ddns_core::Error,
+    },
+    /// An HTTP address could not be bound.
+    #[error("http.listen = {addr}: cannot listen: {source}; choose a free address and port")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn backend(what: impl Into<String>) -> impl FnOnce(ddns_core::Error) -> StartError {
+    let what = what.into();
+    move |source| StartError::Backend { what, source }
+}
+
+/// Opens the configured store (creating and seeding it if new).
+///
+/// # Errors
+///
+/// [`StartError::Backend`] naming the file and what to do.
+pub async fn open_store(config: &ValidConfig) -> Result<SqliteStore, StartError> {
+    SqliteStore::builder(config.db_path())
+        .with_seed_zone(config.zone.clone())
+        .open()
+        .await
+        .map_err(backend("store.path"))
+}
+
+/// A started server; stop it with [`RunningServer::shutdown`].
+#[derive(Debug)]
+pub struct RunningServer {
+    http_addrs: Vec<SocketAddr>,
+    dns: DnsServer,
+    stop: watch::Sender<bool>,
+    loops: JoinSet<()>,
+    graceful: Arc<GracefulShutdown>,
+    service: Arc<DdnsService>,
+}
+
+impl RunningServer {
+    /// Starts everything `config` describes.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError`] naming the setting or the backend that failed; nothing
+    /// is left running then.
+    pub async fn start(config: ValidConfig) -> Result<Self, StartError> {
+        let store = Arc::new(open_store(&config).await?);
+        check_records_in_zone(store.as_ref(), &config).await?;
+
+        let ProviderConfig::Embedded = config.config.provider;
+        let mut zone_config =
+            ZoneConfig::new(config.zone.clone()).with_nameservers(config.nameservers.clone());
+        if let Some(hostmaster) = &config.hostmaster {
+            zone_config = zone_config.with_hostmaster(hostmaster.clone());
+        }
+        let zone = Arc::new(ZoneData::new(zone_config).map_err(backend("zone"))?);
+        let provider = AuthoritativeProvider::new(zone.clone());
+        let published = provider
+            .load(store.as_ref(), config.config.zone.default_ttl)
+            .await
+            .map_err(backend("loading the zone from the store"))?;
+        let dns = DnsServer::bind(&config.config.dns.listen, zone)
+            .await
+            .map_err(backend("dns.listen"))?;
+
+        let batched = CoalescingProvider::new(Arc::new(provider))
+            .with_window(Duration::from_millis(config.config.zone.coalesce_window_ms));
+        let service = Arc::new(
+            DdnsService::builder(store, Arc::new(batched))
+                .with_default_ttl(config.config.zone.default_ttl)
+                .with_recheck_interval(Duration::from_secs(
+                    config.config.zone.recheck_interval_secs,
+                ))
+                .build(),
+        );
+        let state = Arc::new(HttpState {
+            api: SeedApi::new(
+                service.clone(),
+                ApiKeys::new(config.config.http.api_keys.clone()),
+            ),
+            service: service.clone(),
+            proxies: TrustedProxies::new(config.config.http.trusted_proxies.clone()),
+            metrics: Arc::new(Metrics::new()),
+            zone: config.zone.clone(),
+            request_timeout: config.request_timeout(),
+        });
+
+        let mut listeners = Vec::new();
+        for &addr in &config.config.http.listen {
+            match TcpListener::bind(addr).await {
+                Ok(listener) => listeners.push(listener),
+                Err(source) => {
+                    dns.shutdown().await;
+                    return Err(StartError::Listen { addr, source });
+                }
+            }
+        }
+        let http_addrs = listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect::<Vec<_>>();
+        let (stop, stopped) = watch::channel(false);
+        let graceful = Arc::new(GracefulShutdown::new());
+        let limit = Arc::new(Semaphore::new(config.config.http.max_connections));
+        let mut loops = JoinSet::new();
+        for listener in listeners {
+            loops.spawn(accept_loop(
+                listener,
+                state.clone(),
+                limit.clone(),
+                graceful.clone(),
+                stopped.clone(),
+            ));
+        }
+        info!(
+            zone = %config.zone,
+            http = ?http_addrs,
+            dns = ?dns.local_addrs(),
+            store = %config.db_path().display(),
+            published,
+            "ddns-server started"
+        );
+        Ok(Self {
+            http_addrs,
+            dns,
+            stop,
+            loops,
+            graceful,
+            service,
+        })
+    }
+
+    /// The HTTP addresses listened on.
+    pub fn http_addrs(&self) -> &[SocketAddr] {
+        &self.http_addrs
+    }
+
+    /// The DNS addresses answered on (UDP and TCP).
+    pub fn dns_addrs(&self) -> &[SocketAddr] {
+        self.dns.local_addrs()
+    }
+
+    /// The use cases behind the API.
+    pub fn service(&self) -> &Arc<DdnsService> {
+        &self.service
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to 30 s), then
+    /// stops the DNS server.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.loops.join_next().await.is_some() {}
+        // The accept loops are done, so this is the last holder.
+        if let Ok(graceful) = Arc::try_unwrap(self.graceful)
+            && tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+                .await
+                .is_err()
+        {
+            tracing::warn!("requests still running after 30 s were cut off");
+        }
+        self.dns.shutdown().await;
+        info!("ddns-server stopped");
+    }
+}
+
+/// Refuses to start when the store holds records outside the zone: the
+/// embedded DNS server could not answer for them.
+async fn check_records_in_zone(
+    store: &dyn RecordStore,
+    config: &ValidConfig,
+) -> Result<(), StartError> {
+    let records = store
+        .list_all()
+        .await
+        .map_err(backend("reading the store"))?;
+    let outside: Vec<String> = records
+        .iter()
+        .filter(|r| !r.key.hostname.is_in_zone(&config.zone))
+        .map(|r| r.key.to_string())
+        .collect();
+    if let Some(first) = outside.first() {
+        return Err(ConfigError::invalid(
+            "zone.name",
+            config.zone.to_string(),
+            format!(
+                "the store {} holds records outside this zone ({first}{}); set zone.name to their zone, or remove them",
+                config.db_path().display(),
+                if outside.len() > 1 { format!(" and {} more", outside.len() - 1) } else { String::new() }
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! The command line: global settings, `serve` (the default) and the admin
+//! subcommands.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Overrides;
+
+/// The ddns server: the seed API over HTTP and an authoritative DNS server
+/// for one zone, with records in SQLite. Without a subcommand it serves.
+#[derive(Debug, Parser)]
+#[command(name = "ddns-server", version, about, long_about = None)]
+pub struct Cli {
+    /// TOML configuration file.
+    #[arg(long, short, env = "DDNS_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// The zone served (overrides `zone.name`).
+    #[arg(long, env = "DDNS_ZONE", global = true)]
+    pub zone: Option<String>,
+    /// The SQLite database file (overrides `store.path`).
+    #[arg(long, env = "DDNS_DB", global = true)]
+    pub db: Option<PathBuf>,
+    /// HTTP listen addresses, comma-separated (overrides `http.listen`).
+    #[arg(long, env = "DDNS_HTTP_LISTEN", value_delimiter = ',', global = true)]
+    pub http_listen: Option<Vec<SocketAddr>>,
+    /// DNS listen addresses, comma-separated (overrides `dns.listen`).
+    #[arg(long, env = "DDNS_DNS_LISTEN", value_delimiter = ',', global = true)]
+    pub dns_listen: Option<Vec<SocketAddr>>,
+    /// Log filter, e.g. `info` or `ddns_server=debug`.
+    #[arg(
+        long,
+        env = "DDNS_LOG",
+        default_value = "info,hickory_server=warn",
+        global = true
+    )]
+    pub log: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The settings that replace the configuration file's.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            zone: self.zone.clone(),
+            db: self.db.clone(),
+            http_listen: self.http_listen.clone(),
+            dns_listen: self.dns_listen.clone(),
+        }
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve HTTP and DNS until SIGTERM or SIGINT (the default).
+    Serve,
+    /// Add a record (A and AAAA by default), printing its secret once.
+    Add(AddArgs),
+    /// List records; secrets only with --show-secrets.
+    List {
+        /// Print the shared secrets too.
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Show one host's records.
+    Show {
+        /// The host name.
+        hostname: String,
+        /// Which record types.
+        #[arg(long = "type", value_enum, default_value_t = Types::Both)]
+        types: Types,
+        /// Print the shared secret too.
+        #[arg(long)]
+        show_secret: bool,
+    },
+    /// Change settings of a host's records.
+    Update(UpdateArgs),
+    /// Lock a host's records: the system never changes them.
+    Lock(Target),
+    /// Unlock a host's records.
+    Unlock(Target),
+    /// Remove a host's records.
+    Remove(Target),
+    /// Print the hash a client would send for a host from an address.
+    Token {
+        /// The host name, as the client sends it.
+        #[arg(long)]
+        hostname: String,
+        /// The client's public address.
+        #[arg(long)]
+        ip: IpAddr,
+        /// The secret; read from the host's record when not given.
+        #[arg(long, env = "DDNS_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+    },
+}
+
+/// Which record types a command works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Types {
+    /// IPv4 only.
+    A,
+    /// IPv6 only.
+    Aaaa,
+    /// Both.
+    Both,
+}
+
+impl Types {
+    /// The types selected.
+    pub fn list(self) -> Vec<ddns_core::RecordType> {
+        use ddns_core::RecordType;
+        match self {
+            Self::A => vec![RecordType::A],
+            Self::Aaaa => vec![RecordType::Aaaa],
+            Self::Both => RecordType::ALL.to_vec(),
+        }
+    }
+}
+
+/// A host and record types.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The host name.
+    pub hostname: String,
+    /// Which record types.
+    #[arg(long = "type", value_enum, default_value_t = Types::Both)]
+    pub types: Types,
+}
+
+/// `add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The host name; must lie in the zone.
+    pub hostname: String,
+    /// Which record types to create.
+    #[arg(long = "type", value_enum, default_value_t = Types::Both)]
+    pub types: Types,
+    /// The shared secret; a random 128-bit one is generated when not given.
+    #[arg(long, env = "DDNS_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// TTL in seconds (default: the zone's default TTL).
+    #[arg(long)]
+    pub ttl: Option<u32>,
+    /// Allow internal addresses and addresses other than the client's own.
+    #[arg(long)]
+    pub allow_internal: bool,
+    /// Make the record a member of its secret's discovery group.
+    #[arg(long)]
+    pub read_privilege: bool,
+    /// The host's MAC address, for network discovery.
+    #[arg(long)]
+    pub mac: Option<String>,
+    /// A comment for the operator.
+    #[arg(long)]
+    pub comment: Option<String>,
+    /// Create the record locked.
+    #[arg(long)]
+    pub locked: bool,
+}
+
+/// `update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The host name.
+    pub hostname: String,
+    /// Which record types.
+    #[arg(long = "type", value_enum, default_value_t = Types::Both)]
+    pub types: Types,
+    /// A new TTL in seconds.
+    #[arg(long, conflicts_with = "default_ttl")]
+    pub ttl: Option<u32>,
+    /// Use the zone's default TTL.
+    #[arg(long)]
+    pub default_ttl: bool,
+    /// Allow (true) or refuse (false) internal addresses.
+    #[arg(long)]
+    pub allow_internal: Option<bool>,
+    /// Join (true) or leave (false) the discovery group.
+    #[arg(long)]
+    pub read_privilege: Option<bool>,
+    /// A new MAC address (empty to clear).
+    #[arg(long)]
+    pub mac: Option<String>,
+    /// A new comment (empty to clear).
+    #[arg(long)]
+    pub comment: Option<String>,
+    /// A new shared secret.
+    #[arg(
+        long,
+        env = "DDNS_SECRET",
+        hide_env_values = true,
+        conflicts_with = "new_secret"
+    )]
+    pub secret: Option<String>,
+    /// Generate a new random secret and print it once.
+    #[arg(long)]
+    pub new_secret: bool,
+}

@@ -1,0 +1,485 @@
+//! The server's configuration: a TOML file, overridden by environment
+//! variables and command-line flags, with defaults that run a complete
+//! system on one machine.
+//!
+//! ```toml
+//! [http]
+//! listen = ["127.0.0.1:8080"]      # seed API, /healthz, /metrics
+//! api_keys = []                    # x-api-key values; empty: none required
+//! trusted_proxies = []             # CIDRs whose X-Forwarded-For is believed
+//!
+//! [dns]
+//! listen = ["127.0.0.1:5353"]      # embedded authoritative DNS, UDP and TCP
+//!
+//! [zone]
+//! name = "example.com"
+//! default_ttl = 60
+//!
+//! [store]
+//! kind = "sqlite"
+//! path = "ddns.sqlite3"
+//!
+//! [provider]
+//! kind = "embedded"                # later: "rfc2136", "route53"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ddns_core::Hostname;
+use ipnet::IpNet;
+use serde::Deserialize;
+
+/// A configuration that cannot be used, naming the setting at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has a wrong or unknown key.
+    #[error("the configuration file {} is invalid: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's description, with line and key.
+        message: String,
+    },
+    /// A setting has a value that cannot work.
+    #[error("{setting} = {value:?}: {reason}")]
+    Invalid {
+        /// The setting, as `section.key`.
+        setting: &'static str,
+        /// The value given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(
+        setting: &'static str,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self::Invalid {
+            setting,
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The HTTP side.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// The embedded DNS server.
+    #[serde(default)]
+    pub dns: DnsConfig,
+    /// The zone served.
+    #[serde(default)]
+    pub zone: ZoneSection,
+    /// Where records live.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// What changes DNS.
+    #[serde(default)]
+    pub provider: ProviderConfig,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Addresses to listen on (IPv4 and IPv6 alike).
+    #[serde(default = "default_http_listen")]
+    pub listen: Vec<SocketAddr>,
+    /// Accepted `x-api-key` values; empty means no key is required.
+    #[serde(default)]
+    pub api_keys: Vec<String>,
+    /// Networks of reverse proxies whose `X-Forwarded-For` is believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpNet>,
+    /// Seconds a request may take, headers included, before it is cut off.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+    /// Connections served at once; more wait to be accepted.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_http_listen(),
+            api_keys: Vec::new(),
+            trusted_proxies: Vec::new(),
+            request_timeout_secs: default_request_timeout(),
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+/// `[dns]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsConfig {
+    /// Addresses the embedded DNS server listens on, UDP and TCP.
+    #[serde(default = "default_dns_listen")]
+    pub listen: Vec<SocketAddr>,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_dns_listen(),
+        }
+    }
+}
+
+/// `[zone]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneSection {
+    /// The zone's apex; every record must lie in it.
+    #[serde(default = "default_zone")]
+    pub name: String,
+    /// TTL of records that set none.
+    #[serde(default = "default_ttl")]
+    pub default_ttl: u32,
+    /// Name servers of the zone (NS records); default `ns1.<zone>`.
+    #[serde(default)]
+    pub nameservers: Vec<String>,
+    /// Hostmaster mailbox as a name; default `hostmaster.<zone>`.
+    #[serde(default)]
+    pub hostmaster: Option<String>,
+    /// Seconds a known DNS value is trusted before DNS is read again.
+    #[serde(default = "default_recheck")]
+    pub recheck_interval_secs: u64,
+    /// Milliseconds concurrent DNS changes wait to be batched together.
+    #[serde(default = "default_window")]
+    pub coalesce_window_ms: u64,
+}
+
+impl Default for ZoneSection {
+    fn default() -> Self {
+        Self {
+            name: default_zone(),
+            default_ttl: default_ttl(),
+            nameservers: Vec::new(),
+            hostmaster: None,
+            recheck_interval_secs: default_recheck(),
+            coalesce_window_ms: default_window(),
+        }
+    }
+}
+
+/// `[store]`: where records live.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum StoreConfig {
+    /// A SQLite file (the default).
+    Sqlite {
+        /// The database file; created and seeded when missing.
+        #[serde(default = "default_db")]
+        path: PathBuf,
+    },
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self::Sqlite { path: default_db() }
+    }
+}
+
+/// `[provider]`: what changes DNS.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ProviderConfig {
+    /// The embedded authoritative DNS server (the default).
+    #[default]
+    Embedded,
+}
+
+fn default_http_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([127, 0, 0, 1], 8080))]
+}
+fn default_dns_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([127, 0, 0, 1], 5353))]
+}
+fn default_request_timeout() -> u64 {
+    30
+}
+fn default_max_connections() -> usize {
+    1024
+}
+fn default_zone() -> String {
+    "example.com".to_owned()
+}
+fn default_ttl() -> u32 {
+    ddns_core::DEFAULT_TTL
+}
+fn default_recheck() -> u64 {
+    ddns_core::service::DEFAULT_RECHECK_INTERVAL.as_secs()
+}
+fn default_window() -> u64 {
+    u64::try_from(ddns_core::coalesce::DEFAULT_WINDOW.as_millis()).unwrap_or(20)
+}
+fn default_db() -> PathBuf {
+    PathBuf::from(ddns_sqlite::DEFAULT_PATH)
+}
+
+/// Settings given on the command line or in the environment; each one set
+/// replaces the file's value.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--zone` / `DDNS_ZONE`.
+    pub zone: Option<String>,
+    /// `--db` / `DDNS_DB`.
+    pub db: Option<PathBuf>,
+    /// `--http-listen` / `DDNS_HTTP_LISTEN`.
+    pub http_listen: Option<Vec<SocketAddr>>,
+    /// `--dns-listen` / `DDNS_DNS_LISTEN`.
+    pub dns_listen: Option<Vec<SocketAddr>>,
+}
+
+impl Config {
+    /// Reads `path` (or starts from the defaults when `None`).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] for an unreadable file, invalid TOML, an unknown key
+    /// or a value of the wrong shape.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses TOML text.
+    ///
+    /// # Errors
+    ///
+    /// The parser's message, naming the line and the key.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim().to_owned())
+    }
+
+    /// Applies command-line and environment overrides.
+    #[must_use]
+    pub fn with_overrides(mut self, o: Overrides) -> Self {
+        if let Some(zone) = o.zone {
+            self.zone.name = zone;
+        }
+        if let Some(db) = o.db {
+            self.store = StoreConfig::Sqlite { path: db };
+        }
+        if let Some(listen) = o.http_listen {
+            self.http.listen = listen;
+        }
+        if let Some(listen) = o.dns_listen {
+            self.dns.listen = listen;
+        }
+        self
+    }
+
+    /// Checks what the types cannot, and resolves the zone.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the first bad setting.
+    pub fn validate(&self) -> Result<ValidConfig, ConfigError> {
+        let zone = Hostname::parse(&self.zone.name)
+            .map_err(|e| ConfigError::invalid("zone.name", &self.zone.name, e.to_string()))?;
+        let in_zone = |setting: &'static str, s: &str| -> Result<Hostname, ConfigError> {
+            Hostname::parse(s).map_err(|e| ConfigError::invalid(setting, s, e.to_string()))
+        };
+        let nameservers = self
+            .zone
+            .nameservers
+            .iter()
+            .map(|s| in_zone("zone.nameservers", s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let hostmaster = self
+            .zone
+            .hostmaster
+            .as_deref()
+            .map(|s| in_zone("zone.hostmaster", s))
+            .transpose()?;
+        if self.http.listen.is_empty() {
+            return Err(ConfigError::invalid(
+                "http.listen",
+                "[]",
+                "at least one address is needed",
+            ));
+        }
+        if self.dns.listen.is_empty() && matches!(self.provider, ProviderConfig::Embedded) {
+            return Err(ConfigError::invalid(
+                "dns.listen",
+                "[]",
+                "the embedded provider needs at least one address to answer DNS on",
+            ));
+        }
+        if self.http.request_timeout_secs == 0 {
+            return Err(ConfigError::invalid(
+                "http.request_timeout_secs",
+                "0",
+                "must be at least 1",
+            ));
+        }
+        if self.http.max_connections == 0 {
+            return Err(ConfigError::invalid(
+                "http.max_connections",
+                "0",
+                "must be at least 1",
+            ));
+        }
+        if self.http.api_keys.iter().any(String::is_empty) {
+            return Err(ConfigError::invalid(
+                "http.api_keys",
+                "\"\"",
+                "an API key cannot be empty",
+            ));
+        }
+        Ok(ValidConfig {
+            zone,
+            nameservers,
+            hostmaster,
+            config: self.clone(),
+        })
+    }
+}
+
+/// A configuration that passed [`Config::validate`].
+#[derive(Debug, Clone)]
+pub struct ValidConfig {
+    /// The zone.
+    pub zone: Hostname,
+    /// Its name servers (empty: the default).
+    pub nameservers: Vec<Hostname>,
+    /// Its hostmaster (none: the default).
+    pub hostmaster: Option<Hostname>,
+    /// Everything else, as given.
+    pub config: Config,
+}
+
+impl ValidConfig {
+    /// The request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.http.request_timeout_secs)
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> &Path {
+        match &self.config.store {
+            StoreConfig::Sqlite { path } => path,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_run_a_local_system() {
+        let c = Config::default().validate().unwrap();
+        assert_eq!(c.config.http.listen, ["127.0.0.1:8080".parse().unwrap()]);
+        assert_eq!(c.config.dns.listen, ["127.0.0.1:5353".parse().unwrap()]);
+        assert_eq!(c.zone.as_str(), "example.com.");
+        assert_eq!(c.config.zone.default_ttl, 60);
+        assert_eq!(c.db_path(), Path::new("ddns.sqlite3"));
+    }
+
+    #[test]
+    fn a_full_file_parses() {
+        let c = Config::parse(
+            r#"
+            [http]
+            listen = ["127.0.0.1:0", "[::1]:8081"]
+            api_keys = ["k1"]
+            trusted_proxies = ["10.0.0.0/8"]
+            [dns]
+            listen = ["127.0.0.1:0"]
+            [zone]
+            name = "dyn.example.org"
+            default_ttl = 30
+            nameservers = ["ns1.example.org", "ns2.example.org"]
+            [store]
+            kind = "sqlite"
+            path = "/var/lib/ddns/ddns.sqlite3"
+            [provider]
+            kind = "embedded"
+            "#,
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        assert_eq!(c.zone.as_str(), "dyn.example.org.");
+        assert_eq!(c.nameservers.len(), 2);
+        assert_eq!(c.config.http.listen.len(), 2);
+        assert_eq!(c.db_path(), Path::new("/var/lib/ddns/ddns.sqlite3"));
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let unknown = Config::parse("[http]\nlisen = []\n").unwrap_err();
+        assert!(
+            unknown.contains("lisen") && unknown.contains("line 2"),
+            "{unknown}"
+        );
+        let bad_addr = Config::parse("[http]\nlisten = [\"localhost:80\"]\n").unwrap_err();
+        assert!(
+            bad_addr.contains("listen") || bad_addr.contains("line 2"),
+            "{bad_addr}"
+        );
+        let bad_kind = Config::parse("[provider]\nkind = \"bind\"\n").unwrap_err();
+        assert!(bad_kind.contains("bind"), "{bad_kind}");
+        let mut c = Config::default();
+        c.zone.name = "not a zone".into();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.starts_with("zone.name = \"not a zone\""), "{e}");
+        let mut c = Config::default();
+        c.http.api_keys = vec![String::new()];
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("http.api_keys")
+        );
+    }
+
+    #[test]
+    fn overrides_replace_file_values() {
+        let c = Config::default().with_overrides(Overrides {
+            zone: Some("example.net".into()),
+            db: Some("x.sqlite3".into()),
+            http_listen: Some(vec!["127.0.0.1:9".parse().unwrap()]),
+            dns_listen: None,
+        });
+        let v = c.validate().unwrap();
+        assert_eq!(v.zone.as_str(), "example.net.");
+        assert_eq!(v.db_path(), Path::new("x.sqlite3"));
+        assert_eq!(v.config.http.listen, ["127.0.0.1:9".parse().unwrap()]);
+        assert_eq!(v.config.dns.listen, ["127.0.0.1:5353".parse().unwrap()]);
+    }
+}

@@ -1,0 +1,223 @@
+//! The HTTP side: the seed API on any path, `/healthz` and `/metrics`.
+//!
+//! Limits keep a slow or huge request from tying the server up: headers
+//! must arrive within [`HEADER_TIMEOUT`] and fit in [`MAX_HEADER_BYTES`],
+//! the URI in [`MAX_URI_BYTES`], bodies are never read, every request has a
+//! deadline, and at most `max_connections` connections are served at once.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ddns_core::codec::HttpResponse;
+use ddns_core::codec::forwarded::TrustedProxies;
+use ddns_core::codec::seed::{self, SeedApi, SeedHttpRequest, SeedParams};
+use ddns_core::{DdnsService, Hostname, RecordKey, RecordType};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tracing::{debug, info, warn};
+
+use crate::metrics::{Metrics, failure_kind};
+
+/// Time allowed for a request's headers to arrive (and for an idle
+/// keep-alive connection to send its next request).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest request head accepted (request line and headers).
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Longest URI accepted; longer ones get 414.
+pub const MAX_URI_BYTES: usize = 4096;
+
+/// Everything a request handler needs.
+#[derive(Debug)]
+pub(crate) struct HttpState {
+    pub(crate) api: SeedApi,
+    pub(crate) service: Arc<DdnsService>,
+    pub(crate) proxies: TrustedProxies,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) zone: Hostname,
+    pub(crate) request_timeout: Duration,
+}
+
+type Reply = Response<Full<Bytes>>;
+
+fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn from_codec(r: HttpResponse) -> Reply {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = reply(status, r.content_type, r.body);
+    for (name, value) in r.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+async fn handle(
+    state: Arc<HttpState>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Reply, Infallible> {
+    let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if uri_len > MAX_URI_BYTES {
+        return Ok(reply(
+            StatusCode::URI_TOO_LONG,
+            "text/plain",
+            "URI too long\n",
+        ));
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = reply(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "use GET\n");
+        r.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Ok(r);
+    }
+    Ok(match req.uri().path() {
+        "/healthz" => health(&state).await,
+        "/metrics" => reply(
+            StatusCode::OK,
+            "text/plain; version=0.0.4",
+            state.metrics.render(),
+        ),
+        _ => seed_api(&state, peer, &req).await,
+    })
+}
+
+async fn seed_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> Reply {
+    let started = Instant::now();
+    let headers = req.headers();
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let source = if state.proxies.is_empty() {
+        peer.ip().to_canonical()
+    } else {
+        state.proxies.source(peer.ip(), forwarded)
+    };
+    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    let request = SeedHttpRequest {
+        params: SeedParams::from_query(req.uri().query().unwrap_or("")),
+        api_key,
+        source,
+    };
+    let Ok(answer) =
+        tokio::time::timeout(state.request_timeout, state.api.handle_detailed(request)).await
+    else {
+        warn!(%source, "request timed out");
+        return from_codec(seed::fail(
+            "The request took too long to complete; try again later.",
+        ));
+    };
+    let elapsed = started.elapsed();
+    state.metrics.observe(&answer, elapsed);
+    log_answer(source, &answer, elapsed);
+    from_codec(answer.response)
+}
+
+fn log_answer(source: IpAddr, answer: &seed::SeedAnswer, elapsed: Duration) {
+    let mode = answer.mode.as_str();
+    let micros = elapsed.as_micros();
+    let status = answer.response.status;
+    match &answer.failure {
+        Some(ddns_core::Failure::Backend { backend, error }) => {
+            // Backend errors carry the operator's details; secrets never
+            // reach error messages.
+            warn!(%source, mode, status, micros, ?backend, error = %error, cause = ?std::error::Error::source(error).map(ToString::to_string), "backend failure");
+        }
+        Some(failure) => {
+            info!(%source, mode, status, micros, outcome = failure_kind(failure), "refused");
+        }
+        None => {
+            info!(%source, mode, status, micros, changed = answer.changed, "answered");
+        }
+    }
+}
+
+async fn health(state: &HttpState) -> Reply {
+    let key = RecordKey::new(state.zone.clone(), RecordType::A);
+    let store = state.service.store().get(&key).await.err();
+    let dns = state
+        .service
+        .provider()
+        .current(&state.zone, RecordType::A)
+        .await
+        .err();
+    if store.is_none() && dns.is_none() {
+        return reply(StatusCode::OK, "application/json", r#"{"status": "ok"}"#);
+    }
+    let mut body = String::from(r#"{"status": "unavailable""#);
+    for (name, error) in [("store", store), ("dns", dns)] {
+        if let Some(error) = error {
+            body.push_str(&format!(r#", "{name}": "#));
+            ddns_core::codec::json::push_str(&mut body, &error.to_string());
+        }
+    }
+    body.push('}');
+    reply(StatusCode::SERVICE_UNAVAILABLE, "application/json", body)
+}
+
+/// Accepts connections on `listener` until `stop` turns true.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<HttpState>,
+    limit: Arc<Semaphore>,
+    graceful: Arc<GracefulShutdown>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let permit = tokio::select! {
+            _ = stop.changed() => break,
+            permit = limit.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause, go on.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let state = state.clone();
+        let service = service_fn(move |req| handle(state.clone(), peer, req));
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .max_buf_size(MAX_HEADER_BYTES)
+            .keep_alive(true);
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                debug!(%peer, error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+}

@@ -1,0 +1,27 @@
+//! # ddns-server
+//!
+//! The standalone ddns server, as a library so tests and embedders can start
+//! it in-process: the seed API over HTTP (with `/healthz` and `/metrics`),
+//! an embedded authoritative DNS server for the zone, records in SQLite,
+//! and the admin commands of the `ddns-server` binary.
+//!
+//! ```no_run
+//! use ddns_server::{Config, RunningServer};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::load(None)?.validate()?;
+//! let server = RunningServer::start(config).await?;
+//! println!("HTTP on {:?}, DNS on {:?}", server.http_addrs(), server.dns_addrs());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod admin;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod metrics;
+
+pub use app::{RunningServer, StartError};
+pub use config::{Config, ConfigError, ValidConfig};

@@ -1,0 +1,145 @@
+//! Prometheus metrics, served on `/metrics` in the text format.
+//!
+//! - `ddns_requests_total{mode, outcome}`: seed API requests by mode and
+//!   outcome (`success`, or the kind of failure);
+//! - `ddns_dns_changes_total`: DNS changes applied;
+//! - `ddns_backend_errors_total{backend}`: store and DNS failures;
+//! - `ddns_request_duration_seconds{mode}`: latency histogram.
+
+use std::time::Duration;
+
+use ddns_core::Failure;
+use ddns_core::codec::seed::{Mode, SeedAnswer};
+use ddns_core::outcome::Backend;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    mode: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModeLabels {
+    mode: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BackendLabels {
+    backend: &'static str,
+}
+
+type Latency = Family<ModeLabels, Histogram, fn() -> Histogram>;
+
+/// The server's metrics and their registry.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    dns_changes: Counter,
+    backend_errors: Family<BackendLabels, Counter>,
+    latency: Latency,
+}
+
+fn latency_histogram() -> Histogram {
+    // 100 µs to about 6.5 s.
+    Histogram::new(exponential_buckets(0.0001, 2.0, 17))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("ddns");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let dns_changes = Counter::default();
+        let backend_errors = Family::<BackendLabels, Counter>::default();
+        let latency: Latency = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "requests",
+            "Seed API requests by mode and outcome",
+            requests.clone(),
+        );
+        registry.register("dns_changes", "DNS changes applied", dns_changes.clone());
+        registry.register(
+            "backend_errors",
+            "Record store and DNS backend failures",
+            backend_errors.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Seed API request latency",
+            latency.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            dns_changes,
+            backend_errors,
+            latency,
+        }
+    }
+
+    /// Records one answered seed API request.
+    pub fn observe(&self, answer: &SeedAnswer, elapsed: Duration) {
+        let mode = answer.mode.as_str();
+        let outcome = match (&answer.failure, answer.response.status) {
+            (_, 403) => "forbidden",
+            (Some(failure), _) => failure_kind(failure),
+            (None, _) if answer.mode == Mode::Invalid => "bad_mode",
+            (None, _) => "success",
+        };
+        self.requests
+            .get_or_create(&RequestLabels { mode, outcome })
+            .inc();
+        if answer.changed {
+            self.dns_changes.inc();
+        }
+        if let Some(Failure::Backend { backend, .. }) = &answer.failure {
+            let backend = match backend {
+                Backend::Store => "store",
+                Backend::Dns => "dns",
+            };
+            self.backend_errors
+                .get_or_create(&BackendLabels { backend })
+                .inc();
+        }
+        self.latency
+            .get_or_create(&ModeLabels { mode })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The metrics in Prometheus' text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// A short, stable name for a failure, for the `outcome` label.
+pub fn failure_kind(failure: &Failure) -> &'static str {
+    match failure {
+        Failure::BadHashFormat => "bad_hash",
+        Failure::InvalidAddress { .. } => "invalid_address",
+        Failure::NotConfigured { .. } => "not_configured",
+        Failure::HashMismatch => "hash_mismatch",
+        Failure::Locked { .. } => "locked",
+        Failure::InternalNotAllowed { .. } => "internal_denied",
+        Failure::NotUnicast { .. } => "not_unicast",
+        Failure::NoReadPrivilege => "no_read_privilege",
+        Failure::MultipleValues => "multiple_values",
+        Failure::Backend { .. } => "backend",
+        _ => "other",
+    }
+}

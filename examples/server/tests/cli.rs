@@ -1,0 +1,295 @@
+//! The `ddns-server` binary: admin subcommands on a real database, refusals
+//! of bad configuration, and serving until SIGTERM.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use ddns_core::{HashToken, SharedSecret};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ddns-server"));
+    c.env_remove("DDNS_SECRET")
+        .env_remove("DDNS_CONFIG")
+        .env_remove("DDNS_ZONE")
+        .env_remove("DDNS_DB");
+    c
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    bin().current_dir(dir).args(args).output().unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn err(dir: &Path, args: &[&str]) -> String {
+    let out = run(dir, args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{args:?} should fail: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn admin_commands_manage_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let added = ok(
+        d,
+        &[
+            "add",
+            "home.example.com",
+            "--ttl",
+            "120",
+            "--mac",
+            "51:6B:00:A6:F5:77",
+        ],
+    );
+    assert!(
+        added.starts_with("added home.example.com. (A, AAAA)"),
+        "{added}"
+    );
+    let secret = added
+        .lines()
+        .find_map(|l| l.strip_prefix("secret: "))
+        .expect("the generated secret is printed")
+        .to_owned();
+    assert_eq!(secret.len(), 32, "128-bit secret");
+    assert!(secret.chars().all(|c| c.is_ascii_hexdigit()));
+
+    // The database was created and seeded in the working directory.
+    assert!(d.join("ddns.sqlite3").exists());
+    let list = ok(d, &["list"]);
+    assert!(
+        list.contains("example-record.example.com.") && list.contains("home.example.com."),
+        "{list}"
+    );
+    assert!(list.contains("4 record(s)"), "{list}");
+    assert!(!list.contains(&secret), "list must not print secrets");
+    assert!(ok(d, &["list", "--show-secrets"]).contains(&secret));
+
+    let shown = ok(d, &["show", "home.example.com", "--type", "a"]);
+    assert!(
+        shown.contains("ttl             120") && shown.contains("51:6B:00:A6:F5:77"),
+        "{shown}"
+    );
+    assert!(!shown.contains(&secret));
+    assert!(ok(d, &["show", "home.example.com", "--show-secret"]).contains(&secret));
+
+    assert!(ok(d, &["lock", "home.example.com"]).contains("locked home.example.com. A"));
+    assert!(
+        ok(d, &["show", "home.example.com", "--type", "aaaa"]).contains("lock_record     true")
+    );
+    ok(d, &["unlock", "home.example.com", "--type", "aaaa"]);
+    assert!(
+        ok(d, &["show", "home.example.com", "--type", "aaaa"]).contains("lock_record     false")
+    );
+
+    ok(
+        d,
+        &[
+            "update",
+            "home.example.com",
+            "--ttl",
+            "30",
+            "--allow-internal",
+            "true",
+            "--comment",
+            "router",
+        ],
+    );
+    let shown = ok(d, &["show", "home.example.com", "--type", "a"]);
+    assert!(
+        shown.contains("ttl             30")
+            && shown.contains("allow_internal  true")
+            && shown.contains("router"),
+        "{shown}"
+    );
+
+    // token matches the hash a client computes, with the stored secret.
+    let token = ok(
+        d,
+        &[
+            "token",
+            "--hostname",
+            "home.example.com",
+            "--ip",
+            "198.51.100.7",
+        ],
+    );
+    let expected = HashToken::compute(
+        "198.51.100.7".parse().unwrap(),
+        "home.example.com.",
+        &SharedSecret::new(secret.clone()),
+    );
+    assert_eq!(token.trim(), expected.to_hex());
+    let token = ok(
+        d,
+        &[
+            "token",
+            "--hostname",
+            "x.example.com",
+            "--ip",
+            "2001:db8::1",
+            "--secret",
+            "s",
+        ],
+    );
+    assert_eq!(
+        token.trim(),
+        HashToken::compute(
+            "2001:db8::1".parse().unwrap(),
+            "x.example.com.",
+            &SharedSecret::new("s")
+        )
+        .to_hex()
+    );
+
+    // A given secret is not printed back.
+    let added = ok(
+        d,
+        &[
+            "add",
+            "v4only.example.com",
+            "--type",
+            "a",
+            "--secret",
+            "given-secret",
+        ],
+    );
+    assert!(
+        !added.contains("given-secret") && added.contains("(A)"),
+        "{added}"
+    );
+
+    // Refusals are clear and change nothing.
+    assert!(err(d, &["add", "home.example.com"]).contains("already exists"));
+    assert!(err(d, &["add", "elsewhere.example.org"]).contains("not in the zone example.com."));
+    assert!(err(d, &["add", "bad_name.example.com"]).contains("bad_name.example.com"));
+    assert!(err(d, &["add", "m.example.com", "--mac", "zz"]).contains("not a MAC address"));
+    assert!(err(d, &["show", "nobody.example.com"]).contains("no record for nobody.example.com."));
+
+    assert!(ok(d, &["remove", "home.example.com"]).contains("removed home.example.com. AAAA"));
+    assert!(ok(d, &["list"]).contains("3 record(s)"));
+}
+
+#[test]
+fn bad_configuration_is_refused_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("unknown.toml"),
+        "[http]\nlisen = [\"127.0.0.1:8080\"]\n",
+    )
+    .unwrap();
+    let e = err(d, &["--config", "unknown.toml", "list"]);
+    assert!(e.contains("unknown.toml") && e.contains("lisen"), "{e}");
+
+    std::fs::write(d.join("addr.toml"), "[dns]\nlisten = [\"localhost:53\"]\n").unwrap();
+    let e = err(d, &["--config", "addr.toml", "list"]);
+    assert!(e.contains("addr.toml") && e.contains("listen"), "{e}");
+
+    let e = err(d, &["--config", "missing.toml", "list"]);
+    assert!(
+        e.contains("cannot read the configuration file missing.toml"),
+        "{e}"
+    );
+
+    let e = err(d, &["--zone", "not a zone", "list"]);
+    assert!(e.contains("zone.name = \"not a zone\""), "{e}");
+
+    let e = bin()
+        .current_dir(d)
+        .args(["--http-listen", "nonsense", "list"])
+        .output()
+        .unwrap();
+    assert!(!e.status.success());
+    assert!(
+        String::from_utf8_lossy(&e.stderr).contains("--http-listen"),
+        "clap names the flag"
+    );
+
+    // A database whose directory is missing.
+    let e = err(d, &["--db", "no/such/dir/x.sqlite3", "list"]);
+    assert!(
+        e.contains("no/such/dir") && e.contains("does not exist"),
+        "{e}"
+    );
+
+    // Environment overrides work like flags.
+    let out = bin()
+        .current_dir(d)
+        .env("DDNS_ZONE", "example.net")
+        .args(["add", "h.example.net", "--secret", "s"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn serves_until_sigterm_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .current_dir(dir.path())
+        .args([
+            "--http-listen",
+            "127.0.0.1:0",
+            "--dns-listen",
+            "127.0.0.1:0",
+            "--log",
+            "info",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let started = lines.next().unwrap().unwrap();
+    assert!(
+        started.contains("ddns-server started") && started.contains("zone=example.com."),
+        "{started}"
+    );
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let begun = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if begun.elapsed() > Duration::from_secs(10) {
+            child.kill().unwrap();
+            panic!("the server did not stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit status {status}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|l| l.contains("ddns-server stopped")),
+        "{rest:?}"
+    );
+}

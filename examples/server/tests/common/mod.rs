@@ -1,0 +1,155 @@
+//! Helpers for the server's tests: a raw HTTP/1.1 client over a real socket
+//! (so the tests see exactly the bytes on the wire), DNS queries with
+//! hickory's client, and `dig` when installed.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use hickory_net::client::{Client, ClientHandle};
+use hickory_net::proto::op::Message;
+use hickory_net::proto::rr::{DNSClass, Name, RData, RecordType};
+use hickory_net::runtime::TokioRuntimeProvider;
+use hickory_net::udp::UdpClientStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A response as read off the socket.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends a raw request (`head` without the final blank line) and reads the
+/// whole response.
+pub async fn raw(addr: SocketAddr, head: &str) -> Reply {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("{head}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).await.unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+/// GET `path_and_query` with extra header lines.
+pub async fn get(addr: SocketAddr, path_and_query: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut head = format!("GET {path_and_query} HTTP/1.1\r\nHost: ddns.test\r\nConnection: close");
+    for (n, v) in headers {
+        head.push_str(&format!("\r\n{n}: {v}"));
+    }
+    raw(addr, &head).await
+}
+
+/// A DNS query over UDP.
+pub async fn query(addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
+    let stream = UdpClientStream::builder(addr, TokioRuntimeProvider::default()).build();
+    let (mut client, background) = Client::<TokioRuntimeProvider>::from_sender(stream);
+    let bg = tokio::spawn(background);
+    let message = client
+        .query(Name::from_ascii(name).unwrap(), DNSClass::IN, rtype)
+        .await
+        .unwrap()
+        .into_message();
+    bg.abort();
+    message
+}
+
+/// The addresses and TTLs of an answer.
+pub fn addresses(message: &Message) -> Vec<(IpAddr, u32)> {
+    message
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some((IpAddr::V4(a.0), r.ttl)),
+            RData::AAAA(a) => Some((IpAddr::V6(a.0), r.ttl)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The SOA serial in a section.
+pub fn serial(records: &[hickory_net::proto::rr::Record]) -> Option<u32> {
+    records.iter().find_map(|r| match &r.data {
+        RData::SOA(soa) => Some(soa.serial),
+        _ => None,
+    })
+}
+
+/// Runs `dig` with `args`; `None` (with a loud note) when dig is missing,
+/// a failure when integration tools are required.
+pub fn dig(args: &[&str]) -> Option<String> {
+    match std::process::Command::new("dig").args(args).output() {
+        Ok(out) => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Err(e) => {
+            if std::env::var("DDNS_REQUIRE_INTEGRATION").as_deref() == Ok("1") {
+                panic!("dig is required (apt-get install bind9-dnsutils): {e}");
+            }
+            println!("SKIPPED: dig not installed (apt-get install bind9-dnsutils)");
+            None
+        }
+    }
+}
+
+/// A configuration for a server on free loopback ports with its database
+/// in `dir`, trusting X-Forwarded-For from loopback; `adjust` changes it.
+pub fn config_in(
+    dir: &Path,
+    adjust: impl FnOnce(&mut ddns_server::Config),
+) -> ddns_server::ValidConfig {
+    let text = format!(
+        r#"
+        [http]
+        listen = ["127.0.0.1:0"]
+        trusted_proxies = ["127.0.0.1/32"]
+        [dns]
+        listen = ["127.0.0.1:0"]
+        [zone]
+        name = "example.com"
+        coalesce_window_ms = 5
+        [store]
+        kind = "sqlite"
+        path = "{}"
+        "#,
+        dir.join("ddns.sqlite3").display()
+    );
+    let mut config = ddns_server::Config::parse(&text).unwrap();
+    adjust(&mut config);
+    config.validate().unwrap()
+}
