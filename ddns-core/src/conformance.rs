@@ -189,6 +189,37 @@ pub async fn store(store: &dyn RecordStore) {
         "write-backs must not create records"
     );
 
+    // Many access writes at once: existing records written, missing skipped.
+    let many = AccessUpdate {
+        source: ip("203.0.113.78"),
+        at: Timestamp::from_unix_micros(1_700_000_000_500_000),
+    };
+    store
+        .record_access_many(&[
+            (a_key.clone(), many),
+            (ghost.clone(), many),
+            (aaaa_key.clone(), many),
+        ])
+        .await
+        .expect("record_access_many skips missing records");
+    expected.state.last_accessed = Some(many.source);
+    expected.state.last_checked = Some(many.at);
+    assert_eq!(
+        store.get(&a_key).await.unwrap().unwrap(),
+        expected,
+        "record_access_many must write the access state"
+    );
+    let six = store.get(&aaaa_key).await.unwrap().unwrap().state;
+    assert_eq!(
+        (six.last_accessed, six.last_checked),
+        (Some(many.source), Some(many.at))
+    );
+    assert_eq!(
+        store.get(&ghost).await.unwrap(),
+        None,
+        "record_access_many must not create records"
+    );
+
     // update_config replaces the configuration and keeps the state.
     let new_config = RecordConfig::new(SharedSecret::new("rotated"))
         .with_read_privilege(true)

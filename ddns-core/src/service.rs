@@ -34,6 +34,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -77,6 +78,37 @@ pub struct ListHostsRequest {
     pub source: IpAddr,
 }
 
+/// Access-state updates waiting for the deferred write-back.
+#[derive(Debug, Default)]
+struct AccessBuffer {
+    pending: Mutex<HashMap<RecordKey, AccessUpdate>>,
+    /// Whether the flushing task was started.
+    flusher: AtomicBool,
+}
+
+impl AccessBuffer {
+    fn pending(&self) -> MutexGuard<'_, HashMap<RecordKey, AccessUpdate>> {
+        // Only whole entries are inserted and taken: valid after a panic.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn flush(&self, store: &dyn RecordStore) -> crate::Result<()> {
+        let updates: Vec<(RecordKey, AccessUpdate)> = self.pending().drain().collect();
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let result = store.record_access_many(&updates).await;
+        if result.is_err() {
+            // Keep them for the next flush, unless a newer one came since.
+            let mut pending = self.pending();
+            for (key, access) in updates {
+                pending.entry(key).or_insert(access);
+            }
+        }
+        result
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Known {
     address: IpAddr,
@@ -116,6 +148,8 @@ pub struct DdnsService {
     default_ttl: u32,
     recheck_interval: Duration,
     known: Mutex<HashMap<RecordKey, Known>>,
+    access_delay: Duration,
+    access: Arc<AccessBuffer>,
 }
 
 /// Builds a [`DdnsService`]; see [`DdnsService::builder`].
@@ -126,6 +160,7 @@ pub struct DdnsServiceBuilder {
     clock: Arc<dyn Clock>,
     default_ttl: u32,
     recheck_interval: Duration,
+    access_delay: Duration,
 }
 
 impl DdnsServiceBuilder {
@@ -152,6 +187,23 @@ impl DdnsServiceBuilder {
         self
     }
 
+    /// Defers the access-state write-back (`last_checked`,
+    /// `last_accessed`) of authenticated requests by up to `delay`, writing
+    /// all that gathered in one [`RecordStore::record_access_many`] call.
+    ///
+    /// Zero (the default) writes each request's access state before
+    /// answering, as the original did. A delay takes that store write off
+    /// every request's path, which matters with a durable store (one fsync
+    /// per request otherwise); the price is that a crash loses at most
+    /// `delay` of access times, which are informational. Call
+    /// [`DdnsService::flush_access`] before shutting down. Without a tokio
+    /// runtime the writes are made immediately.
+    #[must_use]
+    pub fn with_access_write_delay(mut self, delay: Duration) -> Self {
+        self.access_delay = delay;
+        self
+    }
+
     /// The service.
     pub fn build(self) -> DdnsService {
         DdnsService {
@@ -161,6 +213,8 @@ impl DdnsServiceBuilder {
             default_ttl: self.default_ttl,
             recheck_interval: self.recheck_interval,
             known: Mutex::new(HashMap::new()),
+            access_delay: self.access_delay,
+            access: Arc::new(AccessBuffer::default()),
         }
     }
 }
@@ -183,6 +237,7 @@ impl DdnsService {
             clock: Arc::new(SystemClock),
             default_ttl: DEFAULT_TTL,
             recheck_interval: DEFAULT_RECHECK_INTERVAL,
+            access_delay: Duration::ZERO,
         }
     }
 
@@ -345,10 +400,12 @@ impl DdnsService {
             source,
             at: self.clock.now(),
         };
-        self.store
-            .record_access(&key, access)
-            .await
-            .map_err(Failure::store)?;
+        if !self.defer_access(&key, access) {
+            self.store
+                .record_access(&key, access)
+                .await
+                .map_err(Failure::store)?;
+        }
         Ok(Authenticated { record, sent_name })
     }
 
@@ -392,6 +449,46 @@ impl DdnsService {
     /// every record reads DNS again (for operators who changed DNS by hand).
     pub fn forget_known_values(&self) {
         self.known_values().clear();
+    }
+
+    /// Queues `access` for the deferred write-back; false when it must be
+    /// written now (no delay configured, or no runtime to flush it).
+    fn defer_access(&self, key: &RecordKey, access: AccessUpdate) -> bool {
+        if self.access_delay.is_zero() {
+            return false;
+        }
+        if !self.access.flusher.load(Ordering::Acquire) {
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                return false;
+            };
+            if !self.access.flusher.swap(true, Ordering::AcqRel) {
+                let buffer = Arc::downgrade(&self.access);
+                let store = Arc::clone(&self.store);
+                let delay = self.access_delay;
+                runtime.spawn(async move {
+                    loop {
+                        tokio::time::sleep(delay).await;
+                        let Some(buffer) = buffer.upgrade() else {
+                            break;
+                        };
+                        // A failed flush keeps its updates for the next
+                        // round; there is no caller to tell.
+                        let _ = buffer.flush(store.as_ref()).await;
+                    }
+                });
+            }
+        }
+        self.access.pending().insert(key.clone(), access);
+        true
+    }
+
+    /// Writes every deferred access-state update now.
+    ///
+    /// # Errors
+    ///
+    /// The store's error; the updates stay queued for the next flush.
+    pub async fn flush_access(&self) -> crate::Result<()> {
+        self.access.flush(self.store.as_ref()).await
     }
 
     fn known_values(&self) -> MutexGuard<'_, HashMap<RecordKey, Known>> {

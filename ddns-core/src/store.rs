@@ -87,6 +87,22 @@ pub trait RecordStore: Send + Sync + Debug {
     /// it must not create one.
     async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<()>;
 
+    /// [`RecordStore::record_access`] for many records at once, as the
+    /// service's deferred access writes flush them. Records that no longer
+    /// exist are skipped; any other failure fails the call.
+    ///
+    /// The default writes them one by one; stores that can write many rows
+    /// in one transaction or request should override it.
+    async fn record_access_many(&self, updates: &[(RecordKey, AccessUpdate)]) -> Result<()> {
+        for (key, access) in updates {
+            match self.record_access(key, *access).await {
+                Ok(()) | Err(crate::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// Creates `record`, configuration and state as given.
     ///
     /// Fails with [`crate::Error::Conflict`] when a record with the same key

@@ -372,3 +372,93 @@ async fn after_a_failed_change_dns_is_read_again() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn deferred_access_writes_are_batched_and_flushed() {
+    let store = std::sync::Arc::new(ddns_core::memory::MemoryStore::with_records([Record::new(
+        key(HOST, RecordType::A),
+        config(),
+    )]));
+    let dns = std::sync::Arc::new(ddns_core::memory::MemoryProvider::new());
+    let clock = Arc::new(ManualClock::new(START));
+    let service = DdnsService::builder(store.clone(), dns)
+        .with_clock(clock.clone())
+        .with_access_write_delay(Duration::from_secs(3600))
+        .build();
+    let outcome = service.set(set_request(PUBLIC_V4, PUBLIC_V4, None)).await;
+    assert!(
+        matches!(outcome, Ok(SetOutcome::Changed { .. })),
+        "{outcome:?}"
+    );
+    use ddns_core::RecordStore as _;
+    let state = store
+        .get(&key(HOST, RecordType::A))
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    assert_eq!(state.last_checked, None, "the access write is deferred");
+    assert_eq!(
+        state.ip_address,
+        Some(ip(PUBLIC_V4)),
+        "change state is never deferred"
+    );
+    clock.advance(Duration::from_secs(5));
+    service
+        .set(set_request(PUBLIC_V4, PUBLIC_V4, None))
+        .await
+        .unwrap();
+    service.flush_access().await.unwrap();
+    let state = store
+        .get(&key(HOST, RecordType::A))
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    assert_eq!(
+        state.last_checked,
+        Some(START.saturating_add(Duration::from_secs(5))),
+        "the latest access wins"
+    );
+    assert_eq!(state.last_accessed, Some(ip(PUBLIC_V4)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn deferred_access_writes_flush_on_their_own() {
+    let store = std::sync::Arc::new(ddns_core::memory::MemoryStore::with_records([Record::new(
+        key(HOST, RecordType::A),
+        config(),
+    )]));
+    let service = DdnsService::builder(
+        store.clone(),
+        std::sync::Arc::new(ddns_core::memory::MemoryProvider::new()),
+    )
+    .with_access_write_delay(Duration::from_millis(500))
+    .build();
+    service
+        .set(set_request(PUBLIC_V4, PUBLIC_V4, None))
+        .await
+        .unwrap();
+    use ddns_core::RecordStore as _;
+    assert_eq!(
+        store
+            .get(&key(HOST, RecordType::A))
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .last_accessed,
+        None
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        store
+            .get(&key(HOST, RecordType::A))
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .last_accessed,
+        Some(ip(PUBLIC_V4))
+    );
+}

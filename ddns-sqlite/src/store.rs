@@ -407,6 +407,10 @@ impl SqliteStore {
     }
 }
 
+/// Writes the access state of one record.
+const ACCESS_SQL: &str = "UPDATE records SET last_accessed = ?3, last_checked = ?4 \
+     WHERE hostname = ?1 AND record_type = ?2";
+
 fn key_params(key: &RecordKey) -> (String, &'static str) {
     (key.hostname.as_str().to_owned(), key.record_type.as_str())
 }
@@ -463,8 +467,7 @@ impl RecordStore for SqliteStore {
         let (hostname, record_type) = key_params(key);
         self.modify(
             key,
-            "UPDATE records SET last_accessed = ?3, last_checked = ?4 \
-             WHERE hostname = ?1 AND record_type = ?2",
+            ACCESS_SQL,
             (
                 hostname,
                 record_type,
@@ -472,6 +475,37 @@ impl RecordStore for SqliteStore {
                 access.at.to_string(),
             ),
         )
+        .await
+    }
+
+    async fn record_access_many(
+        &self,
+        updates: &[(RecordKey, AccessUpdate)],
+    ) -> ddns_core::Result<()> {
+        let rows: Vec<(String, &'static str, String, String)> = updates
+            .iter()
+            .map(|(key, access)| {
+                let (hostname, record_type) = key_params(key);
+                (
+                    hostname,
+                    record_type,
+                    ip_text(access.source),
+                    access.at.to_string(),
+                )
+            })
+            .collect();
+        self.write(move |pool| {
+            let mut conn = pool.writer();
+            let tx = conn.transaction().map_err(pool.sqlite())?;
+            {
+                let mut stmt = tx.prepare_cached(ACCESS_SQL).map_err(pool.sqlite())?;
+                for row in &rows {
+                    // A record deleted meanwhile matches no row: skipped.
+                    stmt.execute(row.clone()).map_err(pool.sqlite())?;
+                }
+            }
+            tx.commit().map_err(pool.sqlite())
+        })
         .await
     }
 

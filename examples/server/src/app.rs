@@ -114,6 +114,9 @@ impl RunningServer {
                 .with_recheck_interval(Duration::from_secs(
                     config.config.zone.recheck_interval_secs,
                 ))
+                .with_access_write_delay(Duration::from_millis(
+                    config.config.zone.access_write_delay_ms,
+                ))
                 .build(),
         );
         let state = Arc::new(HttpState {
@@ -200,6 +203,9 @@ impl RunningServer {
                 .is_err()
         {
             tracing::warn!("requests still running after 30 s were cut off");
+        }
+        if let Err(e) = self.service.flush_access().await {
+            tracing::warn!(error = %e, "the last access times could not be written");
         }
         self.dns.shutdown().await;
         info!("ddns-server stopped");

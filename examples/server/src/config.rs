@@ -170,6 +170,10 @@ pub struct ZoneSection {
     /// Milliseconds concurrent DNS changes wait to be batched together.
     #[serde(default = "default_window")]
     pub coalesce_window_ms: u64,
+    /// Milliseconds the access state (`last_checked`, `last_accessed`) of
+    /// requests is gathered before one write; 0 writes on every request.
+    #[serde(default = "default_access_delay")]
+    pub access_write_delay_ms: u64,
 }
 
 impl Default for ZoneSection {
@@ -181,6 +185,7 @@ impl Default for ZoneSection {
             hostmaster: None,
             recheck_interval_secs: default_recheck(),
             coalesce_window_ms: default_window(),
+            access_write_delay_ms: default_access_delay(),
         }
     }
 }
@@ -235,6 +240,9 @@ fn default_recheck() -> u64 {
 }
 fn default_window() -> u64 {
     u64::try_from(ddns_core::coalesce::DEFAULT_WINDOW.as_millis()).unwrap_or(20)
+}
+fn default_access_delay() -> u64 {
+    1000
 }
 fn default_db() -> PathBuf {
     PathBuf::from(ddns_sqlite::DEFAULT_PATH)
