@@ -44,6 +44,7 @@
 //! ```
 
 pub mod auth;
+pub mod cache;
 pub mod coalesce;
 pub mod codec;
 pub mod error;

@@ -21,6 +21,13 @@ async fn memory_store_conforms() {
 }
 
 #[tokio::test]
+async fn cached_store_conforms() {
+    let inner = Arc::new(MemoryStore::new().with_page_size(7));
+    let cached = ddns_core::cache::CachedStore::new(inner, std::time::Duration::from_secs(60));
+    conformance::store(&cached).await;
+}
+
+#[tokio::test]
 async fn memory_provider_conforms() {
     conformance::provider(&MemoryProvider::new().with_zone(zone()), &zone()).await;
     conformance::provider(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ddns_authoritative::{AuthoritativeProvider, DnsServer, ZoneConfig, ZoneData};
+use ddns_core::cache::CachedStore;
 use ddns_core::coalesce::CoalescingProvider;
 use ddns_core::codec::forwarded::TrustedProxies;
 use ddns_core::codec::seed::{ApiKeys, SeedApi};
@@ -106,16 +107,21 @@ impl RunningServer {
             .await
             .map_err(backend("dns.listen"))?;
 
-        let batched = CoalescingProvider::new(Arc::new(provider))
-            .with_window(Duration::from_millis(config.config.zone.coalesce_window_ms));
+        let cached_store: Arc<dyn RecordStore> = match config.config.service.record_cache_ttl_ms {
+            0 => store,
+            ms => Arc::new(CachedStore::new(store, Duration::from_millis(ms))),
+        };
+        let batched = CoalescingProvider::new(Arc::new(provider)).with_window(
+            Duration::from_millis(config.config.service.coalesce_window_ms),
+        );
         let service = Arc::new(
-            DdnsService::builder(store, Arc::new(batched))
+            DdnsService::builder(cached_store, Arc::new(batched))
                 .with_default_ttl(config.config.zone.default_ttl)
                 .with_recheck_interval(Duration::from_secs(
-                    config.config.zone.recheck_interval_secs,
+                    config.config.service.recheck_interval_secs,
                 ))
                 .with_access_write_delay(Duration::from_millis(
-                    config.config.zone.access_write_delay_ms,
+                    config.config.service.access_write_delay_ms,
                 ))
                 .build(),
         );

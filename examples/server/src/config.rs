@@ -15,6 +15,12 @@
 //! name = "example.com"
 //! default_ttl = 60
 //!
+//! [service]
+//! recheck_interval_secs = 300      # trust a known DNS value this long
+//! coalesce_window_ms = 20          # gather concurrent DNS changes
+//! access_write_delay_ms = 1000     # batch last_checked/last_accessed writes
+//! record_cache_ttl_ms = 1000       # reuse records read from the store
+//!
 //! [store]
 //! kind = "sqlite"
 //! path = "ddns.sqlite3"
@@ -90,6 +96,9 @@ pub struct Config {
     /// The zone served.
     #[serde(default)]
     pub zone: ZoneSection,
+    /// Tuning of the use cases.
+    #[serde(default)]
+    pub service: ServiceSection,
     /// Where records live.
     #[serde(default)]
     pub store: StoreConfig,
@@ -164,6 +173,23 @@ pub struct ZoneSection {
     /// Hostmaster mailbox as a name; default `hostmaster.<zone>`.
     #[serde(default)]
     pub hostmaster: Option<String>,
+}
+
+impl Default for ZoneSection {
+    fn default() -> Self {
+        Self {
+            name: default_zone(),
+            default_ttl: default_ttl(),
+            nameservers: Vec::new(),
+            hostmaster: None,
+        }
+    }
+}
+
+/// `[service]`: how the use cases trade backend calls for freshness.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSection {
     /// Seconds a known DNS value is trusted before DNS is read again.
     #[serde(default = "default_recheck")]
     pub recheck_interval_secs: u64,
@@ -174,18 +200,20 @@ pub struct ZoneSection {
     /// requests is gathered before one write; 0 writes on every request.
     #[serde(default = "default_access_delay")]
     pub access_write_delay_ms: u64,
+    /// Milliseconds a record read from the store is reused; changes made
+    /// outside this server (admin commands) apply within this time. 0
+    /// reads the store on every request.
+    #[serde(default = "default_cache_ttl")]
+    pub record_cache_ttl_ms: u64,
 }
 
-impl Default for ZoneSection {
+impl Default for ServiceSection {
     fn default() -> Self {
         Self {
-            name: default_zone(),
-            default_ttl: default_ttl(),
-            nameservers: Vec::new(),
-            hostmaster: None,
             recheck_interval_secs: default_recheck(),
             coalesce_window_ms: default_window(),
             access_write_delay_ms: default_access_delay(),
+            record_cache_ttl_ms: default_cache_ttl(),
         }
     }
 }
@@ -242,6 +270,9 @@ fn default_window() -> u64 {
     u64::try_from(ddns_core::coalesce::DEFAULT_WINDOW.as_millis()).unwrap_or(20)
 }
 fn default_access_delay() -> u64 {
+    1000
+}
+fn default_cache_ttl() -> u64 {
     1000
 }
 fn default_db() -> PathBuf {

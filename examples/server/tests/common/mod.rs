@@ -142,6 +142,7 @@ pub fn config_in(
         listen = ["127.0.0.1:0"]
         [zone]
         name = "example.com"
+        [service]
         coalesce_window_ms = 5
         [store]
         kind = "sqlite"

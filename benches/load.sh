@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# HTTP load benchmark of ddns-server, side by side with a bare hyper
+# hello-world server as the ceiling, on loopback only and bounded in time.
+#
+#   benches/load.sh                 # 10 s per run, 32 connections
+#   DURATION=5s CONNS=64 benches/load.sh
+#
+# Needs wrk (apt-get install wrk). Measures requests/second and p50/p99
+# latency for mode=get and for mode=set with an unchanged address, with
+# keep-alive and with one connection per request, and prints the ratio of
+# each to the hello-world ceiling. Every process it starts is stopped on
+# exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-1}
+
+command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 1; }
+command -v curl >/dev/null || { echo "curl is required: apt-get install curl" >&2; exit 1; }
+
+cargo build --release -q -p ddns-server -p ddns-benches --bin ddns-server --bin hello
+bin="$root/target/release"
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+http_port=$(free_port); dns_port=$(free_port); hello_port=$(free_port)
+
+server() { (cd "$work" && "$bin/ddns-server" --http-listen "127.0.0.1:$http_port" --dns-listen "127.0.0.1:$dns_port" --log warn "$@"); }
+
+# The benchmark record: loopback clients are internal, so allow_internal.
+server add bench.example.com --type a --allow-internal --secret bench-secret-0123456789abcdef >/dev/null
+(cd "$work" && exec "$bin/ddns-server" --http-listen "127.0.0.1:$http_port" --dns-listen "127.0.0.1:$dns_port" --log warn) &
+pids+=($!)
+"$bin/hello" "127.0.0.1:$hello_port" &
+pids+=($!)
+
+for port in "$http_port" "$hello_port"; do
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/?mode=get" && break
+    sleep 0.1
+  done
+done
+
+hash=$(server token --hostname bench.example.com --ip 127.0.0.1)
+set_path="/?mode=set&hostname=bench.example.com&hash=$hash"
+curl -s "http://127.0.0.1:$http_port$set_path" >/dev/null   # the first set changes the record
+answer=$(curl -s "http://127.0.0.1:$http_port$set_path")
+case "$answer" in
+  *"matches the current"*) ;;
+  *) echo "the benchmark set is not 'unchanged': $answer" >&2; exit 1 ;;
+esac
+
+declare -A rps
+printf '%-28s %-11s %12s %10s %10s\n' "target" "connections" "requests/s" "p50" "p99"
+run() {
+  local name=$1 mode=$2 url=$3
+  local extra=()
+  [ "$mode" = "per-request" ] && extra=(-H "Connection: close")
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${extra[@]}" "$url")
+  if grep -q "Non-2xx" <<<"$out"; then echo "$name: non-2xx answers" >&2; echo "$out" >&2; exit 1; fi
+  local r p50 p99
+  r=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  rps["$name/$mode"]=$r
+  printf '%-28s %-11s %12s %10s %10s\n' "$name" "$mode" "$r" "$p50" "$p99"
+}
+
+for mode in keep-alive per-request; do
+  run "hello-world (ceiling)" "$mode" "http://127.0.0.1:$hello_port/?mode=get"
+  run "mode=get" "$mode" "http://127.0.0.1:$http_port/?mode=get"
+  run "mode=set, unchanged" "$mode" "http://127.0.0.1:$http_port$set_path"
+done
+
+echo
+for mode in keep-alive per-request; do
+  ceiling=${rps["hello-world (ceiling)/$mode"]}
+  for name in "mode=get" "mode=set, unchanged"; do
+    python3 -c "import sys; print(f'{sys.argv[1]:<22} {sys.argv[2]:<11} {float(sys.argv[3])/float(sys.argv[4]):.2f} of the ceiling')" \
+      "$name" "$mode" "${rps["$name/$mode"]}" "$ceiling"
+  done
+done
