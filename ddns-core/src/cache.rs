@@ -91,10 +91,12 @@ impl CachedStore {
 #[async_trait]
 impl RecordStore for CachedStore {
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>> {
-        if let Some((record, at)) = self.read().get(key) {
-            if at.elapsed() < self.ttl {
-                return Ok(Some(record.clone()));
-            }
+        if let Some((record, _)) = self
+            .read()
+            .get(key)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+        {
+            return Ok(Some(record.clone()));
         }
         let found = self.inner.get(key).await?;
         match &found {
