@@ -245,28 +245,67 @@ fn bad_configuration_is_refused_naming_the_setting() {
 }
 
 #[test]
-fn serves_until_sigterm_and_exits_cleanly() {
+fn serves_until_sigterm_logging_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "add",
+            "home.example.com",
+            "--allow-internal",
+            "--secret",
+            "s3cret-never-logged",
+        ],
+    );
+    let hash = ok(
+        d,
+        &[
+            "token",
+            "--hostname",
+            "home.example.com",
+            "--ip",
+            "127.0.0.1",
+        ],
+    );
+    let hash = hash.trim().to_owned();
     let mut child = bin()
-        .current_dir(dir.path())
+        .current_dir(d)
         .args([
             "--http-listen",
             "127.0.0.1:0",
             "--dns-listen",
             "127.0.0.1:0",
             "--log",
-            "info",
+            "debug",
         ])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
-    let started = lines.next().unwrap().unwrap();
-    assert!(
-        started.contains("ddns-server started") && started.contains("zone=example.com."),
-        "{started}"
+    let started = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("ddns-server started"))
+        .expect("the start is logged");
+    assert!(started.contains("zone=example.com."), "{started}");
+    // http=[127.0.0.1:PORT]
+    let port: u16 = started
+        .split("http=[127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .and_then(|p| p.parse().ok())
+        .expect("the HTTP address is logged");
+    let request = format!(
+        "GET /?mode=set&hostname=home.example.com&hash={hash} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
     );
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    assert!(answer.contains("has been set to 127.0.0.1"), "{answer}");
+
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -289,7 +328,17 @@ fn serves_until_sigterm_and_exits_cleanly() {
     assert!(status.success(), "exit status {status}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(
+        rest.iter().any(|l| l.contains("mode=\"set\"")),
+        "the request is logged: {rest:?}"
+    );
+    assert!(
         rest.iter().any(|l| l.contains("ddns-server stopped")),
         "{rest:?}"
     );
+    for line in &rest {
+        assert!(
+            !line.contains(&hash) && !line.contains("s3cret-never-logged"),
+            "a credential was logged: {line}"
+        );
+    }
 }

@@ -425,3 +425,33 @@ async fn records_outside_the_zone_refuse_the_start() {
     assert!(err.starts_with("zone.name = \"example.org.\""), "{err}");
     assert!(err.contains("example-record.example.com."), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listens_on_ipv6_too() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        println!("SKIPPED: no IPv6 loopback on this machine");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = RunningServer::start(config_in(dir.path(), |c| {
+        c.http.listen = vec!["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()];
+        c.http.trusted_proxies.clear();
+    }))
+    .await
+    .unwrap();
+    let v6 = server
+        .http_addrs()
+        .iter()
+        .copied()
+        .find(SocketAddr::is_ipv6)
+        .unwrap();
+    assert_eq!(get(v6, "/?mode=get", &[]).await.body, success("::1"));
+    let v4 = server
+        .http_addrs()
+        .iter()
+        .copied()
+        .find(SocketAddr::is_ipv4)
+        .unwrap();
+    assert_eq!(get(v4, "/?mode=get", &[]).await.body, success("127.0.0.1"));
+    server.shutdown().await;
+}
