@@ -1,0 +1,186 @@
+//! Real DNS servers for the tests: BIND (`named`) and Knot (`knotd`),
+//! started on a free loopback port with a generated zone, key and update
+//! policy, and stopped when dropped. A missing server skips loudly, or
+//! fails when DDNS_REQUIRE_INTEGRATION=1.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use ddns_core::Hostname;
+use ddns_rfc2136::{Rfc2136Provider, TsigAlgorithmName, TsigKey};
+
+pub const ZONE: &str = "example.com";
+pub const KEY_NAME: &str = "ddns-key";
+/// A second key that may only change `allowed.example.com` A records.
+pub const LIMITED_KEY_NAME: &str = "limited-key";
+
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn find(binary: &str) -> Option<PathBuf> {
+    [
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+        "/usr/local/sbin",
+        "/usr/local/bin",
+    ]
+    .iter()
+    .map(|d| Path::new(d).join(binary))
+    .find(|p| p.exists())
+}
+
+fn missing(what: &str, install: &str) -> Option<DnsServer> {
+    if std::env::var("DDNS_REQUIRE_INTEGRATION").as_deref() == Ok("1") {
+        panic!("{what} is required for this test: {install}");
+    }
+    println!("SKIPPED: {what} not installed ({install})");
+    None
+}
+
+/// A port free for both UDP and TCP on 127.0.0.1.
+fn free_port() -> u16 {
+    for _ in 0..50 {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port for UDP and TCP");
+}
+
+/// A running DNS server; killed on drop.
+pub struct DnsServer {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    pub secret: String,
+    pub limited_secret: String,
+    child: Child,
+    pub dir: tempfile::TempDir,
+}
+
+impl DnsServer {
+    pub fn zone() -> Hostname {
+        Hostname::parse(ZONE).unwrap()
+    }
+
+    pub fn key(&self) -> TsigKey {
+        TsigKey::new(KEY_NAME, TsigAlgorithmName::HmacSha256, &self.secret).unwrap()
+    }
+
+    pub fn provider(&self) -> Rfc2136Provider {
+        Rfc2136Provider::builder(self.addr, Self::zone())
+            .with_key(self.key())
+            .build()
+            .unwrap()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    fn wait_ready(mut self) -> Self {
+        let begun = Instant::now();
+        while begun.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{} exited at start ({status}):\n{}", self.name, self.log());
+            }
+            if TcpStream::connect(self.addr).is_ok() {
+                // TCP is up; give UDP and zone loading a moment as well.
+                std::thread::sleep(Duration::from_millis(200));
+                return self;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{} did not start within 20 s:\n{}", self.name, self.log());
+    }
+
+    /// BIND, if installed.
+    pub fn bind() -> Option<Self> {
+        let Some(named) = find("named") else {
+            return missing("BIND (named)", "apt-get install bind9");
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let port = free_port();
+        let secret = random_secret();
+        let limited_secret = random_secret();
+        std::fs::write(
+            dir.path().join("example.com.zone"),
+            "$TTL 60\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 60\n@ IN NS ns1.example.com.\nns1 IN A 127.0.0.1\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("named.conf"),
+            format!(
+                r#"options {{
+    directory "{d}";
+    listen-on port {port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    pid-file "{d}/named.pid";
+    session-keyfile "{d}/session.key";
+    recursion no;
+    allow-query {{ any; }};
+    dnssec-validation no;
+    notify no;
+}};
+controls {{ }};
+key "{KEY_NAME}" {{ algorithm hmac-sha256; secret "{secret}"; }};
+key "{LIMITED_KEY_NAME}" {{ algorithm hmac-sha256; secret "{limited_secret}"; }};
+zone "{ZONE}" {{
+    type primary;
+    file "{d}/example.com.zone";
+    update-policy {{
+        grant {KEY_NAME} zonesub A AAAA;
+        grant {LIMITED_KEY_NAME} name allowed.{ZONE}. A;
+    }};
+}};
+"#
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let child = Command::new(named)
+            .args(["-g", "-n", "1", "-c"])
+            .arg(dir.path().join("named.conf"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Some(
+            Self {
+                name: "named",
+                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                secret,
+                limited_secret,
+                child,
+                dir,
+            }
+            .wait_ready(),
+        )
+    }
+}
+
+impl Drop for DnsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
