@@ -22,6 +22,9 @@ pub(crate) enum Rfc2136Error {
         server: SocketAddr,
         key: String,
         reason: &'static str,
+        /// False when the answer could also mean "key known, change not
+        /// allowed" (Knot answers both with BADKEY).
+        certain: bool,
     },
 
     #[error(
@@ -33,12 +36,13 @@ pub(crate) enum Rfc2136Error {
     UnsignedAnswer { server: SocketAddr, detail: String },
 
     #[error(
-        "the DNS server {server} refused the update (REFUSED); check its update-policy allows key {key} to change {names}"
+        "the DNS server {server} refused to let key {key} change {names} ({answer}); check that its update policy allows it"
     )]
     Refused {
         server: SocketAddr,
         key: String,
         names: String,
+        answer: &'static str,
     },
 
     #[error("the DNS server {server} is not authoritative for the zone {zone} (NOTAUTH)")]

@@ -16,6 +16,16 @@ use crate::error::Rfc2136Error;
 use crate::key::TsigKey;
 use crate::wire::{self, Build, exchange_tcp, exchange_udp, read_answer};
 
+/// What a signed query says about the key.
+enum KeyProbe {
+    /// The key is known and valid.
+    Accepted,
+    /// The server does not serve the zone.
+    ZoneNotServed,
+    /// The server does not accept the key.
+    Rejected,
+}
+
 /// The results of applying a chunk, boxed because halving recurses.
 type ChunkFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Vec<Result<(), Rfc2136Error>>> + Send + 'a>>;
@@ -235,6 +245,7 @@ impl Rfc2136Provider {
                 server: self.server,
                 key: self.key_name.clone(),
                 names: names(),
+                answer: "REFUSED",
             })),
             ResponseCode::NotAuth => Err(Build::Failed(Rfc2136Error::NotAuth {
                 server: self.server,
@@ -271,16 +282,73 @@ impl Rfc2136Provider {
                 Err(Build::Failed(Rfc2136Error::Refused { .. } | Rfc2136Error::NotZone { .. }))
                     if changes.len() > 1 =>
                 {
-                    // Find which ones the server refuses: one at a time.
-                    let mut results = Vec::with_capacity(changes.len());
-                    for change in changes {
-                        results.extend(self.apply_chunk(vec![change]).await);
+                    self.one_by_one(changes).await
+                }
+                Err(Build::Failed(e @ Rfc2136Error::BadKey { certain: false, .. })) => {
+                    match self.probe_key().await {
+                        // The key is good, so the server refuses these
+                        // changes to it (Knot answers that with BADKEY).
+                        KeyProbe::Accepted if changes.len() > 1 => self.one_by_one(changes).await,
+                        KeyProbe::Accepted => {
+                            let names = changes.iter().map(|c| c.name().to_string()).collect();
+                            vec![Err(Rfc2136Error::Refused {
+                                server: self.server,
+                                key: self.key_name.clone(),
+                                names,
+                                answer: "BADKEY for a key the server accepts",
+                            })]
+                        }
+                        KeyProbe::ZoneNotServed => {
+                            let e = Rfc2136Error::NotAuth {
+                                server: self.server,
+                                zone: self.zone.to_string(),
+                            };
+                            changes.iter().map(|_| Err(e.clone())).collect()
+                        }
+                        KeyProbe::Rejected => changes.iter().map(|_| Err(e.clone())).collect(),
                     }
-                    results
                 }
                 Err(Build::Failed(e)) => changes.iter().map(|_| Err(e.clone())).collect(),
             }
         })
+    }
+
+    /// Sends each change alone, to find which ones the server refuses.
+    async fn one_by_one(&self, changes: Vec<&DnsChange>) -> Vec<Result<(), Rfc2136Error>> {
+        let mut results = Vec::with_capacity(changes.len());
+        for change in changes {
+            results.extend(self.apply_chunk(vec![change]).await);
+        }
+        results
+    }
+
+    /// Asks the server, with a signed SOA query for the zone, whether it
+    /// accepts the key and serves the zone.
+    async fn probe_key(&self) -> KeyProbe {
+        let Some(signer) = &self.signer else {
+            return KeyProbe::Rejected;
+        };
+        let mut message = wire::query_message(self.zone_name.clone(), Rt::SOA);
+        let id = message.metadata.id;
+        let Ok((bytes, mut verifier)) = wire::encode(&mut message, Some(signer)) else {
+            return KeyProbe::Rejected;
+        };
+        let Ok(raw) = exchange_tcp(self.server, &bytes, self.timeout).await else {
+            return KeyProbe::Rejected;
+        };
+        // A server that does not serve the zone refuses before it looks at
+        // the key, and may not sign that answer.
+        if hickory_proto::op::Message::from_vec(&raw)
+            .is_ok_and(|m| m.metadata.response_code == ResponseCode::Refused)
+        {
+            return KeyProbe::ZoneNotServed;
+        }
+        match read_answer(self.server, &raw, id, verifier.as_mut(), &self.key_name) {
+            Ok(a) if a.message.metadata.response_code == ResponseCode::NoError => {
+                KeyProbe::Accepted
+            }
+            _ => KeyProbe::Rejected,
+        }
     }
 
     async fn query(&self, owner: Name, rtype: Rt) -> Result<wire::Answer, Rfc2136Error> {

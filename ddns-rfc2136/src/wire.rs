@@ -225,6 +225,7 @@ pub(crate) fn read_answer(
                 server,
                 key: key_name.to_owned(),
                 reason: "BADKEY: the server does not know this key",
+                certain: false,
             });
         }
         Some(TsigError::BadSig) => {
@@ -232,6 +233,7 @@ pub(crate) fn read_answer(
                 server,
                 key: key_name.to_owned(),
                 reason: "BADSIG: the signature does not match the server's secret",
+                certain: true,
             });
         }
         Some(TsigError::BadTime) => return Err(Rfc2136Error::BadTime { server }),
@@ -246,6 +248,7 @@ pub(crate) fn read_answer(
             server,
             key: key_name.to_owned(),
             reason: "NOTAUTH, unsigned: the server did not accept the key",
+            certain: false,
         });
     }
     if let Some(verifier) = verifier {

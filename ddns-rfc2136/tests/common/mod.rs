@@ -178,6 +178,86 @@ zone "{ZONE}" {{
     }
 }
 
+impl DnsServer {
+    /// Knot DNS, if installed.
+    pub fn knot() -> Option<Self> {
+        let Some(knotd) = find("knotd") else {
+            return missing("Knot DNS (knotd)", "apt-get install knot");
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let port = free_port();
+        let secret = random_secret();
+        let limited_secret = random_secret();
+        std::fs::write(
+            dir.path().join("example.com.zone"),
+            "$TTL 60\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 60\n@ IN NS ns1.example.com.\nns1 IN A 127.0.0.1\n",
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("db")).unwrap();
+        std::fs::write(
+            dir.path().join("knot.conf"),
+            format!(
+                r#"server:
+    rundir: "{d}"
+    listen: 127.0.0.1@{port}
+key:
+  - id: {KEY_NAME}
+    algorithm: hmac-sha256
+    secret: {secret}
+  - id: {LIMITED_KEY_NAME}
+    algorithm: hmac-sha256
+    secret: {limited_secret}
+acl:
+  - id: full
+    key: {KEY_NAME}
+    action: update
+    update-type: [A, AAAA]
+  - id: limited
+    key: {LIMITED_KEY_NAME}
+    action: update
+    update-type: A
+    update-owner: name
+    update-owner-match: equal
+    update-owner-name: allowed
+database:
+    storage: "{d}/db"
+template:
+  - id: default
+    storage: "{d}"
+    file: "%s.zone"
+zone:
+  - domain: {ZONE}
+    acl: [full, limited]
+log:
+  - target: stderr
+    any: info
+"#
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let child = Command::new(knotd)
+            .arg("-c")
+            .arg(dir.path().join("knot.conf"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Some(
+            Self {
+                name: "knotd",
+                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                secret,
+                limited_secret,
+                child,
+                dir,
+            }
+            .wait_ready(),
+        )
+    }
+}
+
 impl Drop for DnsServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
