@@ -10,7 +10,8 @@ use ddns_core::cache::CachedStore;
 use ddns_core::coalesce::CoalescingProvider;
 use ddns_core::codec::forwarded::TrustedProxies;
 use ddns_core::codec::seed::{ApiKeys, SeedApi};
-use ddns_core::{DdnsService, RecordStore};
+use ddns_core::{DdnsService, DnsProvider, RecordStore};
+use ddns_rfc2136::{Rfc2136Provider, TsigAlgorithmName, TsigKey};
 use ddns_sqlite::SqliteStore;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -73,7 +74,7 @@ pub async fn open_store(config: &ValidConfig) -> Result<SqliteStore, StartError>
 #[derive(Debug)]
 pub struct RunningServer {
     http_addrs: Vec<SocketAddr>,
-    dns: DnsServer,
+    dns: Option<DnsServer>,
     stop: watch::Sender<bool>,
     loops: JoinSet<()>,
     graceful: Arc<GracefulShutdown>,
@@ -91,29 +92,22 @@ impl RunningServer {
         let store = Arc::new(open_store(&config).await?);
         check_records_in_zone(store.as_ref(), &config).await?;
 
-        let ProviderConfig::Embedded = config.config.provider;
-        let mut zone_config =
-            ZoneConfig::new(config.zone.clone()).with_nameservers(config.nameservers.clone());
-        if let Some(hostmaster) = &config.hostmaster {
-            zone_config = zone_config.with_hostmaster(hostmaster.clone());
-        }
-        let zone = Arc::new(ZoneData::new(zone_config).map_err(backend("zone"))?);
-        let provider = AuthoritativeProvider::new(zone.clone());
-        let published = provider
-            .load(store.as_ref(), config.config.zone.default_ttl)
-            .await
-            .map_err(backend("loading the zone from the store"))?;
-        let dns = DnsServer::bind(&config.config.dns.listen, zone)
-            .await
-            .map_err(backend("dns.listen"))?;
+        let (provider, dns): (Arc<dyn DnsProvider>, Option<DnsServer>) =
+            match &config.config.provider {
+                ProviderConfig::Embedded => {
+                    let (provider, dns) = embedded(&config, store.as_ref()).await?;
+                    (provider, Some(dns))
+                }
+                ProviderConfig::Rfc2136 { .. } => (rfc2136(&config)?, None),
+            };
 
         let cached_store: Arc<dyn RecordStore> = match config.config.service.record_cache_ttl_ms {
             0 => store,
             ms => Arc::new(CachedStore::new(store, Duration::from_millis(ms))),
         };
-        let batched = CoalescingProvider::new(Arc::new(provider)).with_window(
-            Duration::from_millis(config.config.service.coalesce_window_ms),
-        );
+        let batched = CoalescingProvider::new(provider).with_window(Duration::from_millis(
+            config.config.service.coalesce_window_ms,
+        ));
         let service = Arc::new(
             DdnsService::builder(cached_store, Arc::new(batched))
                 .with_default_ttl(config.config.zone.default_ttl)
@@ -142,7 +136,9 @@ impl RunningServer {
             match TcpListener::bind(addr).await {
                 Ok(listener) => listeners.push(listener),
                 Err(source) => {
-                    dns.shutdown().await;
+                    if let Some(dns) = dns {
+                        dns.shutdown().await;
+                    }
                     return Err(StartError::Listen { addr, source });
                 }
             }
@@ -167,9 +163,9 @@ impl RunningServer {
         info!(
             zone = %config.zone,
             http = ?http_addrs,
-            dns = ?dns.local_addrs(),
+            dns = ?dns.as_ref().map(DnsServer::local_addrs),
+            provider = ?provider_kind(&config),
             store = %config.db_path().display(),
-            published,
             "ddns-server started"
         );
         Ok(Self {
@@ -187,9 +183,10 @@ impl RunningServer {
         &self.http_addrs
     }
 
-    /// The DNS addresses answered on (UDP and TCP).
+    /// The addresses the embedded DNS server answers on (UDP and TCP);
+    /// empty with another provider.
     pub fn dns_addrs(&self) -> &[SocketAddr] {
-        self.dns.local_addrs()
+        self.dns.as_ref().map_or(&[], DnsServer::local_addrs)
     }
 
     /// The use cases behind the API.
@@ -213,9 +210,100 @@ impl RunningServer {
         if let Err(e) = self.service.flush_access().await {
             tracing::warn!(error = %e, "the last access times could not be written");
         }
-        self.dns.shutdown().await;
+        if let Some(dns) = self.dns {
+            dns.shutdown().await;
+        }
         info!("ddns-server stopped");
     }
+}
+
+fn provider_kind(config: &ValidConfig) -> &'static str {
+    match config.config.provider {
+        ProviderConfig::Embedded => "embedded",
+        ProviderConfig::Rfc2136 { .. } => "rfc2136",
+    }
+}
+
+/// The embedded DNS server, loaded from the store, and its provider.
+async fn embedded(
+    config: &ValidConfig,
+    store: &dyn RecordStore,
+) -> Result<(Arc<dyn DnsProvider>, DnsServer), StartError> {
+    let mut zone_config =
+        ZoneConfig::new(config.zone.clone()).with_nameservers(config.nameservers.clone());
+    if let Some(hostmaster) = &config.hostmaster {
+        zone_config = zone_config.with_hostmaster(hostmaster.clone());
+    }
+    let zone = Arc::new(ZoneData::new(zone_config).map_err(backend("zone"))?);
+    let provider = AuthoritativeProvider::new(zone.clone());
+    let published = provider
+        .load(store, config.config.zone.default_ttl)
+        .await
+        .map_err(backend("loading the zone from the store"))?;
+    let dns = DnsServer::bind(&config.config.dns.listen, zone)
+        .await
+        .map_err(backend("dns.listen"))?;
+    info!(published, "embedded DNS loaded from the store");
+    Ok((Arc::new(provider), dns))
+}
+
+/// The RFC 2136 provider of `[provider]`.
+fn rfc2136(config: &ValidConfig) -> Result<Arc<dyn DnsProvider>, StartError> {
+    let ProviderConfig::Rfc2136 {
+        server,
+        key_file,
+        key_name,
+        key_algorithm,
+        key_secret,
+        timeout_secs,
+    } = &config.config.provider
+    else {
+        return Err(ConfigError::invalid("provider.kind", "?", "not rfc2136").into());
+    };
+    let key = match (key_file, key_name, key_secret) {
+        (Some(path), None, None) => Some(TsigKey::from_bind_file(path).map_err(|e| {
+            ConfigError::invalid(
+                "provider.key_file",
+                path.display().to_string(),
+                e.to_string(),
+            )
+        })?),
+        (None, Some(name), Some(secret)) => {
+            let algorithm: TsigAlgorithmName = key_algorithm
+                .as_deref()
+                .unwrap_or("hmac-sha256")
+                .parse()
+                .map_err(|e: ddns_core::Error| {
+                    ConfigError::invalid(
+                        "provider.key_algorithm",
+                        key_algorithm.clone().unwrap_or_default(),
+                        e.to_string(),
+                    )
+                })?;
+            Some(TsigKey::new(name, algorithm, secret).map_err(|e| {
+                ConfigError::invalid("provider.key_secret", "(hidden)", e.to_string())
+            })?)
+        }
+        (None, None, None) => None,
+        _ => {
+            return Err(ConfigError::invalid(
+                "provider.key_file",
+                key_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                "give either key_file, or key_name and key_secret (not both, not one alone)",
+            )
+            .into());
+        }
+    };
+    let mut builder = Rfc2136Provider::builder(*server, config.zone.clone())
+        .with_timeout(Duration::from_secs((*timeout_secs).max(1)));
+    if let Some(key) = key {
+        builder = builder.with_key(key);
+    }
+    let provider = builder.build().map_err(backend("provider"))?;
+    Ok(Arc::new(provider))
 }
 
 /// Refuses to start when the store holds records outside the zone: the

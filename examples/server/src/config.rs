@@ -26,7 +26,10 @@
 //! path = "ddns.sqlite3"
 //!
 //! [provider]
-//! kind = "embedded"                # later: "rfc2136", "route53"
+//! kind = "embedded"                # or "rfc2136" (below); later "route53"
+//! # kind = "rfc2136"
+//! # server = "127.0.0.1:53"
+//! # key_file = "/etc/bind/ddns.key"
 //! ```
 
 use std::net::SocketAddr;
@@ -243,6 +246,31 @@ pub enum ProviderConfig {
     /// The embedded authoritative DNS server (the default).
     #[default]
     Embedded,
+    /// RFC 2136 dynamic updates with TSIG to the zone's primary server
+    /// (BIND, Knot, PowerDNS, Windows DNS). `[dns]` is not used then.
+    Rfc2136 {
+        /// The primary server, `address:port`.
+        server: SocketAddr,
+        /// A BIND-style key file (as `tsig-keygen` writes it).
+        #[serde(default)]
+        key_file: Option<PathBuf>,
+        /// The key's name, when not using `key_file`.
+        #[serde(default)]
+        key_name: Option<String>,
+        /// `hmac-sha256` (default), `hmac-sha384` or `hmac-sha512`.
+        #[serde(default)]
+        key_algorithm: Option<String>,
+        /// The key's base64 secret, when not using `key_file`.
+        #[serde(default)]
+        key_secret: Option<String>,
+        /// Seconds to wait for the server.
+        #[serde(default = "default_rfc2136_timeout")]
+        timeout_secs: u64,
+    },
+}
+
+fn default_rfc2136_timeout() -> u64 {
+    5
 }
 
 fn default_http_listen() -> Vec<SocketAddr> {
@@ -477,6 +505,29 @@ mod tests {
         assert_eq!(c.nameservers.len(), 2);
         assert_eq!(c.config.http.listen.len(), 2);
         assert_eq!(c.db_path(), Path::new("/var/lib/ddns/ddns.sqlite3"));
+    }
+
+    #[test]
+    fn the_rfc2136_provider_parses() {
+        let c = Config::parse(
+            "[provider]\nkind = \"rfc2136\"\nserver = \"192.0.2.53:53\"\nkey_file = \"/etc/bind/ddns.key\"\n",
+        )
+        .unwrap();
+        match c.provider {
+            ProviderConfig::Rfc2136 {
+                server,
+                key_file,
+                timeout_secs,
+                ..
+            } => {
+                assert_eq!(server, "192.0.2.53:53".parse().unwrap());
+                assert_eq!(key_file.as_deref(), Some(Path::new("/etc/bind/ddns.key")));
+                assert_eq!(timeout_secs, 5);
+            }
+            ProviderConfig::Embedded => panic!("rfc2136 expected"),
+        }
+        let e = Config::parse("[provider]\nkind = \"rfc2136\"\n").unwrap_err();
+        assert!(e.contains("server"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,139 @@
+//! ddns-server with the `rfc2136` provider: a `set` over HTTP becomes an
+//! UPDATE that BIND (and Knot) then answer.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+mod common;
+#[path = "../../../ddns-rfc2136/tests/common/mod.rs"]
+mod dns_servers;
+
+use std::net::IpAddr;
+
+use common::{config_in, get};
+use ddns_core::{HashToken, Hostname, Record, RecordConfig, RecordKey, RecordType, SharedSecret};
+use ddns_server::RunningServer;
+use ddns_server::config::ProviderConfig;
+use dns_servers::{DnsServer, KEY_NAME};
+
+async fn set_over_http_is_visible_in(dns: DnsServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("ddns.key");
+    std::fs::write(
+        &key_file,
+        format!(
+            "key \"{KEY_NAME}\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{}\";\n}};\n",
+            dns.secret
+        ),
+    )
+    .unwrap();
+    let config = config_in(dir.path(), |c| {
+        c.provider = ProviderConfig::Rfc2136 {
+            server: dns.addr,
+            key_file: Some(key_file.clone()),
+            key_name: None,
+            key_algorithm: None,
+            key_secret: None,
+            timeout_secs: 5,
+        };
+    });
+    let server = RunningServer::start(config).await.unwrap();
+    assert!(
+        server.dns_addrs().is_empty(),
+        "no embedded DNS with the rfc2136 provider"
+    );
+    let key = RecordKey::new(Hostname::parse("home.example.com").unwrap(), RecordType::A);
+    server
+        .service()
+        .store()
+        .create(&Record::new(
+            key,
+            RecordConfig::new(SharedSecret::new("s3cret")).with_ttl(120),
+        ))
+        .await
+        .unwrap();
+    let source = "198.51.100.7";
+    let hash = HashToken::compute(
+        source.parse().unwrap(),
+        "home.example.com.",
+        &SharedSecret::new("s3cret"),
+    )
+    .to_hex();
+    let r = get(
+        server.http_addrs()[0],
+        &format!("/?mode=set&hostname=home.example.com&hash={hash}"),
+        &[("X-Forwarded-For", source)],
+    )
+    .await;
+    assert_eq!(
+        r.body,
+        r#"{"return_message": "Your hostname record home.example.com. has been set to 198.51.100.7", "return_status": "success"}"#
+    );
+    // The primary server answers with the new address and the record's TTL.
+    let answer = common::query(
+        dns.addr,
+        "home.example.com.",
+        hickory_net::proto::rr::RecordType::A,
+    )
+    .await;
+    assert_eq!(
+        common::addresses(&answer),
+        [(source.parse::<IpAddr>().unwrap(), 120)]
+    );
+    let r = get(
+        server.http_addrs()[0],
+        &format!("/?mode=set&hostname=home.example.com&hash={hash}"),
+        &[("X-Forwarded-For", source)],
+    )
+    .await;
+    assert!(r.body.contains("matches"), "{}", r.body);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_over_http_is_visible_in_bind() {
+    let Some(bind) = DnsServer::bind() else {
+        return;
+    };
+    set_over_http_is_visible_in(bind).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_over_http_is_visible_in_knot() {
+    let Some(knot) = DnsServer::knot() else {
+        return;
+    };
+    set_over_http_is_visible_in(knot).await;
+}
+
+#[test]
+fn a_bad_key_setting_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.key");
+    let config = config_in(dir.path(), |c| {
+        c.provider = ProviderConfig::Rfc2136 {
+            server: "127.0.0.1:53".parse().unwrap(),
+            key_file: Some(missing.clone()),
+            key_name: None,
+            key_algorithm: None,
+            key_secret: None,
+            timeout_secs: 5,
+        };
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(RunningServer::start(config))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("provider.key_file = ") && err.contains("nope.key"),
+        "{err}"
+    );
+}
