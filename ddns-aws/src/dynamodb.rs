@@ -1,0 +1,596 @@
+//! [`DynamoDbStore`]: the record table of the original stack on DynamoDB.
+//!
+//! The table is exactly the original's `<stack>-config` table: partition
+//! key `hostname` (S), sort key `record_type` (S), the attributes of the
+//! wire contract's section 3, and the global secondary index
+//! `shared_secret-index` for discovery groups. Items written by the
+//! original are read as they are: a missing BOOL is false, a `ttl` that is
+//! not a number means the default, unreadable state values are absent.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use ddns_core::store::{ListCursor, RecordPage, RecordStore};
+use ddns_core::{
+    AccessUpdate, ChangeUpdate, GroupMember, Hostname, Record, RecordConfig, RecordKey,
+    RecordState, RecordType, SharedSecret,
+};
+
+use crate::error::AwsError;
+
+/// The name of the original's discovery index.
+pub const SECRET_INDEX: &str = "shared_secret-index";
+
+/// Environment variable naming the table, as the original Lambda reads it.
+pub const ENV_TABLE: &str = "ddns_config_table";
+
+const SERVICE: &str = "DynamoDB";
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Builds a [`DynamoDbStore`]; see [`DynamoDbStore::builder`].
+#[derive(Debug, Clone, Default)]
+pub struct DynamoDbStoreBuilder {
+    table: Option<String>,
+    region: Option<String>,
+    endpoint_url: Option<String>,
+    sdk_config: Option<aws_config::SdkConfig>,
+}
+
+impl DynamoDbStoreBuilder {
+    /// The table name (`<stack>-config` in the original stack).
+    #[must_use]
+    pub fn with_table(mut self, table: impl Into<String>) -> Self {
+        self.table = Some(table.into());
+        self
+    }
+
+    /// The AWS region (default: from the environment).
+    #[must_use]
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// An endpoint override, for local emulators (`http://127.0.0.1:5000`).
+    #[must_use]
+    pub fn with_endpoint_url(mut self, url: impl Into<String>) -> Self {
+        self.endpoint_url = Some(url.into());
+        self
+    }
+
+    /// A ready AWS configuration (credentials, region, endpoint) to use
+    /// instead of loading one from the environment.
+    #[must_use]
+    pub fn with_sdk_config(mut self, config: aws_config::SdkConfig) -> Self {
+        self.sdk_config = Some(config);
+        self
+    }
+
+    /// The store. Loads the AWS configuration from the environment (the
+    /// standard `AWS_*` variables, profiles, instance roles) unless one was
+    /// given.
+    ///
+    /// # Errors
+    ///
+    /// [`ddns_core::Error::InvalidInput`] when no table was given.
+    pub async fn build(self) -> ddns_core::Result<DynamoDbStore> {
+        let table = self
+            .table
+            .ok_or_else(|| ddns_core::Error::invalid_input("the DynamoDB table name is not set"))?;
+        let sdk = crate::sdk_config(self.sdk_config, self.region, self.endpoint_url.clone()).await;
+        let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
+        if let Some(url) = self.endpoint_url {
+            config = config.endpoint_url(url);
+        }
+        Ok(DynamoDbStore::from_client(
+            Client::from_conf(config.build()),
+            table,
+        ))
+    }
+}
+
+/// A [`RecordStore`] on the original stack's DynamoDB table.
+///
+/// ```no_run
+/// use ddns_aws::DynamoDbStore;
+/// # async fn open() -> ddns_core::Result<DynamoDbStore> {
+/// let store = DynamoDbStore::builder()
+///     .with_table("ddns-config")
+///     .with_region("us-east-1")
+///     .build()
+///     .await?;
+/// # Ok(store) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct DynamoDbStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbStore {
+    /// A builder.
+    pub fn builder() -> DynamoDbStoreBuilder {
+        DynamoDbStoreBuilder::default()
+    }
+
+    /// A builder with the table from `ddns_config_table` (the original
+    /// Lambda's variable) or `DDNS_DYNAMODB_TABLE`.
+    ///
+    /// # Errors
+    ///
+    /// [`ddns_core::Error::InvalidInput`] when neither is set.
+    pub fn from_env() -> ddns_core::Result<DynamoDbStoreBuilder> {
+        let table = std::env::var(ENV_TABLE)
+            .or_else(|_| std::env::var("DDNS_DYNAMODB_TABLE"))
+            .map_err(|_| {
+                ddns_core::Error::invalid_input(format!(
+                    "{ENV_TABLE} (or DDNS_DYNAMODB_TABLE) is not set"
+                ))
+            })?;
+        let mut builder = DynamoDbStoreBuilder::default().with_table(table);
+        if let Ok(url) = std::env::var("DDNS_AWS_ENDPOINT_URL") {
+            builder = builder.with_endpoint_url(url);
+        }
+        Ok(builder)
+    }
+
+    /// A store on `table` through `client` (for tests and custom clients).
+    pub fn from_client(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn what(&self) -> String {
+        format!("the table {}", self.table)
+    }
+
+    fn key_item(key: &RecordKey) -> Item {
+        HashMap::from([
+            (
+                "hostname".to_owned(),
+                AttributeValue::S(key.hostname.as_str().to_owned()),
+            ),
+            (
+                "record_type".to_owned(),
+                AttributeValue::S(key.record_type.as_str().to_owned()),
+            ),
+        ])
+    }
+
+    /// Runs `SET` of `values` on an existing item; a missing item is
+    /// `NotFound`.
+    async fn update_existing(
+        &self,
+        key: &RecordKey,
+        operation: &'static str,
+        expression: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> ddns_core::Result<()> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key_item(key)))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(hostname)");
+        for (name, attribute) in names {
+            request = request.expression_attribute_names(*name, *attribute);
+        }
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(ddns_core::Error::not_found(format!("record {key}")))
+            }
+            Err(e) => Err(AwsError::from_sdk(SERVICE, operation, &self.what(), &e).into()),
+        }
+    }
+}
+
+fn s(item: &Item, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+fn flag(item: &Item, name: &str) -> bool {
+    matches!(item.get(name), Some(AttributeValue::Bool(true)))
+}
+
+/// Reads an item; the key must be valid, everything else is tolerated.
+pub(crate) fn record_from_item(item: &Item) -> Result<Record, AwsError> {
+    let hostname =
+        s(item, "hostname").ok_or_else(|| AwsError::BadItem("an item has no hostname".into()))?;
+    let name = Hostname::parse(&hostname)
+        .map_err(|e| AwsError::BadItem(format!("hostname {hostname:?}: {e}")))?;
+    let record_type = s(item, "record_type").unwrap_or_default();
+    let record_type: RecordType = record_type
+        .parse()
+        .map_err(|e| AwsError::BadItem(format!("{hostname} record_type: {e}")))?;
+    let mut config = RecordConfig::new(SharedSecret::new(
+        s(item, "shared_secret").unwrap_or_default(),
+    ))
+    .with_lock(flag(item, "lock_record"))
+    .with_allow_internal(flag(item, "allow_internal"))
+    .with_read_privilege(flag(item, "read_privilege"));
+    if let Some(ttl) = match item.get("ttl") {
+        Some(AttributeValue::N(n)) => n.parse::<u32>().ok(),
+        Some(AttributeValue::S(text)) => text.trim().parse::<u32>().ok(),
+        _ => None,
+    } {
+        config = config.with_ttl(ttl);
+    }
+    if let Some(mac) = s(item, "mac_address") {
+        config = config.with_mac_address(mac);
+    }
+    if let Some(comment) = s(item, "comment") {
+        config = config.with_comment(comment);
+    }
+    let mut state = RecordState::default();
+    state.ip_address = s(item, "ip_address").and_then(|v| v.parse().ok());
+    state.last_accessed = s(item, "last_accessed").and_then(|v| v.parse().ok());
+    state.last_checked = s(item, "last_checked").and_then(|v| v.parse().ok());
+    state.last_updated = s(item, "last_updated").and_then(|v| v.parse().ok());
+    Ok(Record::new(RecordKey::new(name, record_type), config).with_state(state))
+}
+
+/// The item the original stack would hold for `record`.
+pub(crate) fn item_from_record(record: &Record) -> Item {
+    let mut item = DynamoDbStore::key_item(&record.key);
+    let c = &record.config;
+    let st = &record.state;
+    item.insert(
+        "shared_secret".into(),
+        AttributeValue::S(c.shared_secret.expose_secret().to_owned()),
+    );
+    item.insert("lock_record".into(), AttributeValue::Bool(c.lock_record));
+    item.insert(
+        "allow_internal".into(),
+        AttributeValue::Bool(c.allow_internal),
+    );
+    item.insert(
+        "read_privilege".into(),
+        AttributeValue::Bool(c.read_privilege),
+    );
+    if let Some(ttl) = c.ttl {
+        item.insert("ttl".into(), AttributeValue::N(ttl.to_string()));
+    }
+    for (name, value) in [
+        ("mac_address", c.mac_address.clone()),
+        ("comment", c.comment.clone()),
+        ("ip_address", st.ip_address.map(|a| a.to_string())),
+        ("last_accessed", st.last_accessed.map(|a| a.to_string())),
+        ("last_checked", st.last_checked.map(|t| t.to_string())),
+        ("last_updated", st.last_updated.map(|t| t.to_string())),
+    ] {
+        if let Some(value) = value {
+            item.insert(name.into(), AttributeValue::S(value));
+        }
+    }
+    item
+}
+
+fn ip(addr: IpAddr) -> AttributeValue {
+    AttributeValue::S(addr.to_canonical().to_string())
+}
+
+/// Cursor text: the last evaluated key, `hostname record_type`.
+fn cursor_key(cursor: &ListCursor) -> ddns_core::Result<Item> {
+    let (hostname, record_type) = cursor.as_str().split_once(' ').ok_or_else(|| {
+        ddns_core::Error::invalid_input("the listing cursor was not made by this store")
+    })?;
+    Ok(HashMap::from([
+        (
+            "hostname".to_owned(),
+            AttributeValue::S(hostname.to_owned()),
+        ),
+        (
+            "record_type".to_owned(),
+            AttributeValue::S(record_type.to_owned()),
+        ),
+    ]))
+}
+
+#[async_trait]
+impl RecordStore for DynamoDbStore {
+    async fn get(&self, key: &RecordKey) -> ddns_core::Result<Option<Record>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key_item(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "GetItem", &self.what(), &e))?;
+        output
+            .item()
+            .map(record_from_item)
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    async fn discovery_group(&self, secret: &SharedSecret) -> ddns_core::Result<Vec<GroupMember>> {
+        let mut members = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(SECRET_INDEX)
+                .key_condition_expression("shared_secret = :s")
+                .expression_attribute_values(
+                    ":s",
+                    AttributeValue::S(secret.expose_secret().to_owned()),
+                )
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::from_sdk(
+                        SERVICE,
+                        "Query",
+                        &format!("the index {SECRET_INDEX} of {}", self.what()),
+                        &e,
+                    )
+                })?;
+            for item in output.items() {
+                if !flag(item, "read_privilege") {
+                    continue;
+                }
+                let hostname = s(item, "hostname").unwrap_or_default();
+                let (Ok(name), Some(Ok(record_type))) = (
+                    Hostname::parse(&hostname),
+                    s(item, "record_type").map(|t| t.parse::<RecordType>()),
+                ) else {
+                    continue;
+                };
+                members.push(GroupMember {
+                    key: RecordKey::new(name, record_type),
+                    mac_address: s(item, "mac_address"),
+                });
+            }
+            match output.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(members),
+            }
+        }
+    }
+
+    async fn record_access(&self, key: &RecordKey, access: AccessUpdate) -> ddns_core::Result<()> {
+        self.update_existing(
+            key,
+            "UpdateItem",
+            "SET last_accessed = :a, last_checked = :c",
+            &[],
+            vec![
+                (":a", ip(access.source)),
+                (":c", AttributeValue::S(access.at.to_string())),
+            ],
+        )
+        .await
+    }
+
+    async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> ddns_core::Result<()> {
+        self.update_existing(
+            key,
+            "UpdateItem",
+            "SET ip_address = :i, last_updated = :u",
+            &[],
+            vec![
+                (":i", ip(change.ip_address)),
+                (":u", AttributeValue::S(change.at.to_string())),
+            ],
+        )
+        .await
+    }
+
+    async fn create(&self, record: &Record) -> ddns_core::Result<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item_from_record(record)))
+            .condition_expression("attribute_not_exists(hostname)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(ddns_core::Error::conflict(format!(
+                    "record {} already exists",
+                    record.key
+                )))
+            }
+            Err(e) => Err(AwsError::from_sdk(SERVICE, "PutItem", &self.what(), &e).into()),
+        }
+    }
+
+    async fn update_config(&self, key: &RecordKey, config: &RecordConfig) -> ddns_core::Result<()> {
+        // `ttl` is a DynamoDB reserved word: it goes through #ttl.
+        let mut set = vec![
+            "shared_secret = :s",
+            "lock_record = :l",
+            "allow_internal = :i",
+            "read_privilege = :r",
+        ];
+        let mut remove = Vec::new();
+        let mut values = vec![
+            (
+                ":s",
+                AttributeValue::S(config.shared_secret.expose_secret().to_owned()),
+            ),
+            (":l", AttributeValue::Bool(config.lock_record)),
+            (":i", AttributeValue::Bool(config.allow_internal)),
+            (":r", AttributeValue::Bool(config.read_privilege)),
+        ];
+        match config.ttl {
+            Some(ttl) => {
+                set.push("#ttl = :t");
+                values.push((":t", AttributeValue::N(ttl.to_string())));
+            }
+            None => remove.push("#ttl"),
+        }
+        match &config.mac_address {
+            Some(mac) => {
+                set.push("mac_address = :m");
+                values.push((":m", AttributeValue::S(mac.clone())));
+            }
+            None => remove.push("mac_address"),
+        }
+        match &config.comment {
+            Some(comment) => {
+                set.push("#comment = :c");
+                values.push((":c", AttributeValue::S(comment.clone())));
+            }
+            None => remove.push("#comment"),
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        self.update_existing(
+            key,
+            "UpdateItem",
+            &expression,
+            &[("#ttl", "ttl"), ("#comment", "comment")],
+            values,
+        )
+        .await
+    }
+
+    async fn delete(&self, key: &RecordKey) -> ddns_core::Result<()> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key_item(key)))
+            .condition_expression("attribute_exists(hostname)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(ddns_core::Error::not_found(format!("record {key}")))
+            }
+            Err(e) => Err(AwsError::from_sdk(SERVICE, "DeleteItem", &self.what(), &e).into()),
+        }
+    }
+
+    async fn list_page(&self, cursor: Option<ListCursor>) -> ddns_core::Result<RecordPage> {
+        let start = cursor.as_ref().map(cursor_key).transpose()?;
+        let output = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "Scan", &self.what(), &e))?;
+        let records = output
+            .items()
+            .iter()
+            .map(record_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = output
+            .last_evaluated_key()
+            .filter(|k| !k.is_empty())
+            .map(|k| {
+                ListCursor::new(format!(
+                    "{} {}",
+                    s(k, "hostname").unwrap_or_default(),
+                    s(k, "record_type").unwrap_or_default()
+                ))
+            });
+        Ok(RecordPage::new(records, next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn original_items_are_read_tolerantly() {
+        // An item as the original stack wrote it, with gaps real tables have.
+        let item: Item = HashMap::from([
+            (
+                "hostname".into(),
+                AttributeValue::S("Foo.Example.com.".into()),
+            ),
+            ("record_type".into(), AttributeValue::S("A".into())),
+            ("shared_secret".into(), AttributeValue::S("abc".into())),
+            ("ttl".into(), AttributeValue::S("not a number".into())),
+            ("allow_internal".into(), AttributeValue::Bool(true)),
+            ("ip_address".into(), AttributeValue::S("garbage".into())),
+            (
+                "last_updated".into(),
+                AttributeValue::S("2018-07-26 17:04:05.123456".into()),
+            ),
+            (
+                "last_checked".into(),
+                AttributeValue::S("2018-07-26 17:04:05".into()),
+            ),
+        ]);
+        let r = record_from_item(&item).unwrap();
+        assert_eq!(r.key.hostname.as_str(), "foo.example.com.");
+        assert_eq!(
+            r.config.ttl, None,
+            "a ttl that is no number means the default"
+        );
+        assert!(
+            !r.config.lock_record && !r.config.read_privilege,
+            "missing BOOLs are false"
+        );
+        assert!(r.config.allow_internal);
+        assert_eq!(r.state.ip_address, None);
+        assert_eq!(
+            r.state.last_updated.unwrap().to_string(),
+            "2018-07-26 17:04:05.123456"
+        );
+        assert_eq!(
+            r.state.last_checked.unwrap().to_string(),
+            "2018-07-26 17:04:05.000000"
+        );
+    }
+
+    #[test]
+    fn items_round_trip() {
+        let key = RecordKey::new(Hostname::parse("h.example.com").unwrap(), RecordType::Aaaa);
+        let record = Record::new(
+            key,
+            RecordConfig::new(SharedSecret::new("s"))
+                .with_ttl(30)
+                .with_mac_address("0A:0A:0A:0A:0A:0A"),
+        );
+        let item = item_from_record(&record);
+        assert_eq!(item.get("ttl"), Some(&AttributeValue::N("30".into())));
+        assert_eq!(record_from_item(&item).unwrap(), record);
+    }
+}

@@ -1,0 +1,174 @@
+//! A local AWS emulator for the tests: moto's server, started on a free
+//! loopback port and stopped when dropped, with a table laid out like the
+//! original stack's and a hosted zone. Missing moto skips loudly, or fails
+//! when DDNS_REQUIRE_INTEGRATION=1.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
+};
+use ddns_aws::{DynamoDbStore, Route53Provider, SECRET_INDEX};
+use ddns_core::Hostname;
+
+pub const ZONE: &str = "example.com";
+
+pub struct Moto {
+    child: Child,
+    pub url: String,
+    pub config: aws_config::SdkConfig,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find_moto() -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("moto_server"))
+            .find(|p| p.exists())
+    })
+}
+
+impl Moto {
+    pub async fn start() -> Option<Self> {
+        let Some(binary) = find_moto() else {
+            if std::env::var("DDNS_REQUIRE_INTEGRATION").as_deref() == Ok("1") {
+                panic!("moto_server is required: pip install 'moto[server]'");
+            }
+            println!("SKIPPED: moto_server not installed (pip install 'moto[server]')");
+            return None;
+        };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let begun = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                begun.elapsed() < Duration::from_secs(30),
+                "moto_server did not start within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let url = format!("http://127.0.0.1:{port}");
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "moto",
+            ))
+            .endpoint_url(&url)
+            .load()
+            .await;
+        Some(Self { child, url, config })
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.config)
+    }
+
+    /// Creates a table laid out like the original stack's `<stack>-config`.
+    pub async fn create_table(&self, name: &str) {
+        let attr = |n: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(n)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap()
+        };
+        let key = |n: &str, t| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .unwrap()
+        };
+        self.dynamodb()
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(attr("hostname"))
+            .attribute_definitions(attr("record_type"))
+            .attribute_definitions(attr("shared_secret"))
+            .key_schema(key("hostname", KeyType::Hash))
+            .key_schema(key("record_type", KeyType::Range))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(SECRET_INDEX)
+                    .key_schema(key("shared_secret", KeyType::Hash))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::Include)
+                            .non_key_attributes("mac_address")
+                            .non_key_attributes("read_privilege")
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    pub async fn store(&self, table: &str) -> DynamoDbStore {
+        self.create_table(table).await;
+        DynamoDbStore::builder()
+            .with_table(table)
+            .with_sdk_config(self.config.clone())
+            .build()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a hosted zone and returns its id.
+    pub async fn create_zone(&self, name: &str) -> String {
+        let client = aws_sdk_route53::Client::new(&self.config);
+        let out = client
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(format!("ddns-test-{}", std::process::id()))
+            .send()
+            .await
+            .unwrap();
+        out.hosted_zone()
+            .unwrap()
+            .id()
+            .trim_start_matches("/hostedzone/")
+            .to_owned()
+    }
+
+    pub async fn provider(&self) -> Route53Provider {
+        let id = self.create_zone(ZONE).await;
+        Route53Provider::builder()
+            .with_zone_id(id)
+            .with_zone(Hostname::parse(ZONE).unwrap())
+            .with_sdk_config(self.config.clone())
+            .build()
+            .await
+            .unwrap()
+    }
+}

@@ -1,0 +1,190 @@
+//! DynamoDbStore and Route53Provider against moto's server: the shared
+//! conformance suites, a table written the way the original stack wrote
+//! it, and batching of simultaneous changes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::*;
+use ddns_core::coalesce::CoalescingProvider;
+use ddns_core::{
+    DdnsService, DnsChange, DnsProvider, HashToken, Hostname, RecordKey, RecordStore, RecordType,
+    SetOutcome, SetRequest, SharedSecret, conformance,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_store_conforms() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    conformance::store(&moto.store("ddns-config").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route53_provider_conforms() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    let provider = moto.provider().await;
+    conformance::provider(&provider, &Hostname::parse(ZONE).unwrap()).await;
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_written_by_the_original_stack_is_read_and_updated() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    let store = moto.store("legacy-config").await;
+    // Items exactly as the original CloudFormation stack and Lambda wrote
+    // them: the example row, and a used row with state and no lock_record.
+    let example: HashMap<String, AttributeValue> = HashMap::from([
+        ("hostname".into(), s("example-record.example.com.")),
+        ("record_type".into(), s("A")),
+        ("shared_secret".into(), s("0a0b0c0d0e0f1a1b")),
+        ("ttl".into(), AttributeValue::N("60".into())),
+        ("lock_record".into(), AttributeValue::Bool(false)),
+        ("allow_internal".into(), AttributeValue::Bool(true)),
+        ("read_privilege".into(), AttributeValue::Bool(false)),
+        ("mac_address".into(), s("0A:0A:0A:0A:0A:0A")),
+        ("comment".into(), s("example record")),
+    ]);
+    let used: HashMap<String, AttributeValue> = HashMap::from([
+        ("hostname".into(), s("home.example.com.")),
+        ("record_type".into(), s("A")),
+        ("shared_secret".into(), s("mysecret")),
+        ("allow_internal".into(), AttributeValue::Bool(false)),
+        ("read_privilege".into(), AttributeValue::Bool(true)),
+        ("mac_address".into(), s("51:6B:00:A6:F5:77")),
+        ("ip_address".into(), s("198.51.100.1")),
+        ("last_accessed".into(), s("198.51.100.1")),
+        ("last_checked".into(), s("2018-07-26 17:04:05.123456")),
+        ("last_updated".into(), s("2018-07-26 17:04:05")),
+    ]);
+    let client = moto.dynamodb();
+    for item in [example, used] {
+        client
+            .put_item()
+            .table_name("legacy-config")
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let home = RecordKey::new(Hostname::parse("home.example.com").unwrap(), RecordType::A);
+    let record = store.get(&home).await.unwrap().unwrap();
+    assert!(!record.config.lock_record, "a missing lock_record is false");
+    assert_eq!(record.config.ttl, None);
+    assert_eq!(
+        record.state.ip_address,
+        Some("198.51.100.1".parse().unwrap())
+    );
+    let group = store
+        .discovery_group(&SharedSecret::new("mysecret"))
+        .await
+        .unwrap();
+    assert_eq!(group.len(), 1);
+    assert_eq!(group[0].mac_address.as_deref(), Some("51:6B:00:A6:F5:77"));
+
+    // A set through the service updates the item in the original's formats.
+    let provider = moto.provider().await;
+    let service = DdnsService::builder(Arc::new(store), Arc::new(provider.clone())).build();
+    let source = "198.51.100.7".parse().unwrap();
+    let hash =
+        HashToken::compute(source, "home.example.com.", &SharedSecret::new("mysecret")).to_hex();
+    let outcome = service
+        .set(SetRequest {
+            hostname: "home.example.com".into(),
+            hash,
+            internal_ip: None,
+            source,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(outcome, SetOutcome::Changed { .. }));
+    let item = client
+        .get_item()
+        .table_name("legacy-config")
+        .key("hostname", s("home.example.com."))
+        .key("record_type", s("A"))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item.get("ip_address"), Some(&s("198.51.100.7")));
+    assert_eq!(item.get("last_accessed"), Some(&s("198.51.100.7")));
+    let updated = item
+        .get("last_updated")
+        .and_then(|v| v.as_s().ok())
+        .unwrap();
+    assert!(
+        updated.parse::<ddns_core::Timestamp>().is_ok() && updated.len() == 26,
+        "{updated}"
+    );
+    assert_eq!(
+        item.get("mac_address"),
+        Some(&s("51:6B:00:A6:F5:77")),
+        "untouched attributes stay"
+    );
+    let host = Hostname::parse("home.example.com").unwrap();
+    assert_eq!(
+        provider.current(&host, RecordType::A).await.unwrap(),
+        [source]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_simultaneous_changes_make_a_handful_of_calls() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    let provider = moto.provider().await;
+    let batched = Arc::new(CoalescingProvider::new(Arc::new(provider.clone())));
+    let tasks: Vec<_> = (0..1000u32)
+        .map(|i| {
+            let batched = batched.clone();
+            tokio::spawn(async move {
+                let name = Hostname::parse(&format!("host{i}.example.com")).unwrap();
+                let ip = format!("198.51.{}.{}", i / 250, i % 250 + 1)
+                    .parse()
+                    .unwrap();
+                batched
+                    .apply(&[DnsChange::upsert(name, 60, ip)])
+                    .await
+                    .remove(0)
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    println!(
+        "1000 simultaneous changes: {} ChangeResourceRecordSets calls",
+        provider.change_calls()
+    );
+    assert!(
+        provider.change_calls() <= 4,
+        "{} calls",
+        provider.change_calls()
+    );
+    let host = Hostname::parse("host999.example.com").unwrap();
+    assert_eq!(
+        provider.current(&host, RecordType::A).await.unwrap(),
+        ["198.51.3.250".parse::<std::net::IpAddr>().unwrap()]
+    );
+}

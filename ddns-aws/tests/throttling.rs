@@ -1,0 +1,235 @@
+//! Fault handling the emulator cannot show, with the SDK's own mocking:
+//! Route 53 throttling and PriorRequestNotComplete are retried and, when
+//! retries run out, surface as a clear retryable error; a DynamoDB
+//! conditional-check failure is never retried; DynamoDB throttling is
+//! retried by the SDK.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+use aws_sdk_dynamodb::types::error::{
+    ConditionalCheckFailedException, ProvisionedThroughputExceededException,
+};
+use aws_sdk_route53::operation::change_resource_record_sets::{
+    ChangeResourceRecordSetsError, ChangeResourceRecordSetsOutput,
+};
+use aws_sdk_route53::types::error::{InvalidChangeBatch, PriorRequestNotComplete};
+use aws_sdk_route53::types::{ChangeInfo, ChangeStatus};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use ddns_aws::{Backoff, DynamoDbStore, Route53Provider};
+use ddns_core::{
+    AccessUpdate, DnsChange, DnsProvider, Error, Hostname, RecordKey, RecordStore, RecordType,
+    Timestamp,
+};
+
+const THROTTLED: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>";
+
+fn tiny_backoff(attempts: u32) -> Backoff {
+    Backoff {
+        attempts,
+        initial: Duration::from_millis(1),
+        max: Duration::from_millis(4),
+    }
+}
+
+fn done() -> ChangeResourceRecordSetsOutput {
+    ChangeResourceRecordSetsOutput::builder()
+        .change_info(
+            ChangeInfo::builder()
+                .id("C1")
+                .status(ChangeStatus::Pending)
+                .submitted_at(aws_sdk_route53::primitives::DateTime::from_secs(0))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+fn change() -> DnsChange {
+    DnsChange::upsert(
+        Hostname::parse("h.example.com").unwrap(),
+        60,
+        "198.51.100.7".parse().unwrap(),
+    )
+}
+
+/// The configuration the builder gives: the SDK does not retry on its own.
+fn no_sdk_retries(config: aws_sdk_route53::config::Builder) -> aws_sdk_route53::config::Builder {
+    config.retry_config(aws_sdk_route53::config::retry::RetryConfig::disabled())
+}
+
+fn provider(client: aws_sdk_route53::Client, attempts: u32) -> Route53Provider {
+    Route53Provider::from_client(client, "Z1", Hostname::parse("example.com").unwrap())
+        .with_backoff(tiny_backoff(attempts))
+}
+
+#[tokio::test]
+async fn route53_throttling_and_prior_request_are_retried() {
+    let rule = mock!(aws_sdk_route53::Client::change_resource_record_sets)
+        .sequence()
+        .http_status(400, Some(THROTTLED.to_owned()))
+        .error(|| {
+            ChangeResourceRecordSetsError::PriorRequestNotComplete(
+                PriorRequestNotComplete::builder()
+                    .meta(
+                        aws_sdk_route53::error::ErrorMetadata::builder()
+                            .code("PriorRequestNotComplete")
+                            .build(),
+                    )
+                    .build(),
+            )
+        })
+        .output(done)
+        .build();
+    let client = mock_client!(
+        aws_sdk_route53,
+        RuleMode::Sequential,
+        [&rule],
+        no_sdk_retries
+    );
+    let provider = provider(client, 5);
+    let results = provider.apply(&[change()]).await;
+    assert!(results[0].is_ok(), "{:?}", results[0]);
+    assert_eq!(rule.num_calls(), 3);
+    assert_eq!(provider.change_calls(), 3);
+}
+
+#[tokio::test]
+async fn route53_throttling_that_never_ends_is_a_retryable_error() {
+    let rule = mock!(aws_sdk_route53::Client::change_resource_record_sets)
+        .sequence()
+        .http_status(400, Some(THROTTLED.to_owned()))
+        .repeatedly()
+        .build();
+    let client = mock_client!(
+        aws_sdk_route53,
+        RuleMode::Sequential,
+        [&rule],
+        no_sdk_retries
+    );
+    let provider = provider(client, 4);
+    let err = provider.apply(&[change()]).await.remove(0).unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    assert!(
+        err.to_string().contains("throttled") && err.to_string().contains("Throttling"),
+        "{err}"
+    );
+    assert_eq!(rule.num_calls(), 4, "four attempts in all");
+}
+
+#[tokio::test]
+async fn route53_rejected_batches_are_not_retried() {
+    let rule = mock!(aws_sdk_route53::Client::change_resource_record_sets).then_error(|| {
+        ChangeResourceRecordSetsError::InvalidChangeBatch(
+            InvalidChangeBatch::builder()
+                .message("bad")
+                .meta(
+                    aws_sdk_route53::error::ErrorMetadata::builder()
+                        .code("InvalidChangeBatch")
+                        .message("bad")
+                        .build(),
+                )
+                .build(),
+        )
+    });
+    let client = mock_client!(aws_sdk_route53, RuleMode::MatchAny, [&rule], no_sdk_retries);
+    let provider = provider(client, 5);
+    let err = provider.apply(&[change()]).await.remove(0).unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    assert_eq!(rule.num_calls(), 1, "a rejected batch is not retried");
+}
+
+fn store(client: aws_sdk_dynamodb::Client) -> DynamoDbStore {
+    DynamoDbStore::from_client(client, "ddns-config")
+}
+
+fn access() -> AccessUpdate {
+    AccessUpdate {
+        source: "198.51.100.7".parse().unwrap(),
+        at: Timestamp::from_unix_micros(0),
+    }
+}
+
+fn key() -> RecordKey {
+    RecordKey::new(Hostname::parse("h.example.com").unwrap(), RecordType::A)
+}
+
+fn retry_quickly(config: aws_sdk_dynamodb::config::Builder) -> aws_sdk_dynamodb::config::Builder {
+    config.retry_config(
+        aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(1)),
+    )
+}
+
+#[tokio::test]
+async fn dynamodb_conditional_check_failure_is_not_retried() {
+    let rule = mock!(aws_sdk_dynamodb::Client::update_item).then_error(|| {
+        UpdateItemError::ConditionalCheckFailedException(
+            ConditionalCheckFailedException::builder().build(),
+        )
+    });
+    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule], retry_quickly);
+    let err = store(client)
+        .record_access(&key(), access())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn dynamodb_throttling_is_retried_then_reported() {
+    let throttled = || {
+        UpdateItemError::ProvisionedThroughputExceededException(
+            ProvisionedThroughputExceededException::builder()
+                .message("slow down")
+                .meta(
+                    aws_sdk_dynamodb::error::ErrorMetadata::builder()
+                        .code("ProvisionedThroughputExceededException")
+                        .message("slow down")
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    let rule = mock!(aws_sdk_dynamodb::Client::update_item)
+        .sequence()
+        .error(throttled)
+        .times(2)
+        .output(|| UpdateItemOutput::builder().build())
+        .build();
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::Sequential,
+        [&rule],
+        retry_quickly
+    );
+    store(client).record_access(&key(), access()).await.unwrap();
+    assert_eq!(rule.num_calls(), 3);
+
+    let rule = mock!(aws_sdk_dynamodb::Client::update_item)
+        .sequence()
+        .error(throttled)
+        .repeatedly()
+        .build();
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::Sequential,
+        [&rule],
+        retry_quickly
+    );
+    let err = store(client)
+        .record_access(&key(), access())
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("ProvisionedThroughputExceededException"),
+        "{err}"
+    );
+    assert_eq!(rule.num_calls(), 3);
+}
