@@ -1,11 +1,28 @@
-//! ddns-lambda: The AWS Lambda serving the seed API. Built by the ddns-aws issue.
-//!
-//! Not built yet: running it says so and exits with status 2.
+//! `bootstrap`: the Lambda entry point (custom runtime, provided.al2023).
 
-fn main() -> std::process::ExitCode {
-    eprintln!(
-        "ddns-lambda {} is not available yet; see the project's open issues.",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::ExitCode::from(2)
+use std::process::ExitCode;
+
+use lambda_http::{Error, Request, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let api = match ddns_lambda::api_from_env().await {
+        Ok(api) => api,
+        Err(e) => {
+            eprintln!("ddns-lambda cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let api = &api;
+    let result = lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Error>(ddns_lambda::handle(api, request).await)
+    }))
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ddns-lambda stopped: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

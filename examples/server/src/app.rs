@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ddns_authoritative::{AuthoritativeProvider, DnsServer, ZoneConfig, ZoneData};
+use ddns_aws::{DynamoDbStore, Route53Provider};
 use ddns_core::cache::CachedStore;
 use ddns_core::coalesce::CoalescingProvider;
 use ddns_core::codec::forwarded::TrustedProxies;
@@ -19,7 +20,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::info;
 
-use crate::config::{ConfigError, ProviderConfig, ValidConfig};
+use crate::config::{ConfigError, ProviderConfig, StoreConfig, ValidConfig};
 use crate::http::{HttpState, accept_loop};
 use crate::metrics::Metrics;
 
@@ -62,12 +63,32 @@ fn backend(what: impl Into<String>) -> impl FnOnce(ddns_core::Error) -> StartErr
 /// # Errors
 ///
 /// [`StartError::Backend`] naming the file and what to do.
-pub async fn open_store(config: &ValidConfig) -> Result<SqliteStore, StartError> {
-    SqliteStore::builder(config.db_path())
-        .with_seed_zone(config.zone.clone())
-        .open()
-        .await
-        .map_err(backend("store.path"))
+pub async fn open_store(config: &ValidConfig) -> Result<Arc<dyn RecordStore>, StartError> {
+    match &config.config.store {
+        StoreConfig::Sqlite { path } => Ok(Arc::new(
+            SqliteStore::builder(path)
+                .with_seed_zone(config.zone.clone())
+                .open()
+                .await
+                .map_err(backend("store.path"))?,
+        )),
+        StoreConfig::Dynamodb {
+            table,
+            region,
+            endpoint_url,
+        } => {
+            let mut builder = DynamoDbStore::builder().with_table(table);
+            if let Some(region) = region {
+                builder = builder.with_region(region);
+            }
+            if let Some(url) = endpoint_url {
+                builder = builder.with_endpoint_url(url);
+            }
+            Ok(Arc::new(
+                builder.build().await.map_err(backend("store.table"))?,
+            ))
+        }
+    }
 }
 
 /// A started server; stop it with [`RunningServer::shutdown`].
@@ -89,7 +110,7 @@ impl RunningServer {
     /// [`StartError`] naming the setting or the backend that failed; nothing
     /// is left running then.
     pub async fn start(config: ValidConfig) -> Result<Self, StartError> {
-        let store = Arc::new(open_store(&config).await?);
+        let store = open_store(&config).await?;
         check_records_in_zone(store.as_ref(), &config).await?;
 
         let (provider, dns): (Arc<dyn DnsProvider>, Option<DnsServer>) =
@@ -99,6 +120,25 @@ impl RunningServer {
                     (provider, Some(dns))
                 }
                 ProviderConfig::Rfc2136 { .. } => (rfc2136(&config)?, None),
+                ProviderConfig::Route53 {
+                    zone_id,
+                    region,
+                    endpoint_url,
+                } => {
+                    let mut builder = Route53Provider::builder()
+                        .with_zone_id(zone_id)
+                        .with_zone(config.zone.clone());
+                    if let Some(region) = region {
+                        builder = builder.with_region(region);
+                    }
+                    if let Some(url) = endpoint_url {
+                        builder = builder.with_endpoint_url(url);
+                    }
+                    (
+                        Arc::new(builder.build().await.map_err(backend("provider.zone_id"))?),
+                        None,
+                    )
+                }
             };
 
         let cached_store: Arc<dyn RecordStore> = match config.config.service.record_cache_ttl_ms {
@@ -165,7 +205,7 @@ impl RunningServer {
             http = ?http_addrs,
             dns = ?dns.as_ref().map(DnsServer::local_addrs),
             provider = ?provider_kind(&config),
-            store = %config.db_path().display(),
+            store = %config.store_description(),
             "ddns-server started"
         );
         Ok(Self {
@@ -221,6 +261,7 @@ fn provider_kind(config: &ValidConfig) -> &'static str {
     match config.config.provider {
         ProviderConfig::Embedded => "embedded",
         ProviderConfig::Rfc2136 { .. } => "rfc2136",
+        ProviderConfig::Route53 { .. } => "route53",
     }
 }
 
@@ -326,8 +367,8 @@ async fn check_records_in_zone(
             "zone.name",
             config.zone.to_string(),
             format!(
-                "the store {} holds records outside this zone ({first}{}); set zone.name to their zone, or remove them",
-                config.db_path().display(),
+                "{} holds records outside this zone ({first}{}); set zone.name to their zone, or remove them",
+                config.store_description(),
                 if outside.len() > 1 { format!(" and {} more", outside.len() - 1) } else { String::new() }
             ),
         )

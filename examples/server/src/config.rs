@@ -22,11 +22,11 @@
 //! record_cache_ttl_ms = 1000       # reuse records read from the store
 //!
 //! [store]
-//! kind = "sqlite"
+//! kind = "sqlite"                  # or kind = "dynamodb", table = "ddns-config"
 //! path = "ddns.sqlite3"
 //!
 //! [provider]
-//! kind = "embedded"                # or "rfc2136" (below); later "route53"
+//! kind = "embedded"                # or "rfc2136" or "route53" (below)
 //! # kind = "rfc2136"
 //! # server = "127.0.0.1:53"
 //! # key_file = "/etc/bind/ddns.key"
@@ -231,6 +231,18 @@ pub enum StoreConfig {
         #[serde(default = "default_db")]
         path: PathBuf,
     },
+    /// The original stack's DynamoDB table, shared by a fleet of servers
+    /// or with the Lambda. AWS credentials come from the environment.
+    Dynamodb {
+        /// The table (`<stack>-config`).
+        table: String,
+        /// The AWS region (default: from the environment).
+        #[serde(default)]
+        region: Option<String>,
+        /// An endpoint override, for local emulators.
+        #[serde(default)]
+        endpoint_url: Option<String>,
+    },
 }
 
 impl Default for StoreConfig {
@@ -246,6 +258,18 @@ pub enum ProviderConfig {
     /// The embedded authoritative DNS server (the default).
     #[default]
     Embedded,
+    /// A Route 53 hosted zone for `zone.name`. AWS credentials come from
+    /// the environment. `[dns]` is not used then.
+    Route53 {
+        /// The hosted zone id.
+        zone_id: String,
+        /// The AWS region (default: from the environment).
+        #[serde(default)]
+        region: Option<String>,
+        /// An endpoint override, for local emulators.
+        #[serde(default)]
+        endpoint_url: Option<String>,
+    },
     /// RFC 2136 dynamic updates with TSIG to the zone's primary server
     /// (BIND, Knot, PowerDNS, Windows DNS). `[dns]` is not used then.
     Rfc2136 {
@@ -455,10 +479,19 @@ impl ValidConfig {
         Duration::from_secs(self.config.http.request_timeout_secs)
     }
 
-    /// The database file.
-    pub fn db_path(&self) -> &Path {
+    /// The SQLite database file, when the store is SQLite.
+    pub fn db_path(&self) -> Option<&Path> {
         match &self.config.store {
-            StoreConfig::Sqlite { path } => path,
+            StoreConfig::Sqlite { path } => Some(path),
+            StoreConfig::Dynamodb { .. } => None,
+        }
+    }
+
+    /// The store, in words for logs and messages.
+    pub fn store_description(&self) -> String {
+        match &self.config.store {
+            StoreConfig::Sqlite { path } => format!("the SQLite database {}", path.display()),
+            StoreConfig::Dynamodb { table, .. } => format!("the DynamoDB table {table}"),
         }
     }
 }
@@ -474,7 +507,7 @@ mod tests {
         assert_eq!(c.config.dns.listen, ["127.0.0.1:5353".parse().unwrap()]);
         assert_eq!(c.zone.as_str(), "example.com.");
         assert_eq!(c.config.zone.default_ttl, 60);
-        assert_eq!(c.db_path(), Path::new("ddns.sqlite3"));
+        assert_eq!(c.db_path(), Some(Path::new("ddns.sqlite3")));
     }
 
     #[test]
@@ -504,7 +537,7 @@ mod tests {
         assert_eq!(c.zone.as_str(), "dyn.example.org.");
         assert_eq!(c.nameservers.len(), 2);
         assert_eq!(c.config.http.listen.len(), 2);
-        assert_eq!(c.db_path(), Path::new("/var/lib/ddns/ddns.sqlite3"));
+        assert_eq!(c.db_path(), Some(Path::new("/var/lib/ddns/ddns.sqlite3")));
     }
 
     #[test]
@@ -524,10 +557,27 @@ mod tests {
                 assert_eq!(key_file.as_deref(), Some(Path::new("/etc/bind/ddns.key")));
                 assert_eq!(timeout_secs, 5);
             }
-            ProviderConfig::Embedded => panic!("rfc2136 expected"),
+            other => panic!("rfc2136 expected, got {other:?}"),
         }
         let e = Config::parse("[provider]\nkind = \"rfc2136\"\n").unwrap_err();
         assert!(e.contains("server"), "{e}");
+    }
+
+    #[test]
+    fn the_aws_store_and_provider_parse() {
+        let c = Config::parse(
+            "[store]\nkind = \"dynamodb\"\ntable = \"ddns-config\"\n[provider]\nkind = \"route53\"\nzone_id = \"Z1\"\nregion = \"us-east-1\"\n",
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        assert_eq!(c.db_path(), None);
+        assert_eq!(c.store_description(), "the DynamoDB table ddns-config");
+        assert!(
+            matches!(c.config.provider, ProviderConfig::Route53 { ref zone_id, .. } if zone_id == "Z1")
+        );
+        let e = Config::parse("[store]\nkind = \"dynamodb\"\n").unwrap_err();
+        assert!(e.contains("table"), "{e}");
     }
 
     #[test]
@@ -568,7 +618,7 @@ mod tests {
         });
         let v = c.validate().unwrap();
         assert_eq!(v.zone.as_str(), "example.net.");
-        assert_eq!(v.db_path(), Path::new("x.sqlite3"));
+        assert_eq!(v.db_path(), Some(Path::new("x.sqlite3")));
         assert_eq!(v.config.http.listen, ["127.0.0.1:9".parse().unwrap()]);
         assert_eq!(v.config.dns.listen, ["127.0.0.1:5353".parse().unwrap()]);
     }

@@ -60,30 +60,31 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let store = app::open_store(&config).await?;
+    let store = store.as_ref();
     let zone = &config.zone;
     let mut out = std::io::stdout().lock();
     match command {
         Command::Serve => {}
-        Command::Add(args) => admin::add(&store, zone, args, &mut out).await?,
-        Command::List { show_secrets } => admin::list(&store, show_secrets, &mut out).await?,
+        Command::Add(args) => admin::add(store, zone, args, &mut out).await?,
+        Command::List { show_secrets } => admin::list(store, show_secrets, &mut out).await?,
         Command::Show {
             hostname,
             types,
             show_secret,
-        } => admin::show(&store, zone, &hostname, types, show_secret, &mut out).await?,
-        Command::Update(args) => admin::update(&store, zone, args, &mut out).await?,
+        } => admin::show(store, zone, &hostname, types, show_secret, &mut out).await?,
+        Command::Update(args) => admin::update(store, zone, args, &mut out).await?,
         Command::Lock(t) => {
-            admin::set_lock(&store, zone, &t.hostname, t.types, true, &mut out).await?
+            admin::set_lock(store, zone, &t.hostname, t.types, true, &mut out).await?
         }
         Command::Unlock(t) => {
-            admin::set_lock(&store, zone, &t.hostname, t.types, false, &mut out).await?
+            admin::set_lock(store, zone, &t.hostname, t.types, false, &mut out).await?
         }
-        Command::Remove(t) => admin::remove(&store, zone, &t.hostname, t.types, &mut out).await?,
+        Command::Remove(t) => admin::remove(store, zone, &t.hostname, t.types, &mut out).await?,
         Command::Token {
             hostname,
             ip,
             secret,
-        } => admin::token(&store, &hostname, ip, secret, &mut out).await?,
+        } => admin::token(store, &hostname, ip, secret, &mut out).await?,
     }
     out.flush()?;
     Ok(())

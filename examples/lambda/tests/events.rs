@@ -1,0 +1,342 @@
+//! The Lambda handler driven end to end with API Gateway REST, HTTP API
+//! and Function URL events, against DynamoDB and Route 53 in moto, on a
+//! table whose items were written the way the original stack wrote them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+#[path = "../../../ddns-aws/tests/common/mod.rs"]
+mod moto;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+use ddns_aws::{DynamoDbStore, Route53Provider};
+use ddns_core::codec::seed::ApiKeys;
+use ddns_core::{HashToken, Hostname, SharedSecret};
+use ddns_lambda::{LambdaConfig, api_over, handle};
+
+const TABLE: &str = "ddns-config";
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Rest,
+    HttpApi,
+    FunctionUrl,
+}
+
+fn query_json(query: &[(&str, &str)]) -> String {
+    let pairs: Vec<String> = query.iter().map(|(k, v)| format!("{k:?}: {v:?}")).collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
+fn event(kind: Kind, query: &[(&str, &str)], source: &str) -> String {
+    let qs = query_json(query);
+    let raw: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let raw = raw.join("&");
+    match kind {
+        Kind::Rest => format!(
+            r#"{{"resource": "/", "path": "/", "httpMethod": "GET", "headers": {{"Host": "abc.execute-api.us-east-1.amazonaws.com"}},
+            "multiValueHeaders": {{}}, "queryStringParameters": {qs}, "multiValueQueryStringParameters": {{}},
+            "pathParameters": null, "stageVariables": null,
+            "requestContext": {{"accountId": "123456789012", "resourceId": "r1", "stage": "prod", "requestId": "req-1",
+              "identity": {{"sourceIp": "{source}", "userAgent": "curl/8"}}, "resourcePath": "/", "httpMethod": "GET", "apiId": "abc"}},
+            "body": null, "isBase64Encoded": false}}"#
+        ),
+        Kind::HttpApi | Kind::FunctionUrl => {
+            let domain = match kind {
+                Kind::FunctionUrl => "abcdefgh.lambda-url.us-east-1.on.aws",
+                _ => "abc.execute-api.us-east-1.amazonaws.com",
+            };
+            format!(
+                r#"{{"version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "{raw}",
+                "headers": {{"host": "{domain}"}}, "queryStringParameters": {qs},
+                "requestContext": {{"accountId": "123456789012", "apiId": "abc", "domainName": "{domain}", "domainPrefix": "abc",
+                  "http": {{"method": "GET", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "{source}", "userAgent": "curl/8"}},
+                  "requestId": "req-2", "routeKey": "$default", "stage": "$default", "time": "26/Nov/2026:12:00:00 +0000", "timeEpoch": 1795700000000}},
+                "isBase64Encoded": false}}"#
+            )
+        }
+    }
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_owned())
+}
+
+async fn put(moto: &moto::Moto, item: &[(&str, AttributeValue)]) {
+    let item: HashMap<String, AttributeValue> = item
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    moto.dynamodb()
+        .put_item()
+        .table_name(TABLE)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn hash(source: &str, host: &str, secret: &str) -> String {
+    HashToken::compute(
+        source.parse().unwrap(),
+        &format!("{host}."),
+        &SharedSecret::new(secret),
+    )
+    .to_hex()
+}
+
+async fn call(
+    api: &ddns_core::codec::seed::SeedApi,
+    kind: Kind,
+    query: &[(&str, &str)],
+    source: &str,
+) -> (u16, String) {
+    let request = lambda_http::request::from_str(&event(kind, query, source)).unwrap();
+    let response = handle(api, request).await;
+    let status = response.status().as_u16();
+    let body = match response.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        other => panic!("unexpected body {other:?}"),
+    };
+    assert_eq!(
+        response.headers().get("content-type").unwrap(),
+        "application/json"
+    );
+    (status, body)
+}
+
+fn ok(m: &str) -> String {
+    format!(r#"{{"return_message": "{m}", "return_status": "success"}}"#)
+}
+
+fn fail(m: &str) -> String {
+    format!(r#"{{"return_message": "{m}", "return_status": "fail"}}"#)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_message_through_every_event_kind() {
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    moto.create_table(TABLE).await;
+    let zone_id = moto.create_zone("example.com").await;
+    // Items as the original stack wrote them (no lock_record on one).
+    for (host, secret, extra) in [
+        (
+            "home.example.com.",
+            "secret-home",
+            vec![
+                ("allow_internal", AttributeValue::Bool(false)),
+                ("read_privilege", AttributeValue::Bool(true)),
+                ("mac_address", s("51:6B:00:A6:F5:77")),
+            ],
+        ),
+        (
+            "locked.example.com.",
+            "secret-locked",
+            vec![("lock_record", AttributeValue::Bool(true))],
+        ),
+        (
+            "lan.example.com.",
+            "secret-lan",
+            vec![
+                ("allow_internal", AttributeValue::Bool(true)),
+                ("ttl", AttributeValue::N("120".into())),
+            ],
+        ),
+        (
+            "multi.example.com.",
+            "secret-multi",
+            vec![("allow_internal", AttributeValue::Bool(true))],
+        ),
+    ] {
+        let mut item = vec![
+            ("hostname", s(host)),
+            ("record_type", s("A")),
+            ("shared_secret", s(secret)),
+        ];
+        item.extend(extra);
+        put(&moto, &item).await;
+    }
+    // A record set by hand with two values, for message 7.
+    let client = aws_sdk_route53::Client::new(&moto.config);
+    let rrset = ResourceRecordSet::builder()
+        .name("multi.example.com.")
+        .r#type(RrType::A)
+        .ttl(60)
+        .resource_records(
+            ResourceRecord::builder()
+                .value("192.0.2.1")
+                .build()
+                .unwrap(),
+        )
+        .resource_records(
+            ResourceRecord::builder()
+                .value("192.0.2.2")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    client
+        .change_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(
+                    Change::builder()
+                        .action(ChangeAction::Upsert)
+                        .resource_record_set(rrset)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let store = DynamoDbStore::builder()
+        .with_table(TABLE)
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let provider = Route53Provider::builder()
+        .with_zone_id(&zone_id)
+        .with_zone(Hostname::parse("example.com").unwrap())
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let api = api_over(
+        store,
+        provider.clone(),
+        LambdaConfig {
+            default_ttl: 60,
+            api_keys: ApiKeys::none(),
+        },
+    );
+
+    for (i, kind) in [Kind::Rest, Kind::HttpApi, Kind::FunctionUrl]
+        .into_iter()
+        .enumerate()
+    {
+        let me = format!("198.51.100.{}", 10 + i);
+        let me = me.as_str();
+        assert_eq!(
+            call(&api, kind, &[("mode", "get")], me).await,
+            (200, ok(me)),
+            "{kind:?}"
+        );
+        let h = hash(me, "home.example.com", "secret-home");
+        let set = [
+            ("mode", "set"),
+            ("hostname", "home.example.com"),
+            ("hash", h.as_str()),
+        ];
+        assert_eq!(
+            call(&api, kind, &set, me).await.1,
+            ok(&format!(
+                "Your hostname record home.example.com. has been set to {me}"
+            )),
+            "{kind:?}"
+        );
+        assert_eq!(
+            call(&api, kind, &set, me).await.1,
+            ok("Your IP address matches the current Route53 DNS record."),
+            "{kind:?}"
+        );
+        let host = Hostname::parse("home.example.com").unwrap();
+        assert_eq!(
+            ddns_core::DnsProvider::current(&provider, &host, ddns_core::RecordType::A)
+                .await
+                .unwrap(),
+            [me.parse::<std::net::IpAddr>().unwrap()]
+        );
+
+        let lan = format!("192.168.7.{}", 1 + i);
+        let cases: Vec<(Vec<(&str, String)>, String)> = vec![
+            (vec![("mode", "delete".into())], fail("You must pass mode=get, mode=set or mode=list_hosts arguments.")),
+            (vec![("mode", "set".into()), ("hostname", "home.example.com".into()), ("hash", "abc".into())], fail("You must pass a valid sha256 hash in the hash= argument.")),
+            (vec![("mode", "set".into()), ("hostname", "nobody.example.com".into()), ("hash", hash(me, "nobody.example.com", "x"))], fail("There was an issue finding or reading the DyanmoDB config item for nobody.example.com.: A")),
+            (vec![("mode", "set".into()), ("hostname", "home.example.com".into()), ("hash", hash(me, "home.example.com", "wrong"))], fail("Validation hashes do not match.")),
+            (vec![("mode", "set".into()), ("hostname", "locked.example.com".into()), ("hash", hash(me, "locked.example.com", "secret-locked"))], fail("The record for locked.example.com. is locked, update denied.")),
+            (vec![("mode", "set".into()), ("hostname", "home.example.com".into()), ("hash", h.clone()), ("internalIp", "10.0.0.7".into())], fail("DDB Permissions for home.example.com. disallow internal IPs, update denied.")),
+            (vec![("mode", "set".into()), ("hostname", "lan.example.com".into()), ("hash", hash(me, "lan.example.com", "secret-lan")), ("internalIp", "bogus".into())], fail("The internalIp argument is not a valid IPv4 or IPv6 address.")),
+            (vec![("mode", "set".into()), ("hostname", "lan.example.com".into()), ("hash", hash(me, "lan.example.com", "secret-lan")), ("internalIp", "224.0.0.9".into())], fail("The address 224.0.0.9 is not a unicast host address and cannot be set.")),
+            (vec![("mode", "list_hosts".into()), ("hostname", "lan.example.com".into()), ("hash", hash(me, "lan.example.com", "secret-lan"))], fail("record lacks read permissions")),
+            (vec![("mode", "set".into()), ("hostname", "multi.example.com".into()), ("hash", hash(me, "multi.example.com", "secret-multi")), ("internalIp", "192.0.2.9".into())], fail("You should only have a single value for your dynamic record.  You currently have more than one.")),
+            (vec![("mode", "set".into()), ("hostname", "lan.example.com".into()), ("hash", hash(me, "lan.example.com", "secret-lan")), ("internalIp", lan.clone())], ok(&format!("Your hostname record lan.example.com. has been set to {lan}"))),
+            (vec![("mode", "list_hosts".into()), ("hostname", "home.example.com".into()), ("hash", h.clone())], r#"{"return_message": [{"record_type": "A", "hostname": "home.example.com.", "mac_address": "51:6B:00:A6:F5:77"}], "return_status": "success"}"#.to_owned()),
+        ];
+        for (query, expected) in cases {
+            let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, body) = call(&api, kind, &query, me).await;
+            assert_eq!((status, body), (200, expected), "{kind:?} {query:?}");
+        }
+    }
+
+    // The items keep the original layout after all this.
+    let item = moto
+        .dynamodb()
+        .get_item()
+        .table_name(TABLE)
+        .key("hostname", s("home.example.com."))
+        .key("record_type", s("A"))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item.get("ip_address"), Some(&s("198.51.100.12")));
+    assert!(matches!(item.get("last_checked"), Some(AttributeValue::S(t)) if t.len() == 26));
+}
+
+#[tokio::test]
+async fn function_keys_and_missing_sources() {
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    moto.create_table(TABLE).await;
+    let zone_id = moto.create_zone("example.com").await;
+    let store = DynamoDbStore::builder()
+        .with_table(TABLE)
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let provider = Route53Provider::builder()
+        .with_zone_id(zone_id)
+        .with_zone(Hostname::parse("example.com").unwrap())
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let api = api_over(
+        store,
+        provider,
+        LambdaConfig {
+            default_ttl: 60,
+            api_keys: ApiKeys::new(["k1"]),
+        },
+    );
+    let (status, body) = call(&api, Kind::FunctionUrl, &[("mode", "get")], "198.51.100.1").await;
+    assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
+    // An event without a request context cannot name its source.
+    let request = lambda_http::Request::new(lambda_http::Body::Empty);
+    let response = handle(&api, request).await;
+    assert!(
+        matches!(response.body(), lambda_http::Body::Text(t) if t.contains("no source address"))
+    );
+}

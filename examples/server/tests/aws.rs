@@ -1,0 +1,160 @@
+//! ddns-server with the `dynamodb` store and the `route53` provider, against
+//! moto: two server processes (credentials from the environment, as on
+//! EC2) share one table and one zone.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+mod common;
+#[path = "../../../ddns-aws/tests/common/mod.rs"]
+mod moto;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+
+use common::get;
+use ddns_core::{DnsProvider, HashToken, Hostname, RecordType, SharedSecret};
+
+struct Server {
+    child: Child,
+    http: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ddns-server"));
+    c.current_dir(dir)
+        .args(["--config", "aws.toml"])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    c
+}
+
+fn serve(dir: &std::path::Path) -> Server {
+    let mut child = command(dir).stderr(Stdio::piped()).spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let started = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("ddns-server started") || l.starts_with("error"))
+        .expect("the server logs its start");
+    assert!(started.contains("provider=\"route53\""), "{started}");
+    let port: u16 = started
+        .split("http=[127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP address in {started}"));
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Server {
+        child,
+        http: SocketAddr::from(([127, 0, 0, 1], port)),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_a_dynamodb_table_and_a_route53_zone() {
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    moto.create_table("fleet-config").await;
+    let zone_id = moto.create_zone("example.com").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("aws.toml"),
+        format!(
+            r#"[http]
+listen = ["127.0.0.1:0"]
+trusted_proxies = ["127.0.0.1/32"]
+[zone]
+name = "example.com"
+[service]
+record_cache_ttl_ms = 0
+[store]
+kind = "dynamodb"
+table = "fleet-config"
+endpoint_url = "{url}"
+[provider]
+kind = "route53"
+zone_id = "{zone_id}"
+endpoint_url = "{url}"
+"#,
+            url = moto.url
+        ),
+    )
+    .unwrap();
+    // The admin commands work on the DynamoDB table too.
+    let out = command(dir.path())
+        .args(["add", "home.example.com", "--type", "a", "--secret", "s"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let one = serve(dir.path());
+    let two = serve(dir.path());
+    let set = |server: &Server, source: &'static str| {
+        let hash = HashToken::compute(
+            source.parse().unwrap(),
+            "home.example.com.",
+            &SharedSecret::new("s"),
+        )
+        .to_hex();
+        let addr = server.http;
+        async move {
+            get(
+                addr,
+                &format!("/?mode=set&hostname=home.example.com&hash={hash}"),
+                &[("X-Forwarded-For", source)],
+            )
+            .await
+            .body
+        }
+    };
+    assert!(
+        set(&one, "198.51.100.7")
+            .await
+            .contains("has been set to 198.51.100.7")
+    );
+    // The other server sees the change made through the first.
+    assert!(set(&two, "198.51.100.7").await.contains("matches"));
+    assert!(
+        set(&two, "198.51.100.8")
+            .await
+            .contains("has been set to 198.51.100.8")
+    );
+    assert!(
+        set(&one, "198.51.100.8").await.contains("matches"),
+        "the shared store tells server one of the change"
+    );
+    let provider = ddns_aws::Route53Provider::builder()
+        .with_zone_id(&zone_id)
+        .with_zone(Hostname::parse("example.com").unwrap())
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let host = Hostname::parse("home.example.com").unwrap();
+    assert_eq!(
+        provider.current(&host, RecordType::A).await.unwrap(),
+        ["198.51.100.8".parse::<std::net::IpAddr>().unwrap()]
+    );
+}
