@@ -233,3 +233,32 @@ async fn dynamodb_throttling_is_retried_then_reported() {
     );
     assert_eq!(rule.num_calls(), 3);
 }
+
+#[tokio::test]
+async fn dynamodb_throttling_exception_is_retried() {
+    let rule = mock!(aws_sdk_dynamodb::Client::update_item)
+        .sequence()
+        .error(|| {
+            UpdateItemError::ThrottlingException(
+                aws_sdk_dynamodb::types::error::ThrottlingException::builder()
+                    .message("rate exceeded")
+                    .meta(
+                        aws_sdk_dynamodb::error::ErrorMetadata::builder()
+                            .code("ThrottlingException")
+                            .message("rate exceeded")
+                            .build(),
+                    )
+                    .build(),
+            )
+        })
+        .output(|| UpdateItemOutput::builder().build())
+        .build();
+    let client = mock_client!(
+        aws_sdk_dynamodb,
+        RuleMode::Sequential,
+        [&rule],
+        retry_quickly
+    );
+    store(client).record_access(&key(), access()).await.unwrap();
+    assert_eq!(rule.num_calls(), 2);
+}
