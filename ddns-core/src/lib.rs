@@ -74,6 +74,8 @@ pub use record::{
     RecordState, RecordType, example_records,
 };
 pub use secret::SharedSecret;
-pub use service::{DdnsService, DdnsServiceBuilder, ListHostsRequest, SetRequest};
+pub use service::{
+    DdnsService, DdnsServiceBuilder, ListHostsRequest, SecretSetRequest, SetRequest,
+};
 pub use store::{ListCursor, RecordPage, RecordStore};
 pub use timestamp::{Clock, ManualClock, SystemClock, Timestamp, TimestampError};

@@ -44,6 +44,7 @@ use crate::outcome::{Failure, HostList, SetOutcome};
 use crate::policy::{AddressRefusal, check_address, check_lock};
 use crate::provider::{DnsChange, DnsProvider};
 use crate::record::{AccessUpdate, ChangeUpdate, DEFAULT_TTL, Record, RecordKey, RecordType};
+use crate::secret::SharedSecret;
 use crate::store::RecordStore;
 use crate::timestamp::{Clock, SystemClock, Timestamp};
 
@@ -65,6 +66,30 @@ pub struct SetRequest {
     pub internal_ip: Option<String>,
     /// The requester's public source address.
     pub source: IpAddr,
+}
+
+/// A `set` authenticated by the shared secret (the dyndns2 password).
+#[derive(Clone)]
+pub struct SecretSetRequest {
+    /// The host name, as sent.
+    pub hostname: String,
+    /// The secret the client presented.
+    pub secret: String,
+    /// The address to set; the source address when `None`.
+    pub address: Option<IpAddr>,
+    /// The requester's public source address.
+    pub source: IpAddr,
+}
+
+impl std::fmt::Debug for SecretSetRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretSetRequest")
+            .field("hostname", &self.hostname)
+            .field("secret", &"[REDACTED]")
+            .field("address", &self.address)
+            .field("source", &self.source)
+            .finish()
+    }
 }
 
 /// A `list_hosts` request, as the codecs hand it over.
@@ -219,6 +244,15 @@ impl DdnsServiceBuilder {
     }
 }
 
+/// How a request proves it may change a record.
+#[derive(Clone, Copy)]
+enum Credential<'a> {
+    /// The seed protocol's hash token.
+    Token(&'a HashToken),
+    /// The shared secret itself (dyndns2's password).
+    Secret(&'a str),
+}
+
 /// What steps 1-3 establish about a request: the record, authenticated.
 struct Authenticated {
     record: Record,
@@ -277,9 +311,47 @@ impl DdnsService {
         };
         let record_type = RecordType::for_address(target);
         let Authenticated { record, sent_name } = self
-            .authenticate(&request.hostname, record_type, &token, source)
+            .authenticate(
+                &request.hostname,
+                record_type,
+                Credential::Token(&token),
+                source,
+            )
             .await?;
+        self.point(record, sent_name, target, source).await
+    }
 
+    /// A `set` authenticated by the shared secret itself, as the dyndns2
+    /// protocol's password: points the record at `address`, or at the
+    /// source address when none is given, under the same rules as
+    /// [`DdnsService::set`]. A wrong secret is [`Failure::HashMismatch`].
+    ///
+    /// # Errors
+    ///
+    /// The first [`Failure`] in the protocol's order of decisions.
+    pub async fn set_with_secret(&self, request: SecretSetRequest) -> Result<SetOutcome, Failure> {
+        let source = request.source.to_canonical();
+        let target = request.address.map_or(source, |a| a.to_canonical());
+        let record_type = RecordType::for_address(target);
+        let Authenticated { record, sent_name } = self
+            .authenticate(
+                &request.hostname,
+                record_type,
+                Credential::Secret(&request.secret),
+                source,
+            )
+            .await?;
+        self.point(record, sent_name, target, source).await
+    }
+
+    /// The rest of a `set` once authenticated: lock, address policy, DNS.
+    async fn point(
+        &self,
+        record: Record,
+        sent_name: String,
+        target: IpAddr,
+        source: IpAddr,
+    ) -> Result<SetOutcome, Failure> {
         check_lock(record.config.lock_record).map_err(|_| Failure::Locked {
             hostname: sent_name.clone(),
         })?;
@@ -356,7 +428,12 @@ impl DdnsService {
         let source = request.source.to_canonical();
         let record_type = RecordType::for_address(source);
         let Authenticated { record, .. } = self
-            .authenticate(&request.hostname, record_type, &token, source)
+            .authenticate(
+                &request.hostname,
+                record_type,
+                Credential::Token(&token),
+                source,
+            )
             .await?;
         if !record.config.read_privilege {
             return Err(Failure::NoReadPrivilege);
@@ -376,7 +453,7 @@ impl DdnsService {
         &self,
         sent_hostname: &str,
         record_type: RecordType,
-        token: &HashToken,
+        credential: Credential<'_>,
         source: IpAddr,
     ) -> Result<Authenticated, Failure> {
         let sent_name = with_trailing_dot(sent_hostname);
@@ -393,7 +470,14 @@ impl DdnsService {
             .await
             .map_err(Failure::store)?
             .ok_or_else(not_configured)?;
-        if !token.verify(source, &sent_name, &record.config.shared_secret) {
+        let authentic = match credential {
+            Credential::Token(token) => {
+                token.verify(source, &sent_name, &record.config.shared_secret)
+            }
+            // SharedSecret compares in constant time.
+            Credential::Secret(secret) => SharedSecret::new(secret) == record.config.shared_secret,
+        };
+        if !authentic {
             return Err(Failure::HashMismatch);
         }
         let access = AccessUpdate {

@@ -1,7 +1,7 @@
 //! # ddns-lambda
 //!
-//! The seed API as an AWS Lambda behind API Gateway (REST API), an HTTP API
-//! or a Function URL, on the original stack's DynamoDB table and Route 53
+//! The seed API (and dyndns2 on `/nic/update`) as an AWS Lambda behind API
+//! Gateway (REST API), an HTTP API or a Function URL, on the original stack's DynamoDB table and Route 53
 //! zone: a drop-in replacement for the original Python function. The HTTP
 //! side is ddns-core's seed codec, the same one the standalone server uses.
 //!
@@ -17,6 +17,7 @@ use std::sync::Arc;
 use ddns_aws::{DynamoDbStore, Route53Provider};
 use ddns_core::DdnsService;
 use ddns_core::codec::HttpResponse;
+use ddns_core::codec::dyndns2::{self, Dyndns2Api, Dyndns2Params, Dyndns2Request};
 use ddns_core::codec::seed::{self, ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -46,34 +47,63 @@ fn to_lambda(r: HttpResponse) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Text(body)))
 }
 
-/// Answers one invocation through the seed codec.
-pub async fn handle(api: &SeedApi, request: Request) -> Response<Body> {
+/// The two protocols the function serves.
+#[derive(Debug, Clone)]
+pub struct LambdaApi {
+    seed: SeedApi,
+    dyndns2: Dyndns2Api,
+}
+
+fn query_pairs(request: &Request) -> Vec<(String, String)> {
+    request
+        .query_string_parameters_ref()
+        .into_iter()
+        .flat_map(|q| {
+            q.iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Answers one invocation: dyndns2 on `/nic/update` and `/update` (after
+/// any stage prefix), the seed API on every other path.
+pub async fn handle(api: &LambdaApi, request: Request) -> Response<Body> {
     let Some(source) = source_ip(&request) else {
         return to_lambda(seed::fail(
             "The request carries no source address; invoke the function through API Gateway or a Function URL.",
         ));
     };
-    let params = SeedParams::from_pairs(
-        request
-            .query_string_parameters_ref()
-            .into_iter()
-            .flat_map(|q| {
-                q.iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect::<Vec<_>>()
-            }),
-    );
+    let path = request.uri().path().trim_end_matches('/');
+    if dyndns2::is_dyndns2_path(path) || path.ends_with("/nic/update") {
+        let authorization = request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        let params = Dyndns2Params::from_pairs(query_pairs(&request));
+        return to_lambda(
+            api.dyndns2
+                .handle(Dyndns2Request {
+                    params,
+                    authorization,
+                    source,
+                })
+                .await,
+        );
+    }
+    let params = SeedParams::from_pairs(query_pairs(&request));
     let api_key = request
         .headers()
         .get("x-api-key")
         .and_then(|v| v.to_str().ok());
     to_lambda(
-        api.handle(SeedHttpRequest {
-            params,
-            api_key,
-            source,
-        })
-        .await,
+        api.seed
+            .handle(SeedHttpRequest {
+                params,
+                api_key,
+                source,
+            })
+            .await,
     )
 }
 
@@ -118,7 +148,7 @@ impl LambdaConfig {
 /// # Errors
 ///
 /// When a variable is missing or wrong.
-pub async fn api_from_env() -> ddns_core::Result<SeedApi> {
+pub async fn api_from_env() -> ddns_core::Result<LambdaApi> {
     let config = LambdaConfig::from_env()?;
     let store = DynamoDbStore::from_env()?.build().await?;
     let provider = Route53Provider::from_env()?.build().await?;
@@ -126,11 +156,19 @@ pub async fn api_from_env() -> ddns_core::Result<SeedApi> {
 }
 
 /// The API over `store` and `provider`.
-pub fn api_over(store: DynamoDbStore, provider: Route53Provider, config: LambdaConfig) -> SeedApi {
+pub fn api_over(
+    store: DynamoDbStore,
+    provider: Route53Provider,
+    config: LambdaConfig,
+) -> LambdaApi {
     // Each Lambda container serves one request at a time, so there is
     // nothing to coalesce; the DNS value is re-read on every cold start.
     let service = DdnsService::builder(Arc::new(store), Arc::new(provider))
         .with_default_ttl(config.default_ttl)
         .build();
-    SeedApi::new(Arc::new(service), config.api_keys)
+    let service = Arc::new(service);
+    LambdaApi {
+        seed: SeedApi::new(service.clone(), config.api_keys),
+        dyndns2: Dyndns2Api::new(service),
+    }
 }

@@ -95,7 +95,7 @@ fn hash(source: &str, host: &str, secret: &str) -> String {
 }
 
 async fn call(
-    api: &ddns_core::codec::seed::SeedApi,
+    api: &ddns_lambda::LambdaApi,
     kind: Kind,
     query: &[(&str, &str)],
     source: &str,
@@ -338,5 +338,64 @@ async fn function_keys_and_missing_sources() {
     let response = handle(&api, request).await;
     assert!(
         matches!(response.body(), lambda_http::Body::Text(t) if t.contains("no source address"))
+    );
+}
+
+#[tokio::test]
+async fn dyndns2_on_nic_update() {
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    moto.create_table(TABLE).await;
+    let zone_id = moto.create_zone("example.com").await;
+    put(
+        &moto,
+        &[
+            ("hostname", s("home.example.com.")),
+            ("record_type", s("A")),
+            ("shared_secret", s("pw")),
+            ("allow_internal", AttributeValue::Bool(true)),
+        ],
+    )
+    .await;
+    let store = DynamoDbStore::builder()
+        .with_table(TABLE)
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let provider = Route53Provider::builder()
+        .with_zone_id(zone_id)
+        .with_zone(Hostname::parse("example.com").unwrap())
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let api = api_over(
+        store,
+        provider,
+        LambdaConfig {
+            default_ttl: 60,
+            api_keys: ApiKeys::none(),
+        },
+    );
+    // HTTP API event on /nic/update with Basic auth (home.example.com:pw).
+    let event = event(
+        Kind::HttpApi,
+        &[("hostname", "home.example.com"), ("myip", "198.51.100.44")],
+        "198.51.100.1",
+    )
+    .replace(r#""rawPath": "/""#, r#""rawPath": "/nic/update""#)
+    .replace(r#""path": "/""#, r#""path": "/nic/update""#)
+    .replace(
+        r#""headers": {"host""#,
+        r#""headers": {"authorization": "Basic aG9tZS5leGFtcGxlLmNvbTpwdw==", "host""#,
+    );
+    let response = handle(&api, lambda_http::request::from_str(&event).unwrap()).await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        matches!(response.body(), lambda_http::Body::Text(t) if t == "good 198.51.100.44\n"),
+        "{:?}",
+        response.body()
     );
 }

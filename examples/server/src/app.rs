@@ -9,6 +9,7 @@ use ddns_authoritative::{AuthoritativeProvider, DnsServer, ZoneConfig, ZoneData}
 use ddns_aws::{DynamoDbStore, Route53Provider};
 use ddns_core::cache::CachedStore;
 use ddns_core::coalesce::CoalescingProvider;
+use ddns_core::codec::dyndns2::Dyndns2Api;
 use ddns_core::codec::forwarded::TrustedProxies;
 use ddns_core::codec::seed::{ApiKeys, SeedApi};
 use ddns_core::{DdnsService, DnsProvider, RecordStore};
@@ -164,6 +165,7 @@ impl RunningServer {
                 service.clone(),
                 ApiKeys::new(config.config.http.api_keys.clone()),
             ),
+            dyndns2: Dyndns2Api::new(service.clone()),
             service: service.clone(),
             proxies: TrustedProxies::new(config.config.http.trusted_proxies.clone()),
             metrics: Arc::new(Metrics::new()),

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ddns_core::codec::HttpResponse;
+use ddns_core::codec::dyndns2::{self, Dyndns2Api, Dyndns2Params, Dyndns2Request};
 use ddns_core::codec::forwarded::TrustedProxies;
 use ddns_core::codec::seed::{self, SeedApi, SeedHttpRequest, SeedParams};
 use ddns_core::{DdnsService, Hostname, RecordKey, RecordType};
@@ -43,6 +44,7 @@ pub const MAX_URI_BYTES: usize = 4096;
 #[derive(Debug)]
 pub(crate) struct HttpState {
     pub(crate) api: SeedApi,
+    pub(crate) dyndns2: Dyndns2Api,
     pub(crate) service: Arc<DdnsService>,
     pub(crate) proxies: TrustedProxies,
     pub(crate) metrics: Arc<Metrics>,
@@ -98,22 +100,57 @@ async fn handle(
             "text/plain; version=0.0.4",
             state.metrics.render(),
         ),
+        path if dyndns2::is_dyndns2_path(path) => dyndns2_api(&state, peer, &req).await,
         _ => seed_api(&state, peer, &req).await,
     })
+}
+
+/// The requester's address: the peer, or X-Forwarded-For from a trusted
+/// proxy.
+fn source_of(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> IpAddr {
+    if state.proxies.is_empty() {
+        return peer.ip().to_canonical();
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    state.proxies.source(peer.ip(), forwarded)
+}
+
+async fn dyndns2_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> Reply {
+    let started = Instant::now();
+    let source = source_of(state, peer, req);
+    let request = Dyndns2Request {
+        params: Dyndns2Params::from_query(req.uri().query().unwrap_or("")),
+        authorization: req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok()),
+        source,
+    };
+    let Ok(answer) = tokio::time::timeout(
+        state.request_timeout,
+        state.dyndns2.handle_detailed(request),
+    )
+    .await
+    else {
+        warn!(%source, "dyndns2 request timed out");
+        return reply(StatusCode::OK, "text/plain; charset=utf-8", "911\n");
+    };
+    let elapsed = started.elapsed();
+    state
+        .metrics
+        .observe_dyndns2(answer.code, answer.changes, elapsed);
+    info!(%source, mode = "dyndns2", status = answer.response.status, micros = elapsed.as_micros(), outcome = answer.code, "answered");
+    from_codec(answer.response)
 }
 
 async fn seed_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> Reply {
     let started = Instant::now();
     let headers = req.headers();
-    let forwarded = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    let source = if state.proxies.is_empty() {
-        peer.ip().to_canonical()
-    } else {
-        state.proxies.source(peer.ip(), forwarded)
-    };
+    let source = source_of(state, peer, req);
     let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
     let request = SeedHttpRequest {
         params: SeedParams::from_query(req.uri().query().unwrap_or("")),

@@ -118,6 +118,29 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// Records one answered dyndns2 request (`code` is its first answer
+    /// word).
+    pub fn observe_dyndns2(&self, code: &'static str, changes: usize, elapsed: Duration) {
+        let mode = "dyndns2";
+        self.requests
+            .get_or_create(&RequestLabels {
+                mode,
+                outcome: code,
+            })
+            .inc();
+        self.dns_changes
+            .inc_by(u64::try_from(changes).unwrap_or(u64::MAX));
+        if matches!(code, "dnserr" | "911") {
+            let backend = if code == "dnserr" { "dns" } else { "store" };
+            self.backend_errors
+                .get_or_create(&BackendLabels { backend })
+                .inc();
+        }
+        self.latency
+            .get_or_create(&ModeLabels { mode })
+            .observe(elapsed.as_secs_f64());
+    }
+
     /// The metrics in Prometheus' text format.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -1,0 +1,280 @@
+//! Every dyndns2 return code, and dual-stack updates in both orders,
+//! through the codec and the service over the in-memory adapters.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use common::*;
+use ddns_core::codec::HttpResponse;
+use ddns_core::codec::dyndns2::{Dyndns2Api, Dyndns2Params, Dyndns2Request};
+use ddns_core::memory::MemoryProvider;
+use ddns_core::mock::MockRecordStore;
+use ddns_core::{
+    DdnsService, Hostname, Record, RecordConfig, RecordStore, RecordType, SharedSecret,
+};
+
+fn basic(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+async fn update(api: &Dyndns2Api, query: &str, auth: Option<&str>, source: &str) -> HttpResponse {
+    api.handle(Dyndns2Request {
+        params: Dyndns2Params::from_query(query),
+        authorization: auth,
+        source: ip(source),
+    })
+    .await
+}
+
+fn fixture() -> (Fixture, Dyndns2Api) {
+    let f = Fixture::with_records([
+        Record::new(key(HOST, RecordType::A), config().with_allow_internal(true)),
+        Record::new(
+            key(HOST, RecordType::Aaaa),
+            config().with_allow_internal(true),
+        ),
+        Record::new(key("v4only.example.com", RecordType::A), config()),
+        Record::new(
+            key("locked.example.com", RecordType::A),
+            config().with_lock(true),
+        ),
+        Record::new(
+            key("other.example.com", RecordType::A),
+            RecordConfig::new(SharedSecret::new("another secret")),
+        ),
+    ]);
+    let api = Dyndns2Api::new(f.service.clone());
+    (f, api)
+}
+
+#[tokio::test]
+async fn good_then_nochg() {
+    let (f, api) = fixture();
+    let auth = basic(HOST, SECRET);
+    let r = update(
+        &api,
+        &format!("hostname={HOST}&myip=198.51.100.7"),
+        Some(&auth),
+        PUBLIC_V4,
+    )
+    .await;
+    assert_eq!((r.status, r.body.as_str()), (200, "good 198.51.100.7\n"));
+    assert!(r.content_type.starts_with("text/plain"));
+    assert_eq!(
+        f.dns.rrset(&key(HOST, RecordType::A)).unwrap().values,
+        [ip("198.51.100.7")]
+    );
+    let r = update(
+        &api,
+        &format!("hostname={HOST}&myip=198.51.100.7"),
+        Some(&auth),
+        PUBLIC_V4,
+    )
+    .await;
+    assert_eq!(r.body, "nochg 198.51.100.7\n");
+    // Without myip: the source address.
+    let r = update(
+        &api,
+        &format!("hostname={HOST}"),
+        Some(&auth),
+        "198.51.100.9",
+    )
+    .await;
+    assert_eq!(r.body, "good 198.51.100.9\n");
+    // An unparseable myip is ignored, as dyndns2 says.
+    let r = update(
+        &api,
+        &format!("hostname={HOST}&myip=garbage"),
+        Some(&auth),
+        "198.51.100.9",
+    )
+    .await;
+    assert_eq!(r.body, "nochg 198.51.100.9\n");
+}
+
+#[tokio::test]
+async fn dual_stack_in_both_orders() {
+    let (f, api) = fixture();
+    let auth = basic(HOST, SECRET);
+    for (myip, v4, v6) in [
+        ("198.51.100.7,2001:db8::7", "198.51.100.7", "2001:db8::7"),
+        ("2001:db8::8,198.51.100.8", "198.51.100.8", "2001:db8::8"),
+    ] {
+        let r = update(
+            &api,
+            &format!("hostname={HOST}&myip={myip}"),
+            Some(&auth),
+            PUBLIC_V4,
+        )
+        .await;
+        assert_eq!(r.body, format!("good {v4} {v6}\n"), "myip={myip}");
+        assert_eq!(
+            f.dns.rrset(&key(HOST, RecordType::A)).unwrap().values,
+            [ip(v4)]
+        );
+        assert_eq!(
+            f.dns.rrset(&key(HOST, RecordType::Aaaa)).unwrap().values,
+            [ip(v6)]
+        );
+    }
+    // myipv6 carries IPv6 too.
+    let r = update(
+        &api,
+        &format!("hostname={HOST}&myip=198.51.100.8&myipv6=2001:db8::9"),
+        Some(&auth),
+        PUBLIC_V4,
+    )
+    .await;
+    assert_eq!(r.body, "good 198.51.100.8 2001:db8::9\n");
+    // A host with only an A record: the IPv6 part is skipped.
+    let auth = basic("v4only.example.com", SECRET);
+    let r = update(
+        &api,
+        "hostname=v4only.example.com&myip=2001:db8::1,198.51.100.7",
+        Some(&auth),
+        "198.51.100.7",
+    )
+    .await;
+    assert_eq!(r.body, "good 198.51.100.7\n");
+}
+
+#[tokio::test]
+async fn one_line_per_host_in_order() {
+    let (_f, api) = fixture();
+    let auth = basic(HOST, SECRET);
+    let query = format!(
+        "hostname={HOST},nobody.example.com,bad_name.example.com,locked.example.com,other.example.com,com&myip=198.51.100.7"
+    );
+    let r = update(&api, &query, Some(&auth), PUBLIC_V4).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body,
+        "good 198.51.100.7\nnohost\nnotfqdn\nabuse\nnohost\nnotfqdn\n"
+    );
+}
+
+#[tokio::test]
+async fn policy_refusals_are_abuse() {
+    let (_f, api) = fixture();
+    // allow_internal false: only the source address, never an internal one.
+    let auth = basic("v4only.example.com", SECRET);
+    let r = update(
+        &api,
+        "hostname=v4only.example.com&myip=192.168.1.5",
+        Some(&auth),
+        PUBLIC_V4,
+    )
+    .await;
+    assert_eq!(r.body, "abuse\n");
+    let r = update(
+        &api,
+        "hostname=v4only.example.com&myip=198.51.100.99",
+        Some(&auth),
+        PUBLIC_V4,
+    )
+    .await;
+    assert_eq!(r.body, "abuse\n");
+}
+
+#[tokio::test]
+async fn numhost_over_twenty_names() {
+    let (_f, api) = fixture();
+    let names: Vec<String> = (0..21).map(|i| format!("h{i}.example.com")).collect();
+    let auth = basic("h0.example.com", SECRET);
+    let r = update(
+        &api,
+        &format!("hostname={}", names.join(",")),
+        Some(&auth),
+        PUBLIC_V4,
+    )
+    .await;
+    assert_eq!((r.status, r.body.as_str()), (200, "numhost\n"));
+}
+
+#[tokio::test]
+async fn badauth_is_a_401_with_a_challenge() {
+    let (f, api) = fixture();
+    for auth in [
+        None,
+        Some("Bearer x".to_owned()),
+        Some(basic(HOST, "wrong password")),
+        Some(basic("someone-else.example.com", SECRET)),
+    ] {
+        let r = update(
+            &api,
+            &format!("hostname={HOST}&myip=198.51.100.7"),
+            auth.as_deref(),
+            PUBLIC_V4,
+        )
+        .await;
+        assert_eq!((r.status, r.body.as_str()), (401, "badauth\n"), "{auth:?}");
+        assert_eq!(
+            r.headers,
+            [("www-authenticate", r#"Basic realm="ddns""#.to_owned())]
+        );
+    }
+    assert_eq!(f.dns.calls().batches, 0, "nothing changed");
+    let state = f
+        .store
+        .get(&key(HOST, RecordType::A))
+        .await
+        .unwrap()
+        .unwrap()
+        .state;
+    assert_eq!(
+        state.last_checked, None,
+        "nothing written for an unauthenticated request"
+    );
+}
+
+#[tokio::test]
+async fn dnserr_when_dns_fails_and_911_when_the_store_fails() {
+    let (f, api) = fixture();
+    f.dns.set_unavailable(true);
+    let auth = basic(HOST, SECRET);
+    let r = update(
+        &api,
+        &format!("hostname={HOST}&myip=198.51.100.7"),
+        Some(&auth),
+        PUBLIC_V4,
+    )
+    .await;
+    assert_eq!(r.body, "dnserr\n");
+
+    let mut store = MockRecordStore::new();
+    store
+        .expect_get()
+        .returning(|_| Err(ddns_core::Error::unavailable("database is locked", true)));
+    let service = DdnsService::builder(Arc::new(store), Arc::new(MemoryProvider::new())).build();
+    let api = Dyndns2Api::new(Arc::new(service));
+    let r = update(
+        &api,
+        &format!("hostname={HOST}&myip=198.51.100.7"),
+        Some(&auth),
+        PUBLIC_V4,
+    )
+    .await;
+    assert_eq!(r.body, "911\n");
+}
+
+#[tokio::test]
+async fn user_name_may_be_any_requested_host_in_any_spelling() {
+    let (_f, api) = fixture();
+    let auth = basic("HOME.example.com.", SECRET);
+    let r = update(
+        &api,
+        &format!("hostname=v4only.example.com,{HOST}&myip=198.51.100.7"),
+        Some(&auth),
+        "198.51.100.7",
+    )
+    .await;
+    assert_eq!(r.body, "good 198.51.100.7\ngood 198.51.100.7\n");
+    let _ = Hostname::parse(HOST).unwrap();
+}
