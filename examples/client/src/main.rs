@@ -1,11 +1,19 @@
-//! ddns-client: The reference client with network discovery. Built by the ddns-client issue.
-//!
-//! Not built yet: running it says so and exits with status 2.
+//! `ddns-client`: see `ddns-client --help`.
 
-fn main() -> std::process::ExitCode {
-    eprintln!(
-        "ddns-client {} is not available yet; see the project's open issues.",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::ExitCode::from(2)
+use std::process::ExitCode;
+
+use clap::Parser;
+use ddns_client::{Cli, run};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    match run(&cli, &mut out, &mut err).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,330 @@
+//! # ddns-client
+//!
+//! The reference client of the seed API, in Rust: it replaces the original
+//! bash client and network-discovery script, so a host needs no curl, jq or
+//! shasum. It updates a host's record with its public address (or an
+//! interface's, or a given one), lists its discovery group, runs network
+//! discovery, and can keep running (`--every 5m`).
+//!
+//! Exit status: 0 on success, 1 on failure, with the reason on stderr.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use ddns_core::SharedSecret;
+
+pub mod api;
+pub mod cache;
+pub mod ip_source;
+pub mod neighbours;
+
+use api::{ClientError, IpVersion, SeedClient};
+use cache::Cache;
+use ip_source::IpSource;
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ddns-client",
+    version,
+    about = "Point a host's DNS name at its current address"
+)]
+pub struct Cli {
+    /// The API endpoint, e.g. https://ddns.example.com/ (http:// works too).
+    #[arg(long, env = "DDNS_URL")]
+    pub url: String,
+    /// The host name to update (or to list or discover the group of).
+    #[arg(long, env = "DDNS_HOSTNAME")]
+    pub hostname: Option<String>,
+    /// The record's shared secret (prefer --secret-file or DDNS_SECRET:
+    /// arguments show in the process list).
+    #[arg(long, env = "DDNS_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// A file holding the shared secret (first line).
+    #[arg(long, conflicts_with = "secret")]
+    pub secret_file: Option<PathBuf>,
+    /// The API key (x-api-key), when the API requires one.
+    #[arg(long, env = "DDNS_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// What to publish: `public` (the address the server sees), an IP
+    /// address, or an interface name.
+    #[arg(long, default_value = "public")]
+    pub ip_source: IpSource,
+    /// Talk to the server over IPv4 or IPv6 only (and so set the A or the
+    /// AAAA record).
+    #[arg(long, value_enum)]
+    pub ip_version: Option<IpVersion>,
+    /// Skip the update when the same address was sent less than this many
+    /// minutes ago.
+    #[arg(long, value_name = "MINUTES")]
+    pub cache: Option<u64>,
+    /// Where the cache lives (default ~/.cache/ddns-client).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// List the host's discovery group instead of updating.
+    #[arg(long)]
+    pub list_hosts: bool,
+    /// Keep running: check every DURATION (e.g. 5m) and update on change.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub every: Option<Duration>,
+    /// How long to wait for the server.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// What to do instead of updating.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the public address the server sees.
+    Get,
+    /// Network discovery: set every other host of the group to the address
+    /// its MAC address has in the neighbour table.
+    Discover {
+        /// Print what would be set, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Read the neighbour table from this file (`/proc/net/arp` and
+        /// `ip -6 neigh` formats) instead of the system's.
+        #[arg(long, env = "DDNS_NEIGHBOURS_FILE")]
+        neighbours_file: Option<PathBuf>,
+    },
+}
+
+impl Cli {
+    fn client(&self) -> Result<SeedClient, ClientError> {
+        SeedClient::new(
+            &self.url,
+            self.api_key.clone(),
+            self.ip_version,
+            self.timeout,
+        )
+    }
+
+    fn hostname(&self) -> Result<&str, ClientError> {
+        self.hostname
+            .as_deref()
+            .ok_or_else(|| ClientError::Input("--hostname is required".into()))
+    }
+
+    fn secret(&self) -> Result<SharedSecret, ClientError> {
+        if let Some(secret) = &self.secret {
+            return Ok(SharedSecret::new(secret.clone()));
+        }
+        if let Some(path) = &self.secret_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ClientError::Input(format!(
+                    "cannot read the secret file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
+            return Ok(SharedSecret::new(line));
+        }
+        Err(ClientError::Input(
+            "a secret is required: --secret-file, DDNS_SECRET or --secret".into(),
+        ))
+    }
+}
+
+/// Runs the command once (or for ever with `--every`), writing results to
+/// `out` and, in daemon mode, errors to `err`.
+///
+/// # Errors
+///
+/// The first failure, when not in daemon mode.
+pub async fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), ClientError> {
+    match (&cli.command, cli.every) {
+        (Some(Command::Get), _) => {
+            let ip = cli.client()?.public_ip().await?;
+            write_line(out, &ip.to_string());
+            Ok(())
+        }
+        (
+            Some(Command::Discover {
+                dry_run,
+                neighbours_file,
+            }),
+            _,
+        ) => discover(cli, *dry_run, neighbours_file.as_ref(), out).await,
+        (None, _) if cli.list_hosts => list(cli, out).await,
+        (None, Some(every)) => daemon(cli, every, out, err).await,
+        (None, None) => update(cli, None, out).await.map(drop),
+    }
+}
+
+fn write_line(out: &mut dyn Write, line: &str) {
+    // Output that cannot be written has nowhere else to go.
+    let _ = writeln!(out, "{line}");
+}
+
+/// One update; returns the address published. With `skip_if`, an address
+/// equal to it is not sent again.
+async fn update(
+    cli: &Cli,
+    skip_if: Option<IpAddr>,
+    out: &mut dyn Write,
+) -> Result<IpAddr, ClientError> {
+    let hostname = cli.hostname()?;
+    let secret = cli.secret()?;
+    let client = cli.client()?;
+    let public = client.public_ip().await?;
+    let internal = cli.ip_source.resolve(cli.ip_version)?;
+    let address = internal.unwrap_or(public);
+    if skip_if == Some(address) {
+        return Ok(address);
+    }
+    let cache = cli.cache.map(|minutes| {
+        let dir = cli.cache_dir.clone().unwrap_or_else(Cache::default_dir);
+        (
+            Cache::new(&dir, hostname),
+            Duration::from_secs(minutes.saturating_mul(60)),
+        )
+    });
+    if let Some((_, max_age)) = cache.as_ref().filter(|(c, age)| c.is_fresh(address, *age)) {
+        write_line(
+            out,
+            &format!(
+                "{address} was sent less than {} minutes ago; not sending it again.",
+                max_age.as_secs() / 60
+            ),
+        );
+        return Ok(address);
+    }
+    let message = client.set(hostname, &secret, public, internal).await?;
+    write_line(out, &message);
+    if let Some(Err(e)) = cache.as_ref().map(|(c, _)| c.record(address)) {
+        write_line(out, &format!("warning: cannot write the cache: {e}"));
+    }
+    Ok(address)
+}
+
+async fn list(cli: &Cli, out: &mut dyn Write) -> Result<(), ClientError> {
+    let client = cli.client()?;
+    let public = client.public_ip().await?;
+    for host in client
+        .list_hosts(cli.hostname()?, &cli.secret()?, public)
+        .await?
+    {
+        write_line(
+            out,
+            &format!(
+                "{} {} {}",
+                host.hostname,
+                host.record_type,
+                host.mac_address.as_deref().unwrap_or("-")
+            ),
+        );
+    }
+    Ok(())
+}
+
+async fn discover(
+    cli: &Cli,
+    dry_run: bool,
+    file: Option<&PathBuf>,
+    out: &mut dyn Write,
+) -> Result<(), ClientError> {
+    let me = cli.hostname()?;
+    let secret = cli.secret()?;
+    let client = cli.client()?;
+    let public = client.public_ip().await?;
+    let hosts = client.list_hosts(me, &secret, public).await?;
+    let table = match file {
+        Some(path) => neighbours::parse(&std::fs::read_to_string(path).map_err(|e| {
+            ClientError::Input(format!(
+                "cannot read the neighbour table {}: {e}",
+                path.display()
+            ))
+        })?),
+        None => neighbours::system_table().await,
+    };
+    let own = ddns_core::hostname::with_trailing_dot(me).to_ascii_lowercase();
+    let mut failures = 0;
+    for host in hosts
+        .iter()
+        .filter(|h| h.hostname.to_ascii_lowercase() != own)
+    {
+        let Some(mac) = host.mac_address.as_deref().map(neighbours::normalise_mac) else {
+            write_line(
+                out,
+                &format!(
+                    "{} {}: no MAC address configured; skipped",
+                    host.hostname, host.record_type
+                ),
+            );
+            continue;
+        };
+        let v6 = host.record_type == "AAAA";
+        let Some(neighbour) = table.iter().find(|n| n.mac == mac && n.ip.is_ipv6() == v6) else {
+            write_line(
+                out,
+                &format!(
+                    "{} {}: no neighbour has MAC {mac}; skipped",
+                    host.hostname, host.record_type
+                ),
+            );
+            continue;
+        };
+        if dry_run {
+            write_line(
+                out,
+                &format!(
+                    "would set {} {} to {}",
+                    host.hostname, host.record_type, neighbour.ip
+                ),
+            );
+            continue;
+        }
+        match client
+            .set(&host.hostname, &secret, public, Some(neighbour.ip))
+            .await
+        {
+            Ok(message) => write_line(out, &message),
+            Err(e) => {
+                failures += 1;
+                write_line(out, &format!("{} {}: {e}", host.hostname, host.record_type));
+            }
+        }
+    }
+    if failures > 0 {
+        return Err(ClientError::Failed(format!(
+            "{failures} host(s) could not be set"
+        )));
+    }
+    Ok(())
+}
+
+async fn daemon(
+    cli: &Cli,
+    every: Duration,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), ClientError> {
+    let mut last = None;
+    let mut backoff = Duration::from_secs(5).min(every);
+    loop {
+        match update(cli, last, out).await {
+            Ok(address) => {
+                last = Some(address);
+                backoff = Duration::from_secs(5).min(every);
+                tokio::time::sleep(every).await;
+            }
+            Err(ClientError::Input(message)) => return Err(ClientError::Input(message)),
+            Err(e) => {
+                let _ = writeln!(
+                    err,
+                    "error: {e}; retrying in {}",
+                    humantime::format_duration(backoff)
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(every.max(Duration::from_secs(5)));
+            }
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! The ddns-client binary against a ddns-server on loopback: get, set, the
+//! cache, list_hosts, discovery from a fixture neighbour table, daemon
+//! mode, and the errors a user meets.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use ddns_core::{Hostname, Record, RecordConfig, RecordKey, RecordType, SharedSecret};
+use ddns_server::{Config, RunningServer};
+
+const SECRET: &str = "s3cr%t\\x with spaces";
+
+async fn server(dir: &Path) -> RunningServer {
+    let text = format!(
+        "[http]\nlisten = [\"127.0.0.1:0\"]\n[dns]\nlisten = [\"127.0.0.1:0\"]\n[service]\ncoalesce_window_ms = 5\n[store]\nkind = \"sqlite\"\npath = \"{}\"\n",
+        dir.join("ddns.sqlite3").display()
+    );
+    let server = RunningServer::start(Config::parse(&text).unwrap().validate().unwrap())
+        .await
+        .unwrap();
+    let store = server.service().store();
+    for (host, t, mac, read) in [
+        (
+            "home.example.com",
+            RecordType::A,
+            Some("02:00:00:00:00:01"),
+            true,
+        ),
+        (
+            "printer.example.com",
+            RecordType::A,
+            Some("51:6B:00:A6:F5:77"),
+            true,
+        ),
+        (
+            "printer.example.com",
+            RecordType::Aaaa,
+            Some("51:6B:00:A6:F5:77"),
+            true,
+        ),
+        ("nomac.example.com", RecordType::A, None, true),
+        (
+            "absent.example.com",
+            RecordType::A,
+            Some("02:00:00:00:00:99"),
+            true,
+        ),
+    ] {
+        let mut config = RecordConfig::new(SharedSecret::new(SECRET))
+            .with_allow_internal(true)
+            .with_read_privilege(read);
+        if let Some(mac) = mac {
+            config = config.with_mac_address(mac);
+        }
+        store
+            .create(&Record::new(
+                RecordKey::new(Hostname::parse(host).unwrap(), t),
+                config,
+            ))
+            .await
+            .unwrap();
+    }
+    server
+}
+
+fn url(server: &RunningServer) -> String {
+    format!("http://{}/", server.http_addrs()[0])
+}
+
+async fn client(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_ddns-client"))
+            .args(&args)
+            .env_remove("DDNS_SECRET")
+            .env_remove("DDNS_URL")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn args(server: &RunningServer, extra: &[&str]) -> Vec<String> {
+    let mut a = vec![
+        "--url".to_owned(),
+        url(server),
+        "--hostname".into(),
+        "home.example.com".into(),
+        "--secret".into(),
+        SECRET.into(),
+    ];
+    a.extend(extra.iter().map(|s| (*s).to_owned()));
+    a
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+async fn ip_of(server: &RunningServer, host: &str, t: RecordType) -> Option<IpAddr> {
+    let key = RecordKey::new(Hostname::parse(host).unwrap(), t);
+    server
+        .service()
+        .store()
+        .get(&key)
+        .await
+        .unwrap()
+        .unwrap()
+        .state
+        .ip_address
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_set_and_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path()).await;
+
+    let o = client(args(&server, &["get"])).await;
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), "127.0.0.1\n")
+    );
+
+    let o = client(args(&server, &[])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "Your hostname record home.example.com. has been set to 127.0.0.1\n"
+    );
+    let o = client(args(&server, &[])).await;
+    assert_eq!(
+        stdout(&o),
+        "Your IP address matches the current Route53 DNS record.\n"
+    );
+
+    // --ip-source with an address, and with an interface (loopback).
+    let o = client(args(&server, &["--ip-source", "192.168.1.50"])).await;
+    assert_eq!(
+        stdout(&o),
+        "Your hostname record home.example.com. has been set to 192.168.1.50\n"
+    );
+    let o = client(args(
+        &server,
+        &["--ip-source", "lo", "--ip-version", "ipv4"],
+    ))
+    .await;
+    assert_eq!(
+        stdout(&o),
+        "Your hostname record home.example.com. has been set to 127.0.0.1\n",
+        "{}",
+        stderr(&o)
+    );
+
+    // The cache: the second run within the window sends nothing.
+    let cache = dir.path().join("cache");
+    let cache = cache.to_str().unwrap();
+    let o = client(args(
+        &server,
+        &[
+            "--ip-source",
+            "192.168.1.51",
+            "--cache",
+            "10",
+            "--cache-dir",
+            cache,
+        ],
+    ))
+    .await;
+    assert!(
+        stdout(&o).contains("has been set to 192.168.1.51"),
+        "{}",
+        stdout(&o)
+    );
+    let o = client(args(
+        &server,
+        &[
+            "--ip-source",
+            "192.168.1.51",
+            "--cache",
+            "10",
+            "--cache-dir",
+            cache,
+        ],
+    ))
+    .await;
+    assert_eq!(
+        stdout(&o),
+        "192.168.1.51 was sent less than 10 minutes ago; not sending it again.\n"
+    );
+    // A different address is sent despite the cache.
+    let o = client(args(
+        &server,
+        &[
+            "--ip-source",
+            "192.168.1.52",
+            "--cache",
+            "10",
+            "--cache-dir",
+            cache,
+        ],
+    ))
+    .await;
+    assert!(stdout(&o).contains("has been set to 192.168.1.52"));
+    assert_eq!(
+        ip_of(&server, "home.example.com", RecordType::A).await,
+        Some("192.168.1.52".parse().unwrap())
+    );
+
+    // The secret from a file.
+    let file = dir.path().join("secret");
+    std::fs::write(&file, format!("{SECRET}\n")).unwrap();
+    let o = client(vec![
+        "--url".into(),
+        url(&server),
+        "--hostname".into(),
+        "home.example.com".into(),
+        "--secret-file".into(),
+        file.display().to_string(),
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_clear_and_exit_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path()).await;
+    let mut wrong = args(&server, &[]);
+    wrong[5] = "not the secret".into();
+    let o = client(wrong).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), "error: Validation hashes do not match.\n");
+
+    let o = client(vec![
+        "--url".into(),
+        format!("http://{}/metrics", server.http_addrs()[0]),
+        "get".into(),
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("not the ddns API's JSON"),
+        "{}",
+        stderr(&o)
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let o = client(vec![
+        "--url".into(),
+        format!("http://{closed}/"),
+        "--timeout".into(),
+        "2s".into(),
+        "get".into(),
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!("cannot reach http://{closed}/")),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = client(vec!["--url".into(), "ftp://x".into(), "get".into()]).await;
+    assert!(stderr(&o).contains("must start with http:// or https://"));
+    let o = client(vec![
+        "--url".into(),
+        url(&server),
+        "--hostname".into(),
+        "home.example.com".into(),
+    ])
+    .await;
+    assert!(
+        stderr(&o).contains("a secret is required"),
+        "{}",
+        stderr(&o)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_hosts_and_discovery_from_a_fixture_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path()).await;
+    let o = client(args(&server, &["--list-hosts"])).await;
+    assert_eq!(
+        stdout(&o),
+        "absent.example.com. A 02:00:00:00:00:99\nhome.example.com. A 02:00:00:00:00:01\nnomac.example.com. A -\nprinter.example.com. A 51:6B:00:A6:F5:77\nprinter.example.com. AAAA 51:6B:00:A6:F5:77\n"
+    );
+
+    let table = dir.path().join("neigh");
+    std::fs::write(
+        &table,
+        "IP address       HW type     Flags       HW address            Mask     Device\n\
+         192.168.0.20     0x1         0x2         51:6b:00:a6:f5:77     *        eth0\n\
+         192.168.0.1      0x1         0x2         02:00:00:00:00:01     *        eth0\n\
+         fd00::20 dev eth0 lladdr 51:6B:00:A6:F5:77 REACHABLE\n",
+    )
+    .unwrap();
+    let table = table.display().to_string();
+    let o = client(args(
+        &server,
+        &["discover", "--dry-run", "--neighbours-file", &table],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("would set printer.example.com. A to 192.168.0.20"),
+        "{out}"
+    );
+    assert!(
+        out.contains("would set printer.example.com. AAAA to fd00::20"),
+        "{out}"
+    );
+    assert!(
+        out.contains("absent.example.com. A: no neighbour has MAC 02:00:00:00:00:99; skipped"),
+        "{out}"
+    );
+    assert!(
+        out.contains("nomac.example.com. A: no MAC address configured; skipped"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("home.example.com"),
+        "the caller's own record is not set: {out}"
+    );
+    assert_eq!(
+        ip_of(&server, "printer.example.com", RecordType::A).await,
+        None,
+        "a dry run changes nothing"
+    );
+
+    let o = client(args(&server, &["discover", "--neighbours-file", &table])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o)
+            .contains("Your hostname record printer.example.com. has been set to 192.168.0.20")
+    );
+    assert_eq!(
+        ip_of(&server, "printer.example.com", RecordType::A).await,
+        Some("192.168.0.20".parse().unwrap())
+    );
+    assert_eq!(
+        ip_of(&server, "printer.example.com", RecordType::Aaaa).await,
+        Some("fd00::20".parse().unwrap())
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_mode_updates_once_and_keeps_checking() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path()).await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ddns-client"))
+        .args(args(
+            &server,
+            &["--every", "300ms", "--ip-source", "192.168.1.77"],
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text, "Your hostname record home.example.com. has been set to 192.168.1.77\n",
+        "updates only on change"
+    );
+    assert_eq!(
+        ip_of(&server, "home.example.com", RecordType::A).await,
+        Some("192.168.1.77".parse().unwrap())
+    );
+    server.shutdown().await;
+}
