@@ -15,7 +15,7 @@ use aws_sdk_route53::Client;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
-use ddns_core::provider::split_batches;
+use ddns_core::provider::apply_in_zone;
 use ddns_core::{ChangeResult, DnsChange, DnsProvider, Hostname, RecordType};
 
 use crate::error::AwsError;
@@ -360,37 +360,19 @@ impl DnsProvider for Route53Provider {
     }
 
     async fn apply(&self, changes: &[DnsChange]) -> Vec<ChangeResult> {
-        let mut results: Vec<Option<ChangeResult>> = vec![None; changes.len()];
-        let mut inside = Vec::new();
-        for (i, change) in changes.iter().enumerate() {
-            if change.name().is_in_zone(&self.zone) {
-                inside.push(i);
-            } else {
-                results[i] = Some(Err(ddns_core::Error::invalid_input(format!(
-                    "{} is not in the zone {}",
-                    change.name(),
-                    self.zone
-                ))));
-            }
-        }
-        let in_zone: Vec<DnsChange> = inside.iter().map(|&i| changes[i].clone()).collect();
-        for chunk in split_batches(&in_zone, MAX_CHANGES_PER_CALL) {
-            let batch: Vec<&DnsChange> = chunk.iter().map(|&i| &in_zone[i]).collect();
-            for (&i, result) in chunk.iter().zip(self.apply_chunk(&batch).await) {
-                results[inside[i]] = Some(result.map_err(Into::into));
-            }
-        }
-        results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(ddns_core::Error::unavailable(
-                        "the change was not sent",
-                        false,
-                    ))
-                })
-            })
-            .collect()
+        apply_in_zone(
+            changes,
+            &self.zone,
+            MAX_CHANGES_PER_CALL,
+            |batch| async move {
+                self.apply_chunk(&batch)
+                    .await
+                    .into_iter()
+                    .map(|r| r.map_err(Into::into))
+                    .collect()
+            },
+        )
+        .await
     }
 }
 

@@ -86,6 +86,19 @@ impl CachedStore {
     fn forget(&self, key: &RecordKey) {
         self.write().remove(key);
     }
+
+    /// Keeps a cached entry in step with an access write-back that
+    /// succeeded, or drops it when the write failed.
+    fn after_access(&self, key: &RecordKey, access: AccessUpdate, written: bool) {
+        if written {
+            self.patch(key, |r| {
+                r.state.last_accessed = Some(access.source);
+                r.state.last_checked = Some(access.at);
+            });
+        } else {
+            self.forget(key);
+        }
+    }
 }
 
 #[async_trait]
@@ -112,26 +125,14 @@ impl RecordStore for CachedStore {
 
     async fn record_access(&self, key: &RecordKey, access: AccessUpdate) -> Result<()> {
         let result = self.inner.record_access(key, access).await;
-        match &result {
-            Ok(()) => self.patch(key, |r| {
-                r.state.last_accessed = Some(access.source);
-                r.state.last_checked = Some(access.at);
-            }),
-            Err(_) => self.forget(key),
-        }
+        self.after_access(key, access, result.is_ok());
         result
     }
 
     async fn record_access_many(&self, updates: &[(RecordKey, AccessUpdate)]) -> Result<()> {
         let result = self.inner.record_access_many(updates).await;
         for (key, access) in updates {
-            match &result {
-                Ok(()) => self.patch(key, |r| {
-                    r.state.last_accessed = Some(access.source);
-                    r.state.last_checked = Some(access.at);
-                }),
-                Err(_) => self.forget(key),
-            }
+            self.after_access(key, *access, result.is_ok());
         }
         result
     }

@@ -129,6 +129,72 @@ pub async fn current_via_many<P: DnsProvider + ?Sized>(
         })
 }
 
+/// The shared skeleton of a zone-bound provider's [`DnsProvider::apply`]:
+/// changes outside `zone` fail with [`Error::InvalidInput`] without being
+/// sent; the others go to `send` in chunks from [`split_batches`] (at most
+/// `max`, no record twice), one chunk at a time, in order. `send` returns
+/// one result per change of its chunk.
+///
+/// ```
+/// use ddns_core::provider::apply_in_zone;
+/// use ddns_core::{DnsChange, Hostname};
+/// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+/// let zone = Hostname::parse("example.com")?;
+/// let changes = [
+///     DnsChange::upsert(Hostname::parse("a.example.com")?, 60, "192.0.2.1".parse()?),
+///     DnsChange::upsert(Hostname::parse("b.example.org")?, 60, "192.0.2.2".parse()?),
+/// ];
+/// let results = apply_in_zone(&changes, &zone, 500, |chunk| async move {
+///     chunk.iter().map(|_| Ok(())).collect()
+/// })
+/// .await;
+/// assert!(results[0].is_ok() && results[1].is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?; Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub async fn apply_in_zone<'a, F, Fut>(
+    changes: &'a [DnsChange],
+    zone: &Hostname,
+    max: usize,
+    mut send: F,
+) -> Vec<ChangeResult>
+where
+    F: FnMut(Vec<&'a DnsChange>) -> Fut,
+    Fut: std::future::Future<Output = Vec<ChangeResult>>,
+{
+    let mut results: Vec<Option<ChangeResult>> = vec![None; changes.len()];
+    let mut inside = Vec::new();
+    for (i, change) in changes.iter().enumerate() {
+        if change.name().is_in_zone(zone) {
+            inside.push(i);
+        } else {
+            results[i] = Some(Err(Error::invalid_input(format!(
+                "{} is not in the zone {zone}; this provider only changes names in its zone",
+                change.name()
+            ))));
+        }
+    }
+    let in_zone: Vec<DnsChange> = inside.iter().map(|&i| changes[i].clone()).collect();
+    for chunk in split_batches(&in_zone, max) {
+        let batch: Vec<&'a DnsChange> = chunk.iter().map(|&i| &changes[inside[i]]).collect();
+        let mut outcome = send(batch).await;
+        outcome.truncate(chunk.len());
+        outcome.resize_with(chunk.len(), || {
+            Err(Error::unavailable(
+                "the DNS provider returned too few results",
+                false,
+            ))
+        });
+        for (&i, result) in chunk.iter().zip(outcome) {
+            results[inside[i]] = Some(result);
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(Error::unavailable("the change was not sent", false))))
+        .collect()
+}
+
 /// Checks that `results` has one entry per change, filling a short answer
 /// with errors and dropping extras, so a provider that miscounts cannot make
 /// a caller wait for ever or take another caller's result.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ddns_core::provider::split_batches;
+use ddns_core::provider::apply_in_zone;
 use ddns_core::{ChangeResult, DnsChange, DnsProvider, Hostname, RecordType};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, RecordType as Rt, TSigner};
@@ -431,37 +431,18 @@ impl DnsProvider for Rfc2136Provider {
     }
 
     async fn apply(&self, changes: &[DnsChange]) -> Vec<ChangeResult> {
-        let mut results: Vec<Option<ChangeResult>> = vec![None; changes.len()];
-        let mut inside = Vec::new();
-        for (i, change) in changes.iter().enumerate() {
-            if change.name().is_in_zone(&self.zone) {
-                inside.push(i);
-            } else {
-                results[i] = Some(Err(Rfc2136Error::OutsideZone {
-                    name: change.name().to_string(),
-                    zone: self.zone.to_string(),
-                }
-                .into()));
-            }
-        }
-        let in_zone: Vec<DnsChange> = inside.iter().map(|&i| changes[i].clone()).collect();
-        for chunk in split_batches(&in_zone, self.changes_per_message) {
-            let batch: Vec<&DnsChange> = chunk.iter().map(|&i| &in_zone[i]).collect();
-            let outcome = self.apply_chunk(batch).await;
-            for (&i, result) in chunk.iter().zip(outcome) {
-                results[inside[i]] = Some(result.map_err(Into::into));
-            }
-        }
-        results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| {
-                    Err(ddns_core::Error::unavailable(
-                        "the change was not sent",
-                        false,
-                    ))
-                })
-            })
-            .collect()
+        apply_in_zone(
+            changes,
+            &self.zone,
+            self.changes_per_message,
+            |batch| async move {
+                self.apply_chunk(batch)
+                    .await
+                    .into_iter()
+                    .map(|r| r.map_err(Into::into))
+                    .collect()
+            },
+        )
+        .await
     }
 }
