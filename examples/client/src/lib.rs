@@ -33,7 +33,7 @@ use ip_source::IpSource;
     about = "Point a host's DNS name at its current address"
 )]
 pub struct Cli {
-    /// The API endpoint, e.g. https://ddns.example.com/ (http:// works too).
+    /// The API endpoint, e.g. `https://ddns.example.com/` (`http://` works too).
     #[arg(long, env = "DDNS_URL")]
     pub url: String,
     /// The host name to update (or to list or discover the group of).
