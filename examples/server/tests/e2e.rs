@@ -455,3 +455,34 @@ async fn listens_on_ipv6_too() {
     assert_eq!(get(v4, "/?mode=get", &[]).await.body, success("127.0.0.1"));
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_requests_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    // A long coalescing window keeps a changing `set` in flight for 1.5 s.
+    let server = RunningServer::start(config_in(dir.path(), |c| {
+        c.service.coalesce_window_ms = 1500
+    }))
+    .await
+    .unwrap();
+    add(&server, "home.example.com", RecordType::A, |c| c).await;
+    let c = Client {
+        http: server.http_addrs()[0],
+        api_key: None,
+    };
+    let in_flight = tokio::spawn(async move { c.set("home.example.com", PUBLIC, "").await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let begun = std::time::Instant::now();
+    server.shutdown().await;
+    let reply = in_flight.await.unwrap();
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply.body.contains("has been set to 198.51.100.7"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        begun.elapsed() >= std::time::Duration::from_millis(900),
+        "shutdown waited for the request"
+    );
+}
