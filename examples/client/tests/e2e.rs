@@ -16,7 +16,7 @@ const SECRET: &str = "s3cr%t\\x with spaces";
 
 async fn server(dir: &Path) -> RunningServer {
     let text = format!(
-        "[http]\nlisten = [\"127.0.0.1:0\"]\n[dns]\nlisten = [\"127.0.0.1:0\"]\n[service]\ncoalesce_window_ms = 5\n[store]\nkind = \"sqlite\"\npath = \"{}\"\n",
+        "[http]\nlisten = [\"127.0.0.1:0\"]\n[limits]\nenabled = false\n[dns]\nlisten = [\"127.0.0.1:0\"]\n[service]\ncoalesce_window_ms = 5\n[store]\nkind = \"sqlite\"\npath = \"{}\"\n",
         dir.join("ddns.sqlite3").display()
     );
     let server = RunningServer::start(Config::parse(&text).unwrap().validate().unwrap())

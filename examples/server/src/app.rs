@@ -23,6 +23,7 @@ use tracing::info;
 
 use crate::config::{ConfigError, ProviderConfig, StoreConfig, ValidConfig};
 use crate::http::{HttpState, accept_loop};
+use crate::limits::{CLEAN_EVERY, Limits};
 use crate::metrics::Metrics;
 
 /// How long shutdown waits for requests in flight.
@@ -171,6 +172,7 @@ impl RunningServer {
             metrics: Arc::new(Metrics::new()),
             zone: config.zone.clone(),
             request_timeout: config.request_timeout(),
+            limits: Limits::new(&config.config.limits),
         });
 
         let mut listeners = Vec::new();
@@ -201,6 +203,21 @@ impl RunningServer {
                 graceful.clone(),
                 stopped.clone(),
             ));
+        }
+        if state.limits.is_some() {
+            let (state, mut stopped) = (state.clone(), stopped.clone());
+            loops.spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = stopped.changed() => break,
+                        () = tokio::time::sleep(CLEAN_EVERY) => {
+                            if let Some(limits) = &state.limits {
+                                limits.clean();
+                            }
+                        }
+                    }
+                }
+            });
         }
         info!(
             zone = %config.zone,

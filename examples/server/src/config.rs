@@ -21,6 +21,10 @@
 //! access_write_delay_ms = 1000     # batch last_checked/last_accessed writes
 //! record_cache_ttl_ms = 1000       # reuse records read from the store
 //!
+//! [limits]
+//! per_source_per_minute = 120      # token buckets per address and host
+//! failed_auth_cost = 10
+//!
 //! [store]
 //! kind = "sqlite"                  # or kind = "dynamodb", table = "ddns-config"
 //! path = "ddns.sqlite3"
@@ -102,6 +106,9 @@ pub struct Config {
     /// Tuning of the use cases.
     #[serde(default)]
     pub service: ServiceSection,
+    /// Rate limits of the HTTP side.
+    #[serde(default)]
+    pub limits: crate::limits::LimitsConfig,
     /// Where records live.
     #[serde(default)]
     pub store: StoreConfig,

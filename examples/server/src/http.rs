@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tracing::{debug, info, warn};
 
+use crate::limits::Limits;
 use crate::metrics::{Metrics, failure_kind};
 
 /// Time allowed for a request's headers to arrive (and for an idle
@@ -50,6 +51,7 @@ pub(crate) struct HttpState {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) zone: Hostname,
     pub(crate) request_timeout: Duration,
+    pub(crate) limits: Option<Limits>,
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -122,8 +124,19 @@ fn source_of(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> Ip
 async fn dyndns2_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> Reply {
     let started = Instant::now();
     let source = source_of(state, peer, req);
+    let params = Dyndns2Params::from_query(req.uri().query().unwrap_or(""));
+    let hostnames = params.hostname.clone();
+    if let Some(Err(limited)) = state
+        .limits
+        .as_ref()
+        .map(|l| l.admit(source, hostnames.split(',')))
+    {
+        state.metrics.rate_limited("dyndns2");
+        info!(%source, ?limited, "rate limited");
+        return reply(StatusCode::OK, "text/plain; charset=utf-8", "abuse\n");
+    }
     let request = Dyndns2Request {
-        params: Dyndns2Params::from_query(req.uri().query().unwrap_or("")),
+        params,
         authorization: req
             .headers()
             .get("authorization")
@@ -139,6 +152,9 @@ async fn dyndns2_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming
         warn!(%source, "dyndns2 request timed out");
         return reply(StatusCode::OK, "text/plain; charset=utf-8", "911\n");
     };
+    if let (Some(limits), "badauth") = (&state.limits, answer.code) {
+        limits.failed_auth(source, hostnames.split(','));
+    }
     let elapsed = started.elapsed();
     state
         .metrics
@@ -152,8 +168,21 @@ async fn seed_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) 
     let headers = req.headers();
     let source = source_of(state, peer, req);
     let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    let params = SeedParams::from_query(req.uri().query().unwrap_or(""));
+    let hostname = params.hostname.clone();
+    if let Some(Err(limited)) = state
+        .limits
+        .as_ref()
+        .map(|l| l.admit(source, [hostname.as_str()]))
+    {
+        state
+            .metrics
+            .rate_limited(seed::Mode::parse(&params.mode).as_str());
+        info!(%source, ?limited, "rate limited");
+        return from_codec(seed::fail(limited.message()));
+    }
     let request = SeedHttpRequest {
-        params: SeedParams::from_query(req.uri().query().unwrap_or("")),
+        params,
         api_key,
         source,
     };
@@ -165,6 +194,13 @@ async fn seed_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) 
             "The request took too long to complete; try again later.",
         ));
     };
+    if let (
+        Some(limits),
+        Some(ddns_core::Failure::HashMismatch | ddns_core::Failure::BadHashFormat),
+    ) = (&state.limits, &answer.failure)
+    {
+        limits.failed_auth(source, [hostname.as_str()]);
+    }
     let elapsed = started.elapsed();
     state.metrics.observe(&answer, elapsed);
     log_answer(source, &answer, elapsed);

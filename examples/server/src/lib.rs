@@ -21,6 +21,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 
 pub use app::{RunningServer, StartError};

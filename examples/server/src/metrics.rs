@@ -141,6 +141,16 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// Records a request refused by the rate limits.
+    pub fn rate_limited(&self, mode: &'static str) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                mode,
+                outcome: "rate_limited",
+            })
+            .inc();
+    }
+
     /// The metrics in Prometheus' text format.
     pub fn render(&self) -> String {
         let mut out = String::new();
