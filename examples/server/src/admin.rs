@@ -15,6 +15,32 @@ use crate::cli::{AddArgs, Types, UpdateArgs};
 /// Hex digits of a generated secret: 128 bits.
 pub const GENERATED_SECRET_DIGITS: usize = 32;
 
+/// The strength below which a given secret is warned about (or refused
+/// with `--strict`).
+pub const MIN_SECRET_BITS: usize = 128;
+
+/// Checks a secret given on the command line: under [`MIN_SECRET_BITS`]
+/// it is refused with `strict`, else a warning goes to `warnings`.
+fn check_strength(
+    secret: &SharedSecret,
+    strict: bool,
+    warnings: &mut dyn Write,
+) -> Result<(), AdminError> {
+    let bits = secret.estimated_bits();
+    if bits >= MIN_SECRET_BITS {
+        return Ok(());
+    }
+    let message = format!(
+        "the secret has about {bits} bits of strength, under the {MIN_SECRET_BITS} recommended; \
+         leave --secret out to get a random one"
+    );
+    if strict {
+        return Err(AdminError::Input(format!("{message} (refused: --strict)")));
+    }
+    writeln!(warnings, "warning: {message}")?;
+    Ok(())
+}
+
 /// Why an admin command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -84,6 +110,7 @@ pub async fn add(
     zone: &Hostname,
     args: AddArgs,
     out: &mut dyn Write,
+    warnings: &mut dyn Write,
 ) -> Result<(), AdminError> {
     let name = hostname_in_zone(&args.hostname, zone)?;
     if let Some(mac) = &args.mac {
@@ -94,7 +121,11 @@ pub async fn add(
         Some(s) if s.is_empty() => {
             return Err(AdminError::Input("the secret cannot be empty".into()));
         }
-        Some(s) => SharedSecret::new(s),
+        Some(s) => {
+            let secret = SharedSecret::new(s);
+            check_strength(&secret, args.strict, warnings)?;
+            secret
+        }
         None => SharedSecret::generate(GENERATED_SECRET_DIGITS)?,
     };
     let mut config = RecordConfig::new(secret.clone())
@@ -237,6 +268,7 @@ pub async fn update(
     zone: &Hostname,
     args: UpdateArgs,
     out: &mut dyn Write,
+    warnings: &mut dyn Write,
 ) -> Result<(), AdminError> {
     let name = hostname_in_zone(&args.hostname, zone)?;
     if let Some(mac) = args.mac.as_deref().filter(|m| !m.is_empty()) {
@@ -246,7 +278,11 @@ pub async fn update(
         (Some(s), _) if s.is_empty() => {
             return Err(AdminError::Input("the secret cannot be empty".into()));
         }
-        (Some(s), _) => Some(SharedSecret::new(s.clone())),
+        (Some(s), _) => {
+            let secret = SharedSecret::new(s.clone());
+            check_strength(&secret, args.strict, warnings)?;
+            Some(secret)
+        }
         (None, true) => Some(SharedSecret::generate(GENERATED_SECRET_DIGITS)?),
         (None, false) => None,
     };

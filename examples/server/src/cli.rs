@@ -161,6 +161,9 @@ pub struct AddArgs {
     /// Create the record locked.
     #[arg(long)]
     pub locked: bool,
+    /// Refuse a given secret weaker than 128 bits instead of warning.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `update`.
@@ -200,4 +203,7 @@ pub struct UpdateArgs {
     /// Generate a new random secret and print it once.
     #[arg(long)]
     pub new_secret: bool,
+    /// Refuse a given secret weaker than 128 bits instead of warning.
+    #[arg(long)]
+    pub strict: bool,
 }

@@ -65,14 +65,18 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let mut out = std::io::stdout().lock();
     match command {
         Command::Serve => {}
-        Command::Add(args) => admin::add(store, zone, args, &mut out).await?,
+        Command::Add(args) => {
+            admin::add(store, zone, args, &mut out, &mut std::io::stderr()).await?
+        }
         Command::List { show_secrets } => admin::list(store, show_secrets, &mut out).await?,
         Command::Show {
             hostname,
             types,
             show_secret,
         } => admin::show(store, zone, &hostname, types, show_secret, &mut out).await?,
-        Command::Update(args) => admin::update(store, zone, args, &mut out).await?,
+        Command::Update(args) => {
+            admin::update(store, zone, args, &mut out, &mut std::io::stderr()).await?
+        }
         Command::Lock(t) => {
             admin::set_lock(store, zone, &t.hostname, t.types, true, &mut out).await?
         }

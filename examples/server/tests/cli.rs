@@ -183,8 +183,50 @@ fn admin_commands_manage_records() {
     assert!(err(d, &["add", "m.example.com", "--mac", "zz"]).contains("not a MAC address"));
     assert!(err(d, &["show", "nobody.example.com"]).contains("no record for nobody.example.com."));
 
+    // Weak secrets: a warning, or a refusal with --strict.
+    let out = run(d, &["add", "weak.example.com", "--secret", "short"]);
+    assert!(out.status.success());
+    let warning = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        warning.contains("warning: the secret has about 30 bits of strength"),
+        "{warning}"
+    );
+    assert!(
+        !warning.contains("short"),
+        "the warning must not repeat the secret: {warning}"
+    );
+    let e = err(
+        d,
+        &["add", "weak2.example.com", "--secret", "short", "--strict"],
+    );
+    assert!(e.contains("refused: --strict"), "{e}");
+    assert!(
+        err(d, &["show", "weak2.example.com"]).contains("no record"),
+        "nothing was created"
+    );
+    let e = err(
+        d,
+        &["update", "weak.example.com", "--secret", "tiny", "--strict"],
+    );
+    assert!(e.contains("refused: --strict"), "{e}");
+    let strong = run(
+        d,
+        &[
+            "add",
+            "strong.example.com",
+            "--secret",
+            "0123456789abcdef0123456789abcdef",
+            "--strict",
+        ],
+    );
+    assert!(
+        strong.status.success() && strong.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&strong.stderr)
+    );
+
     assert!(ok(d, &["remove", "home.example.com"]).contains("removed home.example.com. AAAA"));
-    assert!(ok(d, &["list"]).contains("3 record(s)"));
+    assert!(ok(d, &["list"]).contains("7 record(s)"));
 }
 
 #[test]
