@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ddns_core::{ChangeResult, DnsChange, DnsProvider, Hostname, RecordStore, RecordType};
+use ddns_core::{ChangeResult, DnsChange, DnsProvider, Hostname, Record, RecordStore, RecordType};
 
 use crate::data::ZoneData;
 
@@ -47,27 +47,35 @@ impl AuthoritativeProvider {
         store: &dyn RecordStore,
         default_ttl: u32,
     ) -> ddns_core::Result<usize> {
-        let origin = self.zone.config().origin().clone();
-        let changes: Vec<DnsChange> = store
-            .list_all()
-            .await?
-            .into_iter()
-            .filter(|r| r.key.hostname.is_in_zone(&origin))
+        Ok(self.publish(&store.list_all().await?, default_ttl))
+    }
+
+    /// Publishes the last address the system set for each of `records`
+    /// inside the zone, with the record's TTL (or `default_ttl`), for a
+    /// caller that has listed the store already. Returns how many records
+    /// were published.
+    pub fn publish(&self, records: &[Record], default_ttl: u32) -> usize {
+        let origin = self.zone.config().origin();
+        let changes: Vec<DnsChange> = records
+            .iter()
+            .filter(|r| r.key.hostname.is_in_zone(origin))
             .filter_map(|r| {
                 let ip = r.state.ip_address?;
                 // A record only ever holds an address of its own family.
                 (RecordType::for_address(ip) == r.key.record_type).then(|| {
-                    DnsChange::upsert(r.key.hostname, r.config.effective_ttl(default_ttl), ip)
+                    DnsChange::upsert(
+                        r.key.hostname.clone(),
+                        r.config.effective_ttl(default_ttl),
+                        ip,
+                    )
                 })
             })
             .collect();
-        let applied = self
-            .zone
+        self.zone
             .apply(&changes)
             .into_iter()
             .filter(Result::is_ok)
-            .count();
-        Ok(applied)
+            .count()
     }
 }
 

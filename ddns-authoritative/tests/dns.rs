@@ -9,21 +9,20 @@
     clippy::print_stdout
 )]
 
-use std::net::{IpAddr, SocketAddr};
-use std::process::Command;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+mod common;
+
+use common::{addresses, dig, query, serial};
 use ddns_authoritative::{AuthoritativeProvider, DnsServer, ZoneConfig, ZoneData};
 use ddns_core::memory::MemoryStore;
 use ddns_core::{
     ChangeUpdate, DnsChange, DnsProvider, Hostname, Record, RecordConfig, RecordKey, RecordStore,
     RecordType as DdnsType, SharedSecret, Timestamp, conformance,
 };
-use hickory_net::client::{Client, ClientHandle};
-use hickory_net::proto::op::{Message, ResponseCode};
-use hickory_net::proto::rr::{DNSClass, Name, RData, RecordType};
-use hickory_net::runtime::TokioRuntimeProvider;
-use hickory_net::udp::UdpClientStream;
+use hickory_net::proto::op::ResponseCode;
+use hickory_net::proto::rr::{RData, RecordType};
 
 fn hostname(s: &str) -> Hostname {
     Hostname::parse(s).unwrap()
@@ -43,38 +42,6 @@ async fn start() -> (DnsServer, Arc<ZoneData>, AuthoritativeProvider, SocketAddr
     (server, zone, provider, addr)
 }
 
-async fn query(addr: SocketAddr, name: &str, rtype: RecordType) -> Message {
-    let stream = UdpClientStream::builder(addr, TokioRuntimeProvider::default()).build();
-    let (mut client, background) = Client::<TokioRuntimeProvider>::from_sender(stream);
-    let bg = tokio::spawn(background);
-    let response = client
-        .query(Name::from_ascii(name).unwrap(), DNSClass::IN, rtype)
-        .await
-        .unwrap()
-        .into_message();
-    bg.abort();
-    response
-}
-
-fn addresses(message: &Message) -> Vec<(IpAddr, u32)> {
-    message
-        .answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some((IpAddr::V4(a.0), r.ttl)),
-            RData::AAAA(a) => Some((IpAddr::V6(a.0), r.ttl)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn soa_serial(records: &[hickory_net::proto::rr::Record]) -> Option<u32> {
-    records.iter().find_map(|r| match &r.data {
-        RData::SOA(soa) => Some(soa.serial),
-        _ => None,
-    })
-}
-
 async fn set(provider: &AuthoritativeProvider, host: &str, ttl: u32, ip: &str) {
     let results = provider
         .apply(&[DnsChange::upsert(hostname(host), ttl, ip.parse().unwrap())])
@@ -91,7 +58,7 @@ async fn provider_conforms() {
 #[tokio::test]
 async fn answers_change_at_once_with_ttl_and_serial() {
     let (server, zone, provider, addr) = start().await;
-    let before = soa_serial(&query(addr, "example.com.", RecordType::SOA).await.answers).unwrap();
+    let before = serial(&query(addr, "example.com.", RecordType::SOA).await.answers).unwrap();
     assert_eq!(before, zone.serial());
 
     set(&provider, "home.example.com", 120, "198.51.100.7").await;
@@ -99,7 +66,7 @@ async fn answers_change_at_once_with_ttl_and_serial() {
     assert_eq!(r.metadata.response_code, ResponseCode::NoError);
     assert!(r.metadata.authoritative, "answers must be authoritative");
     assert_eq!(addresses(&r), [("198.51.100.7".parse().unwrap(), 120)]);
-    let after = soa_serial(&query(addr, "example.com.", RecordType::SOA).await.answers).unwrap();
+    let after = serial(&query(addr, "example.com.", RecordType::SOA).await.answers).unwrap();
     assert_eq!(after, before + 1, "each change bumps the serial");
 
     set(&provider, "home.example.com", 60, "198.51.100.8").await;
@@ -125,10 +92,7 @@ async fn negative_answers_are_told_apart() {
     let r = query(addr, "a.b.example.com.", RecordType::AAAA).await;
     assert_eq!(r.metadata.response_code, ResponseCode::NoError);
     assert!(r.answers.is_empty());
-    assert!(
-        soa_serial(&r.authorities).is_some(),
-        "NODATA carries the SOA"
-    );
+    assert!(serial(&r.authorities).is_some(), "NODATA carries the SOA");
     // An empty non-terminal exists too.
     let r = query(addr, "b.example.com.", RecordType::A).await;
     assert_eq!(r.metadata.response_code, ResponseCode::NoError);
@@ -136,10 +100,7 @@ async fn negative_answers_are_told_apart() {
     // A name that does not exist: NXDOMAIN, SOA in authority.
     let r = query(addr, "nobody.example.com.", RecordType::A).await;
     assert_eq!(r.metadata.response_code, ResponseCode::NXDomain);
-    assert!(
-        soa_serial(&r.authorities).is_some(),
-        "NXDOMAIN carries the SOA"
-    );
+    assert!(serial(&r.authorities).is_some(), "NXDOMAIN carries the SOA");
     // Outside the zone: REFUSED.
     let r = query(addr, "example.org.", RecordType::A).await;
     assert_eq!(r.metadata.response_code, ResponseCode::Refused);
@@ -240,20 +201,6 @@ async fn the_zone_is_rebuilt_from_the_store() {
     let r = query(addr, "never-set.example.com.", RecordType::A).await;
     assert_eq!(r.metadata.response_code, ResponseCode::NXDomain);
     server.shutdown().await;
-}
-
-/// Runs dig if it is installed; fails when integration tools are required.
-fn dig(args: &[&str]) -> Option<String> {
-    match Command::new("dig").args(args).output() {
-        Ok(out) => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
-        Err(e) => {
-            if std::env::var("DDNS_REQUIRE_INTEGRATION").as_deref() == Ok("1") {
-                panic!("dig is required (apt-get install bind9-dnsutils): {e}");
-            }
-            println!("SKIPPED: dig not installed (apt-get install bind9-dnsutils)");
-            None
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -66,6 +66,47 @@ fn free_port() -> u16 {
     panic!("no free port for UDP and TCP");
 }
 
+/// What every server of the tests starts from: a directory with the zone
+/// file, a free port and the two keys' secrets.
+struct Setup {
+    dir: tempfile::TempDir,
+    port: u16,
+    secret: String,
+    limited_secret: String,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("example.com.zone"),
+            "$TTL 60\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 60\n@ IN NS ns1.example.com.\nns1 IN A 127.0.0.1\n",
+        )
+        .unwrap();
+        Self {
+            dir,
+            port: free_port(),
+            secret: random_secret(),
+            limited_secret: random_secret(),
+        }
+    }
+
+    /// Runs `command` (its log in `server.log`) and waits until it answers.
+    fn launch(self, name: &'static str, mut command: Command) -> DnsServer {
+        let log = std::fs::File::create(self.dir.path().join("server.log")).unwrap();
+        let child = command.stdout(Stdio::null()).stderr(log).spawn().unwrap();
+        DnsServer {
+            name,
+            addr: SocketAddr::from(([127, 0, 0, 1], self.port)),
+            secret: self.secret,
+            limited_secret: self.limited_secret,
+            child,
+            dir: self.dir,
+        }
+        .wait_ready()
+    }
+}
+
 /// A running DNS server; killed on drop.
 pub struct DnsServer {
     pub name: &'static str,
@@ -117,16 +158,13 @@ impl DnsServer {
         let Some(named) = find("named") else {
             return missing("BIND (named)", "apt-get install bind9");
         };
-        let dir = tempfile::tempdir().unwrap();
+        let Setup {
+            dir,
+            port,
+            secret,
+            limited_secret,
+        } = Setup::new();
         let d = dir.path().display().to_string();
-        let port = free_port();
-        let secret = random_secret();
-        let limited_secret = random_secret();
-        std::fs::write(
-            dir.path().join("example.com.zone"),
-            "$TTL 60\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 60\n@ IN NS ns1.example.com.\nns1 IN A 127.0.0.1\n",
-        )
-        .unwrap();
         std::fs::write(
             dir.path().join("named.conf"),
             format!(
@@ -156,24 +194,18 @@ zone "{ZONE}" {{
             ),
         )
         .unwrap();
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let child = Command::new(named)
+        let mut command = Command::new(named);
+        command
             .args(["-g", "-n", "1", "-c"])
-            .arg(dir.path().join("named.conf"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+            .arg(dir.path().join("named.conf"));
         Some(
-            Self {
-                name: "named",
-                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            Setup {
+                dir,
+                port,
                 secret,
                 limited_secret,
-                child,
-                dir,
             }
-            .wait_ready(),
+            .launch("named", command),
         )
     }
 }
@@ -184,16 +216,13 @@ impl DnsServer {
         let Some(knotd) = find("knotd") else {
             return missing("Knot DNS (knotd)", "apt-get install knot");
         };
-        let dir = tempfile::tempdir().unwrap();
+        let Setup {
+            dir,
+            port,
+            secret,
+            limited_secret,
+        } = Setup::new();
         let d = dir.path().display().to_string();
-        let port = free_port();
-        let secret = random_secret();
-        let limited_secret = random_secret();
-        std::fs::write(
-            dir.path().join("example.com.zone"),
-            "$TTL 60\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 60\n@ IN NS ns1.example.com.\nns1 IN A 127.0.0.1\n",
-        )
-        .unwrap();
         std::fs::create_dir(dir.path().join("db")).unwrap();
         std::fs::write(
             dir.path().join("knot.conf"),
@@ -236,24 +265,16 @@ log:
             ),
         )
         .unwrap();
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let child = Command::new(knotd)
-            .arg("-c")
-            .arg(dir.path().join("knot.conf"))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let mut command = Command::new(knotd);
+        command.arg("-c").arg(dir.path().join("knot.conf"));
         Some(
-            Self {
-                name: "knotd",
-                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            Setup {
+                dir,
+                port,
                 secret,
                 limited_secret,
-                child,
-                dir,
             }
-            .wait_ready(),
+            .launch("knotd", command),
         )
     }
 }

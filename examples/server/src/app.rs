@@ -12,7 +12,7 @@ use ddns_core::coalesce::CoalescingProvider;
 use ddns_core::codec::dyndns2::Dyndns2Api;
 use ddns_core::codec::forwarded::TrustedProxies;
 use ddns_core::codec::seed::{ApiKeys, SeedApi};
-use ddns_core::{DdnsService, DnsProvider, RecordStore};
+use ddns_core::{DdnsService, DnsProvider, Record, RecordStore};
 use ddns_rfc2136::{Rfc2136Provider, TsigAlgorithmName, TsigKey};
 use ddns_sqlite::SqliteStore;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -113,12 +113,17 @@ impl RunningServer {
     /// is left running then.
     pub async fn start(config: ValidConfig) -> Result<Self, StartError> {
         let store = open_store(&config).await?;
-        check_records_in_zone(store.as_ref(), &config).await?;
+        // One listing serves the zone check and the embedded zone's load.
+        let records = store
+            .list_all()
+            .await
+            .map_err(backend("reading the store"))?;
+        check_records_in_zone(&records, &config)?;
 
         let (provider, dns): (Arc<dyn DnsProvider>, Option<DnsServer>) =
             match &config.config.provider {
                 ProviderConfig::Embedded => {
-                    let (provider, dns) = embedded(&config, store.as_ref()).await?;
+                    let (provider, dns) = embedded(&config, &records).await?;
                     (provider, Some(dns))
                 }
                 ProviderConfig::Rfc2136 { .. } => (rfc2136(&config)?, None),
@@ -287,7 +292,7 @@ fn provider_kind(config: &ValidConfig) -> &'static str {
 /// The embedded DNS server, loaded from the store, and its provider.
 async fn embedded(
     config: &ValidConfig,
-    store: &dyn RecordStore,
+    records: &[Record],
 ) -> Result<(Arc<dyn DnsProvider>, DnsServer), StartError> {
     let mut zone_config =
         ZoneConfig::new(config.zone.clone()).with_nameservers(config.nameservers.clone());
@@ -296,10 +301,7 @@ async fn embedded(
     }
     let zone = Arc::new(ZoneData::new(zone_config).map_err(backend("zone"))?);
     let provider = AuthoritativeProvider::new(zone.clone());
-    let published = provider
-        .load(store, config.config.zone.default_ttl)
-        .await
-        .map_err(backend("loading the zone from the store"))?;
+    let published = provider.publish(records, config.config.zone.default_ttl);
     let dns = DnsServer::bind(&config.config.dns.listen, zone)
         .await
         .map_err(backend("dns.listen"))?;
@@ -368,14 +370,7 @@ fn rfc2136(config: &ValidConfig) -> Result<Arc<dyn DnsProvider>, StartError> {
 
 /// Refuses to start when the store holds records outside the zone: the
 /// embedded DNS server could not answer for them.
-async fn check_records_in_zone(
-    store: &dyn RecordStore,
-    config: &ValidConfig,
-) -> Result<(), StartError> {
-    let records = store
-        .list_all()
-        .await
-        .map_err(backend("reading the store"))?;
+fn check_records_in_zone(records: &[Record], config: &ValidConfig) -> Result<(), StartError> {
     let outside: Vec<String> = records
         .iter()
         .filter(|r| !r.key.hostname.is_in_zone(&config.zone))
