@@ -178,13 +178,39 @@ impl DynamoDbStore {
         names: &[(&str, &str)],
         values: Vec<(&str, AttributeValue)>,
     ) -> ddns_core::Result<()> {
+        let update = Update {
+            operation,
+            expression,
+            condition: "attribute_exists(hostname)",
+            names,
+        };
+        if self.conditional_update(key, update, values).await? {
+            Ok(())
+        } else {
+            Err(ddns_core::Error::not_found(format!("record {key}")))
+        }
+    }
+
+    /// Runs an update under a condition; false when the condition failed.
+    async fn conditional_update(
+        &self,
+        key: &RecordKey,
+        update: Update<'_>,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> ddns_core::Result<bool> {
+        let Update {
+            operation,
+            expression,
+            condition,
+            names,
+        } = update;
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key_item(key)))
             .update_expression(expression)
-            .condition_expression("attribute_exists(hostname)");
+            .condition_expression(condition);
         for (name, attribute) in names {
             request = request.expression_attribute_names(*name, *attribute);
         }
@@ -192,16 +218,24 @@ impl DynamoDbStore {
             request = request.expression_attribute_values(name, value);
         }
         match request.send().await {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                Err(ddns_core::Error::not_found(format!("record {key}")))
+                Ok(false)
             }
             Err(e) => Err(AwsError::from_sdk(SERVICE, operation, &self.what(), &e).into()),
         }
     }
+}
+
+/// One conditional `UpdateItem`: its expressions and attribute names.
+struct Update<'a> {
+    operation: &'static str,
+    expression: &'a str,
+    condition: &'a str,
+    names: &'a [(&'a str, &'a str)],
 }
 
 fn s(item: &Item, name: &str) -> Option<String> {
@@ -230,7 +264,8 @@ pub(crate) fn record_from_item(item: &Item) -> Result<Record, AwsError> {
     ))
     .with_lock(flag(item, "lock_record"))
     .with_allow_internal(flag(item, "allow_internal"))
-    .with_read_privilege(flag(item, "read_privilege"));
+    .with_read_privilege(flag(item, "read_privilege"))
+    .with_require_signed(flag(item, "require_signed"));
     if let Some(ttl) = match item.get("ttl") {
         Some(AttributeValue::N(n)) => n.parse::<u32>().ok(),
         Some(AttributeValue::S(text)) => text.trim().parse::<u32>().ok(),
@@ -249,6 +284,10 @@ pub(crate) fn record_from_item(item: &Item) -> Result<Record, AwsError> {
     state.last_accessed = s(item, "last_accessed").and_then(|v| v.parse().ok());
     state.last_checked = s(item, "last_checked").and_then(|v| v.parse().ok());
     state.last_updated = s(item, "last_updated").and_then(|v| v.parse().ok());
+    state.last_signed = match item.get("last_signed") {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
+    };
     Ok(Record::new(RecordKey::new(name, record_type), config).with_state(state))
 }
 
@@ -270,8 +309,14 @@ pub(crate) fn item_from_record(record: &Record) -> Item {
         "read_privilege".into(),
         AttributeValue::Bool(c.read_privilege),
     );
+    if c.require_signed {
+        item.insert("require_signed".into(), AttributeValue::Bool(true));
+    }
     if let Some(ttl) = c.ttl {
         item.insert("ttl".into(), AttributeValue::N(ttl.to_string()));
+    }
+    if let Some(at) = st.last_signed {
+        item.insert("last_signed".into(), AttributeValue::N(at.to_string()));
     }
     for (name, value) in [
         ("mac_address", c.mac_address.clone()),
@@ -404,6 +449,32 @@ impl RecordStore for DynamoDbStore {
         .await
     }
 
+    async fn advance_replay_guard(
+        &self,
+        key: &RecordKey,
+        timestamp: u64,
+    ) -> ddns_core::Result<bool> {
+        let update = Update {
+            operation: "UpdateItem",
+            expression: "SET last_signed = :t",
+            condition: "attribute_exists(hostname) AND \
+                        (attribute_not_exists(last_signed) OR last_signed < :t)",
+            names: &[],
+        };
+        let at = AttributeValue::N(timestamp.to_string());
+        if self
+            .conditional_update(key, update, vec![(":t", at)])
+            .await?
+        {
+            return Ok(true);
+        }
+        // The condition failed: a replay, or no such record.
+        match self.get(key).await? {
+            Some(_) => Ok(false),
+            None => Err(ddns_core::Error::not_found(format!("record {key}"))),
+        }
+    }
+
     async fn create(&self, record: &Record) -> ddns_core::Result<()> {
         let result = self
             .client
@@ -435,6 +506,7 @@ impl RecordStore for DynamoDbStore {
             "lock_record = :l",
             "allow_internal = :i",
             "read_privilege = :r",
+            "require_signed = :g",
         ];
         let mut remove = Vec::new();
         let mut values = vec![
@@ -445,6 +517,7 @@ impl RecordStore for DynamoDbStore {
             (":l", AttributeValue::Bool(config.lock_record)),
             (":i", AttributeValue::Bool(config.allow_internal)),
             (":r", AttributeValue::Bool(config.read_privilege)),
+            (":g", AttributeValue::Bool(config.require_signed)),
         ];
         match config.ttl {
             Some(ttl) => {

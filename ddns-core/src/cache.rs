@@ -149,6 +149,18 @@ impl RecordStore for CachedStore {
         result
     }
 
+    async fn advance_replay_guard(&self, key: &RecordKey, timestamp: u64) -> Result<bool> {
+        // Always the backing store's atomic check: a cached guard could be
+        // stale when other instances share the store.
+        let result = self.inner.advance_replay_guard(key, timestamp).await;
+        match &result {
+            Ok(true) => self.patch(key, |r| r.state.last_signed = Some(timestamp)),
+            Ok(false) => {}
+            Err(_) => self.forget(key),
+        }
+        result
+    }
+
     async fn create(&self, record: &Record) -> Result<()> {
         self.forget(&record.key);
         self.inner.create(record).await

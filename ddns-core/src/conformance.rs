@@ -61,14 +61,20 @@ fn full_record(key: RecordKey, secret: &str) -> Record {
         .with_allow_internal(true)
         .with_read_privilege(false)
         .with_mac_address("51:6B:00:A6:F5:77")
-        .with_comment("conformance \"record\" — ünïcode");
+        .with_comment("conformance \"record\" — ünïcode")
+        .with_require_signed(true);
     let state = RecordState {
         ip_address: Some(ip("2001:db8::42")),
         last_accessed: Some(ip("198.51.100.9")),
         last_checked: Some(Timestamp::from_unix_micros(1_532_624_645_123_456)),
         last_updated: Some(Timestamp::from_unix_micros(1_532_624_600_000_001)),
+        last_signed: Some(1_532_624_645),
     };
     Record::new(key, config).with_state(state)
+}
+
+fn ghost_key(base: &str) -> RecordKey {
+    RecordKey::new(name(base, "ghost"), RecordType::A)
 }
 
 /// Runs the [`RecordStore`] contract checks against `store`.
@@ -168,7 +174,7 @@ pub async fn store(store: &dyn RecordStore) {
     );
 
     // Write-backs of a missing record fail with NotFound and create nothing.
-    let ghost = RecordKey::new(name(&base, "ghost"), RecordType::A);
+    let ghost = ghost_key(&base);
     assert!(
         matches!(
             store.record_access(&ghost, access).await,
@@ -187,6 +193,62 @@ pub async fn store(store: &dyn RecordStore) {
         store.get(&ghost).await.unwrap(),
         None,
         "write-backs must not create records"
+    );
+
+    // The replay guard moves forward only, touches nothing else, and is
+    // atomic under concurrency.
+    let signed_at = 1_700_000_000;
+    assert!(
+        store
+            .advance_replay_guard(&a_key, signed_at)
+            .await
+            .expect("advance_replay_guard"),
+        "a newer timestamp must advance the guard"
+    );
+    expected.state.last_signed = Some(signed_at);
+    assert_eq!(
+        store.get(&a_key).await.unwrap().unwrap(),
+        expected,
+        "advance_replay_guard must write last_signed only"
+    );
+    for stale in [signed_at, signed_at - 1, 0] {
+        assert!(
+            !store.advance_replay_guard(&a_key, stale).await.unwrap(),
+            "a timestamp not newer than the guard ({stale}) must be refused"
+        );
+    }
+    assert_eq!(
+        store.get(&a_key).await.unwrap().unwrap().state.last_signed,
+        Some(signed_at),
+        "a refused timestamp must not move the guard"
+    );
+    assert!(
+        store.advance_replay_guard(&aaaa_key, 1).await.unwrap(),
+        "a record without a guard accepts any timestamp"
+    );
+    let racers = (0..8).map(|_| store.advance_replay_guard(&a_key, signed_at + 1));
+    let won = futures_util::future::join_all(racers)
+        .await
+        .into_iter()
+        .map(|r| r.expect("concurrent advance_replay_guard"))
+        .filter(|advanced| *advanced)
+        .count();
+    assert_eq!(
+        won, 1,
+        "of concurrent advances to one timestamp exactly one must win"
+    );
+    expected.state.last_signed = Some(signed_at + 1);
+    assert!(
+        matches!(
+            store.advance_replay_guard(&ghost_key(&base), 1).await,
+            Err(Error::NotFound { .. })
+        ),
+        "advance_replay_guard of a missing record must be NotFound"
+    );
+    assert_eq!(
+        store.get(&ghost_key(&base)).await.unwrap(),
+        None,
+        "advance_replay_guard must not create records"
     );
 
     // Many access writes at once: existing records written, missing skipped.

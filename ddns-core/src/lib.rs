@@ -12,8 +12,8 @@
 //!   [`SharedSecret`], [`Timestamp`];
 //! - the ports [`RecordStore`] and [`DnsProvider`], with in-memory adapters
 //!   in [`memory`] and a batching decorator in [`coalesce`];
-//! - the hash token ([`HashToken`]) and the address and lock rules
-//!   ([`policy`]);
+//! - the hash token ([`HashToken`]), signed requests ([`signed`]) and the
+//!   address and lock rules ([`policy`]);
 //! - the use cases in [`DdnsService`];
 //! - transport-free wire codecs in [`codec`].
 //!
@@ -56,6 +56,7 @@ pub mod provider;
 pub mod record;
 pub mod secret;
 pub mod service;
+pub mod signed;
 pub mod store;
 pub mod timestamp;
 
@@ -76,6 +77,7 @@ pub use record::{
 pub use secret::SharedSecret;
 pub use service::{
     DdnsService, DdnsServiceBuilder, ListHostsRequest, SecretSetRequest, SetRequest,
+    SignedListHostsRequest, SignedSetRequest,
 };
 pub use store::{ListCursor, RecordPage, RecordStore};
 pub use timestamp::{Clock, ManualClock, SystemClock, Timestamp, TimestampError};

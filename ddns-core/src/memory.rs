@@ -142,6 +142,17 @@ impl RecordStore for MemoryStore {
         })
     }
 
+    async fn advance_replay_guard(&self, key: &RecordKey, timestamp: u64) -> Result<bool> {
+        let mut advanced = false;
+        self.modify(key, |r| {
+            if r.state.last_signed.is_none_or(|last| last < timestamp) {
+                r.state.last_signed = Some(timestamp);
+                advanced = true;
+            }
+        })?;
+        Ok(advanced)
+    }
+
     async fn create(&self, record: &Record) -> Result<()> {
         let mut records = write(&self.records);
         if records.contains_key(&record.key) {

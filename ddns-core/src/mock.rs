@@ -30,6 +30,7 @@ mockall::mock! {
         async fn record_access(&self, key: &RecordKey, access: AccessUpdate) -> Result<()>;
         async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<()>;
         async fn record_access_many(&self, updates: &[(RecordKey, AccessUpdate)]) -> Result<()>;
+        async fn advance_replay_guard(&self, key: &RecordKey, timestamp: u64) -> Result<bool>;
         async fn create(&self, record: &Record) -> Result<()>;
         async fn update_config(&self, key: &RecordKey, config: &RecordConfig) -> Result<()>;
         async fn delete(&self, key: &RecordKey) -> Result<()>;

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 
 use crate::error::Error;
 use crate::record::{GroupMember, RecordType};
+use crate::signed::SignedFormatError;
 
 /// A successful `set`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +84,31 @@ pub enum Failure {
     NoReadPrivilege,
     /// DNS holds more than one value for the record (message 7).
     MultipleValues,
+    /// The record accepts only signed requests, and this one carried a
+    /// hash token or a password (new; `require_signed`).
+    SignatureRequired {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+    },
+    /// A signed request's `signature`, `timestamp` or `nonce` is malformed
+    /// (new).
+    BadSignedFormat(SignedFormatError),
+    /// A signed request's signature does not match (new).
+    SignatureMismatch,
+    /// A signed request's timestamp is too far from the server's clock
+    /// (new).
+    StaleTimestamp {
+        /// Request time minus server time, in seconds.
+        skew_seconds: i64,
+        /// The accepted distance either way, in seconds.
+        window_seconds: u64,
+    },
+    /// A signed request is not newer than the last one accepted for the
+    /// record: a replay, or an older request arriving late (new).
+    Replayed {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+    },
     /// A backend failed (new); the request may or may not be retried.
     Backend {
         /// Which backend.
@@ -99,6 +125,20 @@ impl Failure {
             backend: Backend::Store,
             error,
         }
+    }
+
+    /// True when the request failed to prove it knows the secret, or
+    /// replayed a proof: what rate limits charge more for.
+    pub fn is_authentication_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::BadHashFormat
+                | Self::HashMismatch
+                | Self::BadSignedFormat(_)
+                | Self::SignatureMismatch
+                | Self::StaleTimestamp { .. }
+                | Self::Replayed { .. }
+        )
     }
 
     /// A [`Failure::Backend`] from the DNS provider.

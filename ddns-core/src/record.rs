@@ -121,6 +121,9 @@ pub struct RecordConfig {
     pub mac_address: Option<String>,
     /// Free text for the operator; unused by the system.
     pub comment: Option<String>,
+    /// When true only signed requests (`docs/PROTOCOL.md` section 7) may
+    /// use the record; hash tokens and dyndns2 passwords are refused.
+    pub require_signed: bool,
 }
 
 impl RecordConfig {
@@ -136,6 +139,7 @@ impl RecordConfig {
             read_privilege: false,
             mac_address: None,
             comment: None,
+            require_signed: false,
         }
     }
 
@@ -164,6 +168,13 @@ impl RecordConfig {
     #[must_use]
     pub fn with_read_privilege(mut self, read: bool) -> Self {
         self.read_privilege = read;
+        self
+    }
+
+    /// Sets `require_signed`.
+    #[must_use]
+    pub fn with_require_signed(mut self, required: bool) -> Self {
+        self.require_signed = required;
         self
     }
 
@@ -199,6 +210,9 @@ pub struct RecordState {
     pub last_checked: Option<Timestamp>,
     /// When the system last changed the record in DNS.
     pub last_updated: Option<Timestamp>,
+    /// The timestamp (Unix seconds) of the last signed request accepted for
+    /// the record: the replay guard. A signed request must be newer.
+    pub last_signed: Option<u64>,
 }
 
 /// The access state written after every authenticated request.

@@ -10,6 +10,13 @@
 //!
 //! Nothing is written for a request whose token does not match.
 //!
+//! Signed requests (`docs/PROTOCOL.md` section 7, [`crate::signed`]) take
+//! the same steps with the signature in place of the token, then two more
+//! before anything else is written: the timestamp must be inside the window
+//! and newer than the record's replay guard, which moves forward atomically
+//! in the store. A record with `require_signed` refuses hash tokens and
+//! passwords once they are checked, writing nothing.
+//!
 //! # When is the address "already current"?
 //!
 //! Clients re-send their unchanged address every few minutes, so that case
@@ -45,6 +52,7 @@ use crate::policy::{AddressRefusal, check_address, check_lock};
 use crate::provider::{DnsChange, DnsProvider};
 use crate::record::{AccessUpdate, ChangeUpdate, DEFAULT_TTL, Record, RecordKey, RecordType};
 use crate::secret::SharedSecret;
+use crate::signed::{DEFAULT_SIGNED_WINDOW, ParsedProof, SignedMessage, SignedMode, SignedProof};
 use crate::store::RecordStore;
 use crate::timestamp::{Clock, SystemClock, Timestamp};
 
@@ -90,6 +98,31 @@ impl std::fmt::Debug for SecretSetRequest {
             .field("source", &self.source)
             .finish()
     }
+}
+
+/// A signed `set` (`docs/PROTOCOL.md` section 7), as the codecs hand it
+/// over.
+#[derive(Debug, Clone)]
+pub struct SignedSetRequest {
+    /// The `hostname` argument, as sent (percent-decoded).
+    pub hostname: String,
+    /// The `internalIp` argument; `None` or empty when not given.
+    pub internal_ip: Option<String>,
+    /// The `signature`, `timestamp` and `nonce` arguments.
+    pub proof: SignedProof,
+    /// The requester's public source address.
+    pub source: IpAddr,
+}
+
+/// A signed `list_hosts`, as the codecs hand it over.
+#[derive(Debug, Clone)]
+pub struct SignedListHostsRequest {
+    /// The `hostname` argument, as sent (percent-decoded).
+    pub hostname: String,
+    /// The `signature`, `timestamp` and `nonce` arguments.
+    pub proof: SignedProof,
+    /// The requester's public source address.
+    pub source: IpAddr,
 }
 
 /// A `list_hosts` request, as the codecs hand it over.
@@ -172,6 +205,7 @@ pub struct DdnsService {
     clock: Arc<dyn Clock>,
     default_ttl: u32,
     recheck_interval: Duration,
+    signed_window: Duration,
     known: Mutex<HashMap<RecordKey, Known>>,
     access_delay: Duration,
     access: Arc<AccessBuffer>,
@@ -185,6 +219,7 @@ pub struct DdnsServiceBuilder {
     clock: Arc<dyn Clock>,
     default_ttl: u32,
     recheck_interval: Duration,
+    signed_window: Duration,
     access_delay: Duration,
 }
 
@@ -201,6 +236,14 @@ impl DdnsServiceBuilder {
     #[must_use]
     pub fn with_recheck_interval(mut self, interval: Duration) -> Self {
         self.recheck_interval = interval;
+        self
+    }
+
+    /// How far a signed request's timestamp may be from the clock, either
+    /// way (default [`DEFAULT_SIGNED_WINDOW`], 300 s).
+    #[must_use]
+    pub fn with_signed_window(mut self, window: Duration) -> Self {
+        self.signed_window = window;
         self
     }
 
@@ -237,6 +280,7 @@ impl DdnsServiceBuilder {
             clock: self.clock,
             default_ttl: self.default_ttl,
             recheck_interval: self.recheck_interval,
+            signed_window: self.signed_window,
             known: Mutex::new(HashMap::new()),
             access_delay: self.access_delay,
             access: Arc::new(AccessBuffer::default()),
@@ -251,6 +295,12 @@ enum Credential<'a> {
     Token(&'a HashToken),
     /// The shared secret itself (dyndns2's password).
     Secret(&'a str),
+    /// A signed request's proof over `mode` and `address`.
+    Signed {
+        mode: SignedMode,
+        address: IpAddr,
+        proof: &'a ParsedProof,
+    },
 }
 
 /// What steps 1-3 establish about a request: the record, authenticated.
@@ -271,6 +321,7 @@ impl DdnsService {
             clock: Arc::new(SystemClock),
             default_ttl: DEFAULT_TTL,
             recheck_interval: DEFAULT_RECHECK_INTERVAL,
+            signed_window: DEFAULT_SIGNED_WINDOW,
             access_delay: Duration::ZERO,
         }
     }
@@ -300,15 +351,7 @@ impl DdnsService {
     pub async fn set(&self, request: SetRequest) -> Result<SetOutcome, Failure> {
         let token = HashToken::parse(&request.hash).map_err(|_| Failure::BadHashFormat)?;
         let source = request.source.to_canonical();
-        let target = match request.internal_ip.as_deref() {
-            None | Some("") => source,
-            Some(text) => text
-                .parse::<IpAddr>()
-                .map_err(|_| Failure::InvalidAddress {
-                    sent: text.chars().take(64).collect(),
-                })?
-                .to_canonical(),
-        };
+        let target = target_address(request.internal_ip.as_deref(), source)?;
         let record_type = RecordType::for_address(target);
         let Authenticated { record, sent_name } = self
             .authenticate(
@@ -317,6 +360,29 @@ impl DdnsService {
                 Credential::Token(&token),
                 source,
             )
+            .await?;
+        self.point(record, sent_name, target, source).await
+    }
+
+    /// A signed `set` (`docs/PROTOCOL.md` section 7): the same rules as
+    /// [`DdnsService::set`], with the signature, the time window and the
+    /// replay guard in place of the token.
+    ///
+    /// # Errors
+    ///
+    /// The first [`Failure`] in the protocol's order of decisions.
+    pub async fn set_signed(&self, request: SignedSetRequest) -> Result<SetOutcome, Failure> {
+        let proof = request.proof.parse().map_err(Failure::BadSignedFormat)?;
+        let source = request.source.to_canonical();
+        let target = target_address(request.internal_ip.as_deref(), source)?;
+        let record_type = RecordType::for_address(target);
+        let credential = Credential::Signed {
+            mode: SignedMode::Set,
+            address: target,
+            proof: &proof,
+        };
+        let Authenticated { record, sent_name } = self
+            .authenticate(&request.hostname, record_type, credential, source)
             .await?;
         self.point(record, sent_name, target, source).await
     }
@@ -435,6 +501,39 @@ impl DdnsService {
                 source,
             )
             .await?;
+        self.group_of(&record).await
+    }
+
+    /// A signed `list_hosts` (`docs/PROTOCOL.md` section 7); the signed
+    /// address is the source address.
+    ///
+    /// # Errors
+    ///
+    /// The first [`Failure`] in the protocol's order of decisions.
+    pub async fn list_hosts_signed(
+        &self,
+        request: SignedListHostsRequest,
+    ) -> Result<HostList, Failure> {
+        let proof = request.proof.parse().map_err(Failure::BadSignedFormat)?;
+        let source = request.source.to_canonical();
+        let credential = Credential::Signed {
+            mode: SignedMode::ListHosts,
+            address: source,
+            proof: &proof,
+        };
+        let Authenticated { record, .. } = self
+            .authenticate(
+                &request.hostname,
+                RecordType::for_address(source),
+                credential,
+                source,
+            )
+            .await?;
+        self.group_of(&record).await
+    }
+
+    /// The rest of a `list_hosts` once authenticated.
+    async fn group_of(&self, record: &Record) -> Result<HostList, Failure> {
         if !record.config.read_privilege {
             return Err(Failure::NoReadPrivilege);
         }
@@ -470,15 +569,52 @@ impl DdnsService {
             .await
             .map_err(Failure::store)?
             .ok_or_else(not_configured)?;
-        let authentic = match credential {
+        let secret = &record.config.shared_secret;
+        match credential {
             Credential::Token(token) => {
-                token.verify(source, &sent_name, &record.config.shared_secret)
+                if !token.verify(source, &sent_name, secret) {
+                    return Err(Failure::HashMismatch);
+                }
             }
             // SharedSecret compares in constant time.
-            Credential::Secret(secret) => SharedSecret::new(secret) == record.config.shared_secret,
-        };
-        if !authentic {
-            return Err(Failure::HashMismatch);
+            Credential::Secret(sent) => {
+                if SharedSecret::new(sent) != *secret {
+                    return Err(Failure::HashMismatch);
+                }
+            }
+            Credential::Signed {
+                mode,
+                address,
+                proof,
+            } => {
+                let message = SignedMessage::new(
+                    mode,
+                    key.hostname.clone(),
+                    address,
+                    proof.timestamp,
+                    proof.nonce.clone(),
+                );
+                if !proof.signature.verify(&message, secret) {
+                    return Err(Failure::SignatureMismatch);
+                }
+                self.check_window(proof.timestamp)?;
+                match self.store.advance_replay_guard(&key, proof.timestamp).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return Err(Failure::Replayed {
+                            hostname: sent_name,
+                        });
+                    }
+                    Err(crate::Error::NotFound { .. }) => return Err(not_configured()),
+                    Err(e) => return Err(Failure::store(e)),
+                }
+            }
+        }
+        let signed = matches!(credential, Credential::Signed { .. });
+        if record.config.require_signed && !signed {
+            return Err(Failure::SignatureRequired {
+                hostname: sent_name,
+            });
         }
         let access = AccessUpdate {
             source,
@@ -491,6 +627,21 @@ impl DdnsService {
                 .map_err(Failure::store)?;
         }
         Ok(Authenticated { record, sent_name })
+    }
+
+    /// Refuses a signed timestamp farther from the clock than the window.
+    fn check_window(&self, timestamp: u64) -> Result<(), Failure> {
+        let now = self.clock.now().unix_micros().div_euclid(1_000_000);
+        let skew = i128::from(timestamp) - i128::from(now);
+        let window = self.signed_window.as_secs();
+        if skew.unsigned_abs() <= u128::from(window) {
+            Ok(())
+        } else {
+            Err(Failure::StaleTimestamp {
+                skew_seconds: i64::try_from(skew).unwrap_or(i64::MAX),
+                window_seconds: window,
+            })
+        }
     }
 
     async fn record_change(
@@ -579,5 +730,19 @@ impl DdnsService {
         // The map holds only hints; one left half-written by a panicking
         // thread is still usable.
         self.known.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The address a `set` points the record at: `internalIp` when given,
+/// else the source address.
+fn target_address(internal_ip: Option<&str>, source: IpAddr) -> Result<IpAddr, Failure> {
+    match internal_ip {
+        None | Some("") => Ok(source),
+        Some(text) => text
+            .parse::<IpAddr>()
+            .map(|a| a.to_canonical())
+            .map_err(|_| Failure::InvalidAddress {
+                sent: text.chars().take(64).collect(),
+            }),
     }
 }

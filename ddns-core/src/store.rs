@@ -103,6 +103,21 @@ pub trait RecordStore: Send + Sync + Debug {
         Ok(())
     }
 
+    /// Advances the replay guard (`last_signed`) of `key` to `timestamp`
+    /// (Unix seconds) if the record has none or an older one, touching no
+    /// other field.
+    ///
+    /// Returns `Ok(true)` when the guard moved, `Ok(false)` when it already
+    /// held `timestamp` or a later one (the request is a replay or older
+    /// than one accepted). The check and the write are one atomic step: of
+    /// concurrent calls with the same timestamp, at most one returns true.
+    /// The guard must be durable like the rest of the record, so that a
+    /// restart does not reopen the window for replays.
+    ///
+    /// Fails with [`crate::Error::NotFound`] when the record does not
+    /// exist; it must not create one.
+    async fn advance_replay_guard(&self, key: &RecordKey, timestamp: u64) -> Result<bool>;
+
     /// Creates `record`, configuration and state as given.
     ///
     /// Fails with [`crate::Error::Conflict`] when a record with the same key

@@ -7,7 +7,6 @@ mod common;
 
 use std::sync::Arc;
 
-use base64::Engine as _;
 use common::*;
 use ddns_core::codec::HttpResponse;
 use ddns_core::codec::dyndns2::{Dyndns2Api, Dyndns2Params, Dyndns2Request};
@@ -16,13 +15,6 @@ use ddns_core::mock::MockRecordStore;
 use ddns_core::{
     DdnsService, Hostname, Record, RecordConfig, RecordStore, RecordType, SharedSecret,
 };
-
-fn basic(user: &str, password: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
-}
 
 async fn update(api: &Dyndns2Api, query: &str, auth: Option<&str>, source: &str) -> HttpResponse {
     api.handle(Dyndns2Request {

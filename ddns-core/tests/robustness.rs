@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use ddns_core::codec::seed::{SeedHttpRequest, SeedParams};
+use ddns_core::signed::SignedProof;
 use proptest::prelude::*;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -43,9 +44,13 @@ proptest! {
         hash in prop_oneof!["[0-9a-fA-F]{64}", "\\PC{0,70}"],
         internal_ip in prop_oneof![Just(String::new()), "\\PC{0,40}", any::<std::net::IpAddr>().prop_map(|a| a.to_string())],
         source in any::<std::net::IpAddr>(),
+        signature in prop_oneof![Just(String::new()), "[0-9a-f]{64}", "\\PC{0,70}"],
+        timestamp in prop_oneof!["[0-9]{1,20}", "\\PC{0,24}"],
+        nonce in prop_oneof!["[A-Za-z0-9_-]{16,64}", "\\PC{0,70}"],
     ) {
         let f = Fixture::new();
-        let params = SeedParams { mode, hostname, hash, internal_ip };
+        let signed = SignedProof { signature, timestamp, nonce };
+        let params = SeedParams { mode, hostname, hash, internal_ip, signed };
         let r = runtime().block_on(f.api.handle(SeedHttpRequest { params, api_key: None, source }));
         prop_assert!(well_formed(r.status, &r.body), "{:?}", r);
     }

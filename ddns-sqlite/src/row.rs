@@ -14,7 +14,7 @@ use crate::error::SqliteError;
 /// The columns, in the order [`RawRow::read`] expects them.
 pub(crate) const COLUMNS: &str = "hostname, record_type, shared_secret, ttl, lock_record, \
      allow_internal, read_privilege, mac_address, comment, ip_address, last_accessed, \
-     last_checked, last_updated";
+     last_checked, last_updated, require_signed, last_signed";
 
 /// One row as SQLite holds it, before validation.
 pub(crate) struct RawRow {
@@ -31,6 +31,8 @@ pub(crate) struct RawRow {
     last_accessed: Option<String>,
     last_checked: Option<String>,
     last_updated: Option<String>,
+    require_signed: bool,
+    last_signed: Option<i64>,
 }
 
 impl RawRow {
@@ -50,6 +52,8 @@ impl RawRow {
             last_accessed: row.get(10)?,
             last_checked: row.get(11)?,
             last_updated: row.get(12)?,
+            require_signed: row.get(13)?,
+            last_signed: row.get(14)?,
         })
     }
 
@@ -69,7 +73,8 @@ impl RawRow {
         let mut config = RecordConfig::new(SharedSecret::new(self.shared_secret))
             .with_lock(self.lock_record)
             .with_allow_internal(self.allow_internal)
-            .with_read_privilege(self.read_privilege);
+            .with_read_privilege(self.read_privilege)
+            .with_require_signed(self.require_signed);
         if let Some(ttl) = self.ttl {
             let ttl = u32::try_from(ttl).map_err(|_| invalid("ttl", &ttl.to_string()))?;
             config = config.with_ttl(ttl);
@@ -85,6 +90,7 @@ impl RawRow {
         state.last_accessed = self.last_accessed.and_then(|s| s.parse().ok());
         state.last_checked = self.last_checked.and_then(|s| s.parse().ok());
         state.last_updated = self.last_updated.and_then(|s| s.parse().ok());
+        state.last_signed = self.last_signed.and_then(|t| u64::try_from(t).ok());
         Ok(Record::new(RecordKey::new(hostname, record_type), config).with_state(state))
     }
 }
@@ -95,7 +101,7 @@ pub(crate) fn insert(conn: &Connection, record: &Record) -> rusqlite::Result<usi
     let c = &record.config;
     let s = &record.state;
     let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO records ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+        "INSERT INTO records ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     ))?;
     stmt.execute(params![
         record.key.hostname.as_str(),
@@ -111,5 +117,12 @@ pub(crate) fn insert(conn: &Connection, record: &Record) -> rusqlite::Result<usi
         s.last_accessed.map(|a| a.to_string()),
         s.last_checked.map(|t| t.to_string()),
         s.last_updated.map(|t| t.to_string()),
+        c.require_signed,
+        s.last_signed.map(guard_value).transpose()?,
     ])
+}
+
+/// A replay-guard timestamp as SQLite stores it (a signed 64-bit integer).
+pub(crate) fn guard_value(timestamp: u64) -> rusqlite::Result<i64> {
+    i64::try_from(timestamp).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }

@@ -16,7 +16,7 @@ use crate::error::SqliteError;
 use crate::row;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The migrations, in order: `MIGRATIONS[n]` takes version `n` to `n + 1`.
 const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
@@ -42,6 +42,14 @@ const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
 
     -- Discovery groups: records sharing a secret, with read privilege.
     CREATE INDEX records_discovery ON records (shared_secret) WHERE read_privilege = 1;
+    ",
+    // 1 -> 2: signed requests (docs/PROTOCOL.md section 7): the record
+    // setting that requires them, and the replay guard (Unix seconds).
+    r"
+    ALTER TABLE records ADD COLUMN require_signed INTEGER NOT NULL DEFAULT 0
+        CHECK (require_signed IN (0, 1));
+    ALTER TABLE records ADD COLUMN last_signed INTEGER
+        CHECK (last_signed IS NULL OR last_signed >= 0);
     ",
 ];
 

@@ -20,7 +20,7 @@ use ddns_core::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::error::SqliteError;
-use crate::row::{COLUMNS, RawRow, insert};
+use crate::row::{COLUMNS, RawRow, guard_value, insert};
 use crate::schema::{SCHEMA_VERSION, migrate};
 
 /// Records in one [`RecordStore::list_page`] page.
@@ -525,6 +525,41 @@ impl RecordStore for SqliteStore {
         .await
     }
 
+    async fn advance_replay_guard(
+        &self,
+        key: &RecordKey,
+        timestamp: u64,
+    ) -> ddns_core::Result<bool> {
+        let (hostname, record_type) = key_params(key);
+        let missing = format!("record {key}");
+        let advanced = self
+            .write(move |pool| {
+                let conn = pool.writer();
+                let at = guard_value(timestamp).map_err(pool.sqlite())?;
+                // The writer connection is held throughout: the check and
+                // the write are one step for every caller of this store.
+                let changed = conn
+                    .prepare_cached(
+                        "UPDATE records SET last_signed = ?3 WHERE hostname = ?1 \
+                         AND record_type = ?2 AND (last_signed IS NULL OR last_signed < ?3)",
+                    )
+                    .and_then(|mut stmt| stmt.execute(params![hostname, record_type, at]))
+                    .map_err(pool.sqlite())?;
+                if changed > 0 {
+                    return Ok(Some(true));
+                }
+                let exists = conn
+                    .prepare_cached(
+                        "SELECT 1 FROM records WHERE hostname = ?1 AND record_type = ?2",
+                    )
+                    .and_then(|mut stmt| stmt.exists(params![hostname, record_type]))
+                    .map_err(pool.sqlite())?;
+                Ok(exists.then_some(false))
+            })
+            .await?;
+        advanced.ok_or_else(|| ddns_core::Error::not_found(missing))
+    }
+
     async fn create(&self, record: &Record) -> ddns_core::Result<()> {
         let record = record.clone();
         let key = record.key.clone();
@@ -547,8 +582,8 @@ impl RecordStore for SqliteStore {
         self.modify(
             key,
             "UPDATE records SET shared_secret = ?3, ttl = ?4, lock_record = ?5, \
-             allow_internal = ?6, read_privilege = ?7, mac_address = ?8, comment = ?9 \
-             WHERE hostname = ?1 AND record_type = ?2",
+             allow_internal = ?6, read_privilege = ?7, mac_address = ?8, comment = ?9, \
+             require_signed = ?10 WHERE hostname = ?1 AND record_type = ?2",
             (
                 hostname,
                 record_type,
@@ -559,6 +594,7 @@ impl RecordStore for SqliteStore {
                 c.read_privilege,
                 c.mac_address,
                 c.comment,
+                c.require_signed,
             ),
         )
         .await

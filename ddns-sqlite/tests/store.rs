@@ -118,7 +118,9 @@ async fn the_table_uses_the_record_table_names_and_is_durable_wal() {
             "ip_address",
             "last_accessed",
             "last_checked",
-            "last_updated"
+            "last_updated",
+            "require_signed",
+            "last_signed"
         ]
     );
     // The discovery query uses the index.
@@ -151,6 +153,107 @@ async fn the_table_uses_the_record_table_names_and_is_durable_wal() {
         (ip.as_str(), at.as_str()),
         ("198.51.100.7", "2018-07-26 17:04:05.000042")
     );
+}
+
+/// The version 1 table, as ddns 0.1 created it, with one row in it.
+const VERSION_1: &str = r"
+    CREATE TABLE records (
+        hostname TEXT NOT NULL, record_type TEXT NOT NULL CHECK (record_type IN ('A', 'AAAA')),
+        shared_secret TEXT NOT NULL, ttl INTEGER, lock_record INTEGER NOT NULL DEFAULT 0,
+        allow_internal INTEGER NOT NULL DEFAULT 0, read_privilege INTEGER NOT NULL DEFAULT 0,
+        mac_address TEXT, comment TEXT, ip_address TEXT, last_accessed TEXT,
+        last_checked TEXT, last_updated TEXT, PRIMARY KEY (hostname, record_type)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX records_discovery ON records (shared_secret) WHERE read_privilege = 1;
+    INSERT INTO records (hostname, record_type, shared_secret, ttl, lock_record, allow_internal,
+        read_privilege, ip_address, last_updated)
+    VALUES ('old.example.com.', 'A', 'kept', 120, 1, 0, 1, '198.51.100.7',
+        '2018-07-26 17:04:05.000042');
+    PRAGMA user_version = 1;
+";
+
+#[tokio::test]
+async fn a_version_1_database_is_migrated_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    rusqlite::Connection::open(db(&dir))
+        .unwrap()
+        .execute_batch(VERSION_1)
+        .unwrap();
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    let k = key("old.example.com", RecordType::A);
+    let old = store.get(&k).await.unwrap().expect("the row survives");
+    assert_eq!(old.config.shared_secret, SharedSecret::new("kept"));
+    assert_eq!(old.config.ttl, Some(120));
+    assert!(old.config.lock_record && old.config.read_privilege);
+    assert!(!old.config.require_signed, "old rows do not require signing");
+    assert_eq!(old.state.ip_address, Some("198.51.100.7".parse().unwrap()));
+    assert_eq!(old.state.last_signed, None);
+    // The new columns work, and the version moved.
+    assert!(store.advance_replay_guard(&k, 7).await.unwrap());
+    store
+        .update_config(&k, &old.config.clone().with_require_signed(true))
+        .await
+        .unwrap();
+    drop(store);
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    let read = store.get(&k).await.unwrap().unwrap();
+    assert!(read.config.require_signed);
+    assert_eq!(read.state.last_signed, Some(7));
+    let version: i64 = rusqlite::Connection::open(db(&dir))
+        .unwrap()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+}
+
+#[tokio::test]
+async fn the_replay_guard_survives_a_restart() {
+    use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
+    use ddns_core::memory::MemoryProvider;
+    use ddns_core::signed::{Nonce, SignedMessage, SignedMode, SignedProof};
+
+    let dir = tempfile::tempdir().unwrap();
+    let host = "signed.example.com";
+    let source: IpAddr = "198.51.100.7".parse().unwrap();
+    let secret = SharedSecret::new("secret");
+    let now = u64::try_from(Timestamp::now().unix_micros() / 1_000_000).unwrap();
+    let message = SignedMessage::new(
+        SignedMode::Set,
+        Hostname::parse(host).unwrap(),
+        source,
+        now,
+        Nonce::generate().unwrap(),
+    );
+    let proof = SignedProof::for_message(&message, &secret);
+    let query = format!(
+        "mode=set&hostname={host}&signature={}&timestamp={}&nonce={}",
+        proof.signature, proof.timestamp, proof.nonce
+    );
+    let send = |store: SqliteStore| {
+        let query = query.clone();
+        async move {
+            let service = ddns_core::DdnsService::builder(
+                Arc::new(store),
+                Arc::new(MemoryProvider::new()),
+            )
+            .build();
+            SeedApi::new(Arc::new(service), ApiKeys::none())
+                .handle(SeedHttpRequest {
+                    params: SeedParams::from_query(&query),
+                    api_key: None,
+                    source,
+                })
+                .await
+                .body
+        }
+    };
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    store.create(&record(host)).await.unwrap();
+    let first = send(store).await;
+    assert!(first.contains("has been set to"), "{first}");
+    // A new process on the same file refuses the same request.
+    let again = send(SqliteStore::open(db(&dir)).await.unwrap()).await;
+    assert!(again.contains("already used"), "{again}");
 }
 
 #[tokio::test]

@@ -204,6 +204,9 @@ fn failure_code(failure: &Failure) -> &'static str {
         | Failure::NotUnicast { .. }
         | Failure::InvalidAddress { .. } => "abuse",
         Failure::MultipleValues => "dnserr",
+        // dyndns2 has no word for "use another scheme": the password alone
+        // does not open a record that requires signed requests.
+        Failure::SignatureRequired { .. } => "badauth",
         Failure::Backend {
             backend: Backend::Dns,
             ..

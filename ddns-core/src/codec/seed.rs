@@ -20,7 +20,10 @@ use super::HttpResponse;
 use super::json::push_str;
 use crate::auth::source_ip_text;
 use crate::outcome::{Backend, Failure, HostList, SetOutcome};
-use crate::service::{DdnsService, ListHostsRequest, SetRequest};
+use crate::service::{
+    DdnsService, ListHostsRequest, SetRequest, SignedListHostsRequest, SignedSetRequest,
+};
+use crate::signed::SignedProof;
 
 /// `set`, address already current.
 pub const MSG_MATCHES: &str = "Your IP address matches the current Route53 DNS record.";
@@ -38,6 +41,9 @@ pub const MSG_MULTIPLE_VALUES: &str = "You should only have a single value for y
 pub const MSG_INVALID_ADDRESS: &str =
     "The internalIp argument is not a valid IPv4 or IPv6 address.";
 
+/// A signed request whose `signature` does not match.
+pub const MSG_SIGNATURE_MISMATCH: &str = "Validation signatures do not match.";
+
 /// The body API Gateway sends with its 403 for a missing or wrong API key.
 pub const FORBIDDEN_BODY: &str = r#"{"message":"Forbidden"}"#;
 
@@ -52,6 +58,9 @@ pub struct SeedParams {
     pub hash: String,
     /// `internalIp`.
     pub internal_ip: String,
+    /// `signature`, `timestamp` and `nonce`: a signed request
+    /// (`docs/PROTOCOL.md` section 7) when `signature` is not empty.
+    pub signed: SignedProof,
 }
 
 impl SeedParams {
@@ -84,6 +93,9 @@ impl SeedParams {
                 "hostname" => &mut params.hostname,
                 "hash" => &mut params.hash,
                 "internalIp" => &mut params.internal_ip,
+                "signature" => &mut params.signed.signature,
+                "timestamp" => &mut params.signed.timestamp,
+                "nonce" => &mut params.signed.nonce,
                 _ => continue,
             };
             *slot = value.into();
@@ -245,33 +257,52 @@ impl SeedApi {
             hostname,
             hash,
             internal_ip,
+            signed,
             ..
         } = request.params;
         let source = request.source;
+        let is_signed = !signed.signature.is_empty();
+        let service = &self.service;
         let (response, failure, changed) = match mode {
-            Mode::Get => (render_get(self.service.get(source)), None, false),
+            Mode::Get => (render_get(service.get(source)), None, false),
             Mode::Set => {
-                let result = self
-                    .service
-                    .set(SetRequest {
+                let internal_ip = Some(internal_ip);
+                let result = if is_signed {
+                    let request = SignedSetRequest {
+                        hostname,
+                        internal_ip,
+                        proof: signed,
+                        source,
+                    };
+                    service.set_signed(request).await
+                } else {
+                    let request = SetRequest {
                         hostname,
                         hash,
-                        internal_ip: Some(internal_ip),
+                        internal_ip,
                         source,
-                    })
-                    .await;
+                    };
+                    service.set(request).await
+                };
                 let changed = matches!(result, Ok(SetOutcome::Changed { .. }));
                 (render_set(&result), result.err(), changed)
             }
             Mode::ListHosts => {
-                let result = self
-                    .service
-                    .list_hosts(ListHostsRequest {
+                let result = if is_signed {
+                    let request = SignedListHostsRequest {
+                        hostname,
+                        proof: signed,
+                        source,
+                    };
+                    service.list_hosts_signed(request).await
+                } else {
+                    let request = ListHostsRequest {
                         hostname,
                         hash,
                         source,
-                    })
-                    .await;
+                    };
+                    service.list_hosts(request).await
+                };
                 (render_list_hosts(&result), result.err(), false)
             }
             Mode::Invalid => (fail(MSG_BAD_MODE), None, false),
@@ -389,6 +420,20 @@ pub fn render_failure(failure: &Failure) -> HttpResponse {
         ),
         Failure::NoReadPrivilege => MSG_NO_READ_PRIVILEGE.to_owned(),
         Failure::MultipleValues => MSG_MULTIPLE_VALUES.to_owned(),
+        Failure::SignatureRequired { hostname } => format!(
+            "The record for {hostname} accepts only signed requests; send signature=, timestamp= and nonce= instead of hash= (see docs/PROTOCOL.md section 7)."
+        ),
+        Failure::BadSignedFormat(error) => format!("Malformed signed request: {error}."),
+        Failure::SignatureMismatch => MSG_SIGNATURE_MISMATCH.to_owned(),
+        Failure::StaleTimestamp {
+            skew_seconds,
+            window_seconds,
+        } => format!(
+            "The request's timestamp is {skew_seconds} s from the server's clock, more than the {window_seconds} s accepted either way; check the client's clock."
+        ),
+        Failure::Replayed { hostname } => format!(
+            "This signed request was already used, or is older than the last one accepted for {hostname}; sign each request with a new timestamp and nonce."
+        ),
         Failure::Backend { backend, error } => {
             let what = match backend {
                 Backend::Store => "The record store",

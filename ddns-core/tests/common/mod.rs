@@ -142,3 +142,12 @@ pub fn success(message: &str) -> String {
 pub fn fail(message: &str) -> String {
     format!(r#"{{"return_message": "{message}", "return_status": "fail"}}"#)
 }
+
+/// An HTTP Basic `Authorization` header value.
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
