@@ -185,7 +185,10 @@ async fn a_version_1_database_is_migrated_in_place() {
     assert_eq!(old.config.shared_secret, SharedSecret::new("kept"));
     assert_eq!(old.config.ttl, Some(120));
     assert!(old.config.lock_record && old.config.read_privilege);
-    assert!(!old.config.require_signed, "old rows do not require signing");
+    assert!(
+        !old.config.require_signed,
+        "old rows do not require signing"
+    );
     assert_eq!(old.state.ip_address, Some("198.51.100.7".parse().unwrap()));
     assert_eq!(old.state.last_signed, None);
     // The new columns work, and the version moved.
@@ -232,11 +235,9 @@ async fn the_replay_guard_survives_a_restart() {
     let send = |store: SqliteStore| {
         let query = query.clone();
         async move {
-            let service = ddns_core::DdnsService::builder(
-                Arc::new(store),
-                Arc::new(MemoryProvider::new()),
-            )
-            .build();
+            let service =
+                ddns_core::DdnsService::builder(Arc::new(store), Arc::new(MemoryProvider::new()))
+                    .build();
             SeedApi::new(Arc::new(service), ApiKeys::none())
                 .handle(SeedHttpRequest {
                     params: SeedParams::from_query(&query),

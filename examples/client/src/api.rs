@@ -3,7 +3,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ddns_core::{HashToken, SharedSecret};
+use ddns_core::signed::{Nonce, SignedMessage, SignedMode, SignedProof};
+use ddns_core::{HashToken, Hostname, SharedSecret};
 use serde_json::Value;
 
 /// Why a call failed, in words a user can act on.
@@ -77,6 +78,7 @@ pub struct SeedClient {
     http: reqwest::Client,
     url: String,
     api_key: Option<String>,
+    signed: bool,
 }
 
 impl SeedClient {
@@ -112,7 +114,49 @@ impl SeedClient {
             http,
             url: url.to_owned(),
             api_key,
+            signed: false,
         })
+    }
+
+    /// Sends signed requests (`docs/PROTOCOL.md` section 7) instead of hash
+    /// tokens when `signed` is true.
+    #[must_use]
+    pub fn with_signed(mut self, signed: bool) -> Self {
+        self.signed = signed;
+        self
+    }
+
+    /// The proof arguments of a `set` or `list_hosts`: a hash token for
+    /// `public_ip`, or a fresh signature over `address`.
+    fn proof(
+        &self,
+        mode: SignedMode,
+        hostname: &str,
+        secret: &SharedSecret,
+        public_ip: IpAddr,
+        address: IpAddr,
+    ) -> Result<Vec<(&'static str, String)>, ClientError> {
+        if !self.signed {
+            return Ok(vec![("hash", token(public_ip, hostname, secret))]);
+        }
+        let name = Hostname::parse(hostname)
+            .map_err(|e| ClientError::Input(format!("--hostname {hostname:?}: {e}")))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| ClientError::Input("the system clock is before 1970".into()))?
+            .as_secs();
+        let nonce = Nonce::generate().map_err(|e| ClientError::Input(e.to_string()))?;
+        let message = SignedMessage::new(mode, name, address, now, nonce);
+        let SignedProof {
+            signature,
+            timestamp,
+            nonce,
+        } = SignedProof::for_message(&message, secret);
+        Ok(vec![
+            ("signature", signature),
+            ("timestamp", timestamp),
+            ("nonce", nonce),
+        ])
     }
 
     async fn call(&self, params: &[(&str, &str)]) -> Result<Answer, ClientError> {
@@ -183,13 +227,11 @@ impl SeedClient {
         public_ip: IpAddr,
         internal_ip: Option<IpAddr>,
     ) -> Result<String, ClientError> {
-        let hash = token(public_ip, hostname, secret);
+        let address = internal_ip.unwrap_or(public_ip);
+        let proof = self.proof(SignedMode::Set, hostname, secret, public_ip, address)?;
         let internal = internal_ip.map(|ip| ip.to_string());
-        let mut params = vec![
-            ("mode", "set"),
-            ("hostname", hostname),
-            ("hash", hash.as_str()),
-        ];
+        let mut params = vec![("mode", "set"), ("hostname", hostname)];
+        params.extend(proof.iter().map(|(k, v)| (*k, v.as_str())));
         if let Some(ip) = internal.as_deref() {
             params.push(("internalIp", ip));
         }
@@ -207,14 +249,16 @@ impl SeedClient {
         secret: &SharedSecret,
         public_ip: IpAddr,
     ) -> Result<Vec<GroupHost>, ClientError> {
-        let hash = token(public_ip, hostname, secret);
-        let answer = self
-            .call(&[
-                ("mode", "list_hosts"),
-                ("hostname", hostname),
-                ("hash", &hash),
-            ])
-            .await?;
+        let proof = self.proof(
+            SignedMode::ListHosts,
+            hostname,
+            secret,
+            public_ip,
+            public_ip,
+        )?;
+        let mut params = vec![("mode", "list_hosts"), ("hostname", hostname)];
+        params.extend(proof.iter().map(|(k, v)| (*k, v.as_str())));
+        let answer = self.call(&params).await?;
         let Value::Array(items) = answer.message else {
             return Err(ClientError::Failed(format!(
                 "list_hosts answered {}",

@@ -49,6 +49,12 @@ pub struct Cli {
     /// The API key (x-api-key), when the API requires one.
     #[arg(long, env = "DDNS_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// Sign requests (HMAC-SHA256 with a timestamp and a nonce, docs/PROTOCOL.md
+    /// section 7) instead of sending the replayable hash token. Required by
+    /// records with `require_signed`; needs a clock within 5 minutes of the
+    /// server's.
+    #[arg(long, env = "DDNS_SIGNED")]
+    pub signed: bool,
     /// What to publish: `public` (the address the server sees), an IP
     /// address, or an interface name.
     #[arg(long, default_value = "public")]
@@ -98,12 +104,13 @@ pub enum Command {
 
 impl Cli {
     fn client(&self) -> Result<SeedClient, ClientError> {
-        SeedClient::new(
+        Ok(SeedClient::new(
             &self.url,
             self.api_key.clone(),
             self.ip_version,
             self.timeout,
-        )
+        )?
+        .with_signed(self.signed))
     }
 
     fn hostname(&self) -> Result<&str, ClientError> {

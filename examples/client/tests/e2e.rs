@@ -386,3 +386,54 @@ async fn daemon_mode_updates_once_and_keeps_checking() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_requests_open_records_that_require_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path()).await;
+    let key = RecordKey::new(Hostname::parse("home.example.com").unwrap(), RecordType::A);
+    let store = server.service().store();
+    let config = store.get(&key).await.unwrap().unwrap().config;
+    store
+        .update_config(&key, &config.with_require_signed(true))
+        .await
+        .unwrap();
+
+    // The hash token is refused with a message saying what to do.
+    let o = client(args(&server, &["--ip-source", "10.0.0.1"])).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("accepts only signed requests"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        ip_of(&server, "home.example.com", RecordType::A).await,
+        None
+    );
+
+    // --signed sets it, and lists the group, each with a fresh nonce.
+    let o = client(args(&server, &["--signed", "--ip-source", "10.0.0.1"])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("has been set to 10.0.0.1"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        ip_of(&server, "home.example.com", RecordType::A).await,
+        Some("10.0.0.1".parse().unwrap())
+    );
+    let guard = store.get(&key).await.unwrap().unwrap().state.last_signed;
+    assert!(guard.is_some());
+    // A second request in a later second goes through too.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let o = client(args(&server, &["--signed", "--list-hosts"])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("printer.example.com."),
+        "{}",
+        stdout(&o)
+    );
+    server.shutdown().await;
+}

@@ -131,7 +131,8 @@ pub async fn add(
     let mut config = RecordConfig::new(secret.clone())
         .with_lock(args.locked)
         .with_allow_internal(args.allow_internal)
-        .with_read_privilege(args.read_privilege);
+        .with_read_privilege(args.read_privilege)
+        .with_require_signed(args.require_signed);
     if let Some(ttl) = args.ttl {
         config = config.with_ttl(ttl);
     }
@@ -245,12 +246,14 @@ pub async fn show(
             ("lock_record", c.lock_record.to_string()),
             ("allow_internal", c.allow_internal.to_string()),
             ("read_privilege", c.read_privilege.to_string()),
+            ("require_signed", c.require_signed.to_string()),
             ("mac_address", or_dash(c.mac_address.as_ref())),
             ("comment", or_dash(c.comment.as_ref())),
             ("ip_address", or_dash(s.ip_address)),
             ("last_accessed", or_dash(s.last_accessed)),
             ("last_checked", or_dash(s.last_checked)),
             ("last_updated", or_dash(s.last_updated)),
+            ("last_signed", or_dash(s.last_signed)),
         ] {
             writeln!(out, "  {k:<15} {v}")?;
         }
@@ -302,6 +305,9 @@ pub async fn update(
         }
         if let Some(v) = args.read_privilege {
             c.read_privilege = v;
+        }
+        if let Some(v) = args.require_signed {
+            c.require_signed = v;
         }
         if let Some(mac) = &args.mac {
             c.mac_address = (!mac.is_empty()).then(|| mac.clone());

@@ -161,6 +161,9 @@ impl RunningServer {
                 .with_recheck_interval(Duration::from_secs(
                     config.config.service.recheck_interval_secs,
                 ))
+                .with_signed_window(Duration::from_secs(
+                    config.config.service.signed_window_secs,
+                ))
                 .with_access_write_delay(Duration::from_millis(
                     config.config.service.access_write_delay_ms,
                 ))

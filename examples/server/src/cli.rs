@@ -152,6 +152,10 @@ pub struct AddArgs {
     /// Make the record a member of its secret's discovery group.
     #[arg(long)]
     pub read_privilege: bool,
+    /// Accept only signed requests (docs/PROTOCOL.md section 7) for the
+    /// record: hash tokens and dyndns2 passwords are refused.
+    #[arg(long)]
+    pub require_signed: bool,
     /// The host's MAC address, for network discovery.
     #[arg(long)]
     pub mac: Option<String>,
@@ -186,6 +190,10 @@ pub struct UpdateArgs {
     /// Join (true) or leave (false) the discovery group.
     #[arg(long)]
     pub read_privilege: Option<bool>,
+    /// Accept only signed requests (true), or hash tokens and passwords
+    /// too (false).
+    #[arg(long)]
+    pub require_signed: Option<bool>,
     /// A new MAC address (empty to clear).
     #[arg(long)]
     pub mac: Option<String>,

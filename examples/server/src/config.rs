@@ -20,6 +20,7 @@
 //! coalesce_window_ms = 20          # gather concurrent DNS changes
 //! access_write_delay_ms = 1000     # batch last_checked/last_accessed writes
 //! record_cache_ttl_ms = 1000       # reuse records read from the store
+//! signed_window_secs = 300         # accepted clock skew of signed requests
 //!
 //! [limits]
 //! per_source_per_minute = 120      # token buckets per address and host
@@ -215,6 +216,10 @@ pub struct ServiceSection {
     /// reads the store on every request.
     #[serde(default = "default_cache_ttl")]
     pub record_cache_ttl_ms: u64,
+    /// Seconds a signed request's timestamp may be from the server's clock,
+    /// either way.
+    #[serde(default = "default_signed_window")]
+    pub signed_window_secs: u64,
 }
 
 impl Default for ServiceSection {
@@ -224,6 +229,7 @@ impl Default for ServiceSection {
             coalesce_window_ms: default_window(),
             access_write_delay_ms: default_access_delay(),
             record_cache_ttl_ms: default_cache_ttl(),
+            signed_window_secs: default_signed_window(),
         }
     }
 }
@@ -321,6 +327,9 @@ fn default_zone() -> String {
 }
 fn default_ttl() -> u32 {
     ddns_core::DEFAULT_TTL
+}
+fn default_signed_window() -> u64 {
+    ddns_core::signed::DEFAULT_SIGNED_WINDOW.as_secs()
 }
 fn default_recheck() -> u64 {
     ddns_core::service::DEFAULT_RECHECK_INTERVAL.as_secs()

@@ -194,10 +194,8 @@ async fn seed_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) 
             "The request took too long to complete; try again later.",
         ));
     };
-    if let (
-        Some(limits),
-        Some(ddns_core::Failure::HashMismatch | ddns_core::Failure::BadHashFormat),
-    ) = (&state.limits, &answer.failure)
+    if let (Some(limits), Some(failure)) = (&state.limits, &answer.failure)
+        && failure.is_authentication_failure()
     {
         limits.failed_auth(source, [hostname.as_str()]);
     }

@@ -172,6 +172,11 @@ pub fn failure_kind(failure: &Failure) -> &'static str {
         Failure::NotUnicast { .. } => "not_unicast",
         Failure::NoReadPrivilege => "no_read_privilege",
         Failure::MultipleValues => "multiple_values",
+        Failure::SignatureRequired { .. } => "signature_required",
+        Failure::BadSignedFormat(_) => "bad_signed_format",
+        Failure::SignatureMismatch => "signature_mismatch",
+        Failure::StaleTimestamp { .. } => "stale_timestamp",
+        Failure::Replayed { .. } => "replayed",
         Failure::Backend { .. } => "backend",
         _ => "other",
     }

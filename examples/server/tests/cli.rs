@@ -120,6 +120,30 @@ fn admin_commands_manage_records() {
         "{shown}"
     );
 
+    // Signed requests: required on add, switched off and on by update.
+    ok(
+        d,
+        &[
+            "add",
+            "signed.example.com",
+            "--type",
+            "a",
+            "--require-signed",
+        ],
+    );
+    let shown = ok(d, &["show", "signed.example.com"]);
+    assert!(
+        shown.contains("require_signed  true") && shown.contains("last_signed     -"),
+        "{shown}"
+    );
+    ok(
+        d,
+        &["update", "signed.example.com", "--require-signed", "false"],
+    );
+    assert!(ok(d, &["show", "signed.example.com"]).contains("require_signed  false"));
+    ok(d, &["remove", "signed.example.com"]);
+    assert!(ok(d, &["show", "home.example.com", "--type", "a"]).contains("require_signed  false"));
+
     // token matches the hash a client computes, with the stored secret.
     let token = ok(
         d,
