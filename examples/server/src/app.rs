@@ -25,6 +25,7 @@ use crate::config::{ConfigError, ProviderConfig, StoreConfig, ValidConfig};
 use crate::http::{HttpState, accept_loop};
 use crate::limits::{CLEAN_EVERY, Limits};
 use crate::metrics::Metrics;
+use crate::tls::TlsCertificates;
 
 /// How long shutdown waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -44,9 +45,14 @@ pub enum StartError {
         #[source]
         source: ddns_core::Error,
     },
+    /// The TLS certificate or key is unusable.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// An HTTP address could not be bound.
-    #[error("http.listen = {addr}: cannot listen: {source}; choose a free address and port")]
+    #[error("{setting} = {addr}: cannot listen: {source}; choose a free address and port")]
     Listen {
+        /// `http.listen` or `tls.listen`.
+        setting: &'static str,
         /// The address.
         addr: SocketAddr,
         /// Why.
@@ -97,6 +103,8 @@ pub async fn open_store(config: &ValidConfig) -> Result<Arc<dyn RecordStore>, St
 #[derive(Debug)]
 pub struct RunningServer {
     http_addrs: Vec<SocketAddr>,
+    https_addrs: Vec<SocketAddr>,
+    tls: Option<Arc<TlsCertificates>>,
     dns: Option<DnsServer>,
     stop: watch::Sender<bool>,
     loops: JoinSet<()>,
@@ -183,29 +191,64 @@ impl RunningServer {
             limits: Limits::new(&config.config.limits),
         });
 
+        let tls = match &config.config.tls {
+            Some(tls_config) => match TlsCertificates::load(tls_config) {
+                Ok(certificates) => Some((Arc::new(certificates), tls_config.listen.clone())),
+                Err(e) => {
+                    if let Some(dns) = dns {
+                        dns.shutdown().await;
+                    }
+                    return Err(e.into());
+                }
+            },
+            None => None,
+        };
+        let mut wanted: Vec<(&'static str, SocketAddr, Option<Arc<TlsCertificates>>)> = config
+            .config
+            .http
+            .listen
+            .iter()
+            .map(|&addr| ("http.listen", addr, None))
+            .collect();
+        if let Some((certificates, addrs)) = &tls {
+            wanted.extend(
+                addrs
+                    .iter()
+                    .map(|&addr| ("tls.listen", addr, Some(certificates.clone()))),
+            );
+        }
         let mut listeners = Vec::new();
-        for &addr in &config.config.http.listen {
+        for (setting, addr, certificates) in wanted {
             match TcpListener::bind(addr).await {
-                Ok(listener) => listeners.push(listener),
+                Ok(listener) => listeners.push((listener, certificates)),
                 Err(source) => {
                     if let Some(dns) = dns {
                         dns.shutdown().await;
                     }
-                    return Err(StartError::Listen { addr, source });
+                    return Err(StartError::Listen {
+                        setting,
+                        addr,
+                        source,
+                    });
                 }
             }
         }
-        let http_addrs = listeners
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .collect::<Vec<_>>();
+        let bound = |secure: bool| {
+            listeners
+                .iter()
+                .filter(|(_, c)| c.is_some() == secure)
+                .filter_map(|(l, _)| l.local_addr().ok())
+                .collect::<Vec<_>>()
+        };
+        let (http_addrs, https_addrs) = (bound(false), bound(true));
         let (stop, stopped) = watch::channel(false);
         let graceful = Arc::new(GracefulShutdown::new());
         let limit = Arc::new(Semaphore::new(config.config.http.max_connections));
         let mut loops = JoinSet::new();
-        for listener in listeners {
+        for (listener, certificates) in listeners {
             loops.spawn(accept_loop(
                 listener,
+                certificates,
                 state.clone(),
                 limit.clone(),
                 graceful.clone(),
@@ -230,6 +273,7 @@ impl RunningServer {
         info!(
             zone = %config.zone,
             http = ?http_addrs,
+            https = ?https_addrs,
             dns = ?dns.as_ref().map(DnsServer::local_addrs),
             provider = ?provider_kind(&config),
             store = %config.store_description(),
@@ -237,6 +281,8 @@ impl RunningServer {
         );
         Ok(Self {
             http_addrs,
+            https_addrs,
+            tls: tls.map(|(certificates, _)| certificates),
             dns,
             stop,
             loops,
@@ -248,6 +294,26 @@ impl RunningServer {
     /// The HTTP addresses listened on.
     pub fn http_addrs(&self) -> &[SocketAddr] {
         &self.http_addrs
+    }
+
+    /// The HTTPS addresses listened on (empty without `[tls]`).
+    pub fn https_addrs(&self) -> &[SocketAddr] {
+        &self.https_addrs
+    }
+
+    /// Reads the TLS certificate and key again (what SIGHUP does): new
+    /// connections get the new certificate, open ones keep theirs. Returns
+    /// false when the server has no TLS.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::tls::TlsError`] when the files are unusable; the
+    /// certificate in use is kept.
+    pub fn reload_tls(&self) -> Result<bool, crate::tls::TlsError> {
+        match &self.tls {
+            Some(certificates) => certificates.reload().map(|()| true),
+            None => Ok(false),
+        }
     }
 
     /// The addresses the embedded DNS server answers on (UDP and TCP);

@@ -107,6 +107,9 @@ pub struct Config {
     /// Tuning of the use cases.
     #[serde(default)]
     pub service: ServiceSection,
+    /// HTTPS listeners and their certificate; none by default.
+    #[serde(default)]
+    pub tls: Option<crate::tls::TlsConfig>,
     /// Rate limits of the HTTP side.
     #[serde(default)]
     pub limits: crate::limits::LimitsConfig,
@@ -432,11 +435,21 @@ impl Config {
             .as_deref()
             .map(|s| in_zone("zone.hostmaster", s))
             .transpose()?;
-        if self.http.listen.is_empty() {
+        let https = self.tls.as_ref().map_or(0, |t| t.listen.len());
+        if self.http.listen.is_empty() && https == 0 {
             return Err(ConfigError::invalid(
                 "http.listen",
                 "[]",
-                "at least one address is needed",
+                "at least one address is needed (here or in tls.listen)",
+            ));
+        }
+        if let Some(tls) = &self.tls
+            && tls.listen.is_empty()
+        {
+            return Err(ConfigError::invalid(
+                "tls.listen",
+                "[]",
+                "give at least one address to serve HTTPS on, or remove [tls]",
             ));
         }
         if self.dns.listen.is_empty() && matches!(self.provider, ProviderConfig::Embedded) {

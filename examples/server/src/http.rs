@@ -25,11 +25,12 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tracing::{debug, info, warn};
 
 use crate::limits::Limits;
 use crate::metrics::{Metrics, failure_kind};
+use crate::tls::TlsCertificates;
 
 /// Time allowed for a request's headers to arrive (and for an idle
 /// keep-alive connection to send its next request).
@@ -247,9 +248,12 @@ async fn health(state: &HttpState) -> Reply {
     reply(StatusCode::SERVICE_UNAVAILABLE, "application/json", body)
 }
 
-/// Accepts connections on `listener` until `stop` turns true.
+/// Accepts connections on `listener` until `stop` turns true; with `tls`,
+/// each connection first completes a TLS handshake (within the header
+/// timeout) with the certificate current at that moment.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
+    tls: Option<Arc<TlsCertificates>>,
     state: Arc<HttpState>,
     limit: Arc<Semaphore>,
     graceful: Arc<GracefulShutdown>,
@@ -275,20 +279,53 @@ pub(crate) async fn accept_loop(
                 }
             },
         };
-        let state = state.clone();
-        let service = service_fn(move |req| handle(state.clone(), peer, req));
-        let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT)
-            .max_buf_size(MAX_HEADER_BYTES)
-            .keep_alive(true);
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                debug!(%peer, error = %e, "connection ended with an error");
+        let (state, graceful) = (state.clone(), graceful.clone());
+        match &tls {
+            None => serve(stream, peer, state, &graceful, permit),
+            Some(tls) => {
+                let acceptor = tls.acceptor();
+                // A handshake in progress must not keep shutdown from
+                // taking the drain handle: it holds it weakly.
+                let graceful = Arc::downgrade(&graceful);
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            if let Some(graceful) = graceful.upgrade() {
+                                serve(stream, peer, state, &graceful, permit);
+                            }
+                        }
+                        Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => debug!(%peer, "TLS handshake timed out"),
+                    }
+                });
             }
-            drop(permit);
-        });
+        }
     }
+}
+
+/// Serves HTTP/1.1 on one accepted stream (plain or TLS) in its own task,
+/// holding `permit` until the connection ends.
+fn serve<S>(
+    stream: S,
+    peer: SocketAddr,
+    state: Arc<HttpState>,
+    graceful: &GracefulShutdown,
+    permit: OwnedSemaphorePermit,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(state.clone(), peer, req));
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .keep_alive(true);
+    let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            debug!(%peer, error = %e, "connection ended with an error");
+        }
+        drop(permit);
+    });
 }

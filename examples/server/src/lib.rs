@@ -23,6 +23,7 @@ pub mod config;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod tls;
 
 pub use app::{RunningServer, StartError};
 pub use config::{Config, ConfigError, ValidConfig};

@@ -55,7 +55,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Serve = command {
         let server = RunningServer::start(config).await?;
-        wait_for_signal().await;
+        wait_for_signal(&server).await;
         server.shutdown().await;
         return Ok(());
     }
@@ -94,17 +94,27 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Returns on SIGTERM or SIGINT.
-async fn wait_for_signal() {
+/// Returns on SIGTERM or SIGINT; on SIGHUP reloads the TLS certificate
+/// and goes on waiting.
+async fn wait_for_signal(server: &RunningServer) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+        if let (Ok(mut term), Ok(mut hangup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            loop {
+                tokio::select! {
+                    _ = term.recv() => return,
+                    _ = tokio::signal::ctrl_c() => return,
+                    _ = hangup.recv() => match server.reload_tls() {
+                        Ok(true) => tracing::info!("SIGHUP: TLS certificate reloaded"),
+                        Ok(false) => tracing::info!("SIGHUP: no [tls] configured; nothing to reload"),
+                        Err(e) => tracing::error!(error = %e, "SIGHUP: TLS certificate not reloaded; the previous one stays in use"),
+                    },
+                }
             }
-            return;
         }
     }
     let _ = tokio::signal::ctrl_c().await;
