@@ -59,6 +59,9 @@ use crate::timestamp::{Clock, SystemClock, Timestamp};
 /// How long a known DNS value is trusted before the provider is asked again.
 pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(300);
 
+/// How long one call to the DNS provider may take before the `set` fails.
+pub const DEFAULT_PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Most records whose DNS value the service remembers; past it the memory
 /// is cleared and rebuilt from the next requests (costing one read each).
 const MAX_REMEMBERED: usize = 100_000;
@@ -206,6 +209,7 @@ pub struct DdnsService {
     default_ttl: u32,
     recheck_interval: Duration,
     signed_window: Duration,
+    provider_timeout: Duration,
     known: Mutex<HashMap<RecordKey, Known>>,
     access_delay: Duration,
     access: Arc<AccessBuffer>,
@@ -220,6 +224,7 @@ pub struct DdnsServiceBuilder {
     default_ttl: u32,
     recheck_interval: Duration,
     signed_window: Duration,
+    provider_timeout: Duration,
     access_delay: Duration,
 }
 
@@ -244,6 +249,18 @@ impl DdnsServiceBuilder {
     #[must_use]
     pub fn with_signed_window(mut self, window: Duration) -> Self {
         self.signed_window = window;
+        self
+    }
+
+    /// How long one provider call (a read, a change) may take before the
+    /// request fails as unavailable (default [`DEFAULT_PROVIDER_TIMEOUT`]).
+    /// A change that timed out may still land: the service then forgets
+    /// what it knew of the record's DNS value and reads it again next time.
+    /// Applies under a tokio runtime (with time enabled); under another
+    /// executor provider calls are not timed.
+    #[must_use]
+    pub fn with_provider_timeout(mut self, timeout: Duration) -> Self {
+        self.provider_timeout = timeout;
         self
     }
 
@@ -281,6 +298,7 @@ impl DdnsServiceBuilder {
             default_ttl: self.default_ttl,
             recheck_interval: self.recheck_interval,
             signed_window: self.signed_window,
+            provider_timeout: self.provider_timeout,
             known: Mutex::new(HashMap::new()),
             access_delay: self.access_delay,
             access: Arc::new(AccessBuffer::default()),
@@ -322,6 +340,7 @@ impl DdnsService {
             default_ttl: DEFAULT_TTL,
             recheck_interval: DEFAULT_RECHECK_INTERVAL,
             signed_window: DEFAULT_SIGNED_WINDOW,
+            provider_timeout: DEFAULT_PROVIDER_TIMEOUT,
             access_delay: Duration::ZERO,
         }
     }
@@ -441,9 +460,9 @@ impl DdnsService {
             Some(_) => {}
             None => {
                 let values = self
-                    .provider
-                    .current(&key.hostname, key.record_type)
+                    .timed(self.provider.current(&key.hostname, key.record_type))
                     .await
+                    .and_then(|read| read)
                     .map_err(Failure::dns)?;
                 if values.len() > 1 {
                     return Err(Failure::MultipleValues);
@@ -460,16 +479,21 @@ impl DdnsService {
 
         let ttl = record.config.effective_ttl(self.default_ttl);
         let change = DnsChange::upsert(key.hostname.clone(), ttl, target);
-        let mut results = self.provider.apply(std::slice::from_ref(&change)).await;
-        let applied = results.pop().unwrap_or_else(|| {
-            Err(crate::Error::unavailable(
-                "the DNS provider returned no result for the change",
-                false,
-            ))
-        });
+        let applied = self
+            .timed(self.provider.apply(std::slice::from_ref(&change)))
+            .await
+            .and_then(|mut results| {
+                results.pop().unwrap_or_else(|| {
+                    Err(crate::Error::unavailable(
+                        "the DNS provider returned no result for the change",
+                        false,
+                    ))
+                })
+            });
         if let Err(error) = applied {
-            // A failed change may still have reached DNS (a lost reply):
-            // what the service knew about the record no longer holds.
+            // A failed change may still have reached DNS (a lost reply, a
+            // timeout): what the service knew about the record no longer
+            // holds.
             self.known_values().remove(key);
             return Err(Failure::dns(error));
         }
@@ -627,6 +651,25 @@ impl DdnsService {
                 .map_err(Failure::store)?;
         }
         Ok(Authenticated { record, sent_name })
+    }
+
+    /// Runs a provider call within the provider timeout.
+    /// Outside a tokio runtime (another executor) the call is not timed.
+    async fn timed<T>(&self, call: impl std::future::Future<Output = T>) -> crate::Result<T> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Ok(call.await);
+        }
+        tokio::time::timeout(self.provider_timeout, call)
+            .await
+            .map_err(|_| {
+                crate::Error::unavailable(
+                    format!(
+                        "the DNS provider did not answer within {} ms",
+                        self.provider_timeout.as_millis()
+                    ),
+                    true,
+                )
+            })
     }
 
     /// Refuses a signed timestamp farther from the clock than the window.

@@ -172,6 +172,9 @@ impl RunningServer {
                 .with_signed_window(Duration::from_secs(
                     config.config.service.signed_window_secs,
                 ))
+                .with_provider_timeout(Duration::from_millis(
+                    config.config.service.provider_timeout_ms,
+                ))
                 .with_access_write_delay(Duration::from_millis(
                     config.config.service.access_write_delay_ms,
                 ))

@@ -21,6 +21,7 @@
 //! access_write_delay_ms = 1000     # batch last_checked/last_accessed writes
 //! record_cache_ttl_ms = 1000       # reuse records read from the store
 //! signed_window_secs = 300         # accepted clock skew of signed requests
+//! provider_timeout_ms = 10000      # a DNS backend call taking longer fails
 //!
 //! [limits]
 //! per_source_per_minute = 120      # token buckets per address and host
@@ -223,6 +224,10 @@ pub struct ServiceSection {
     /// either way.
     #[serde(default = "default_signed_window")]
     pub signed_window_secs: u64,
+    /// Milliseconds one DNS backend call may take before the request fails
+    /// (keep it under `http.request_timeout_secs`).
+    #[serde(default = "default_provider_timeout")]
+    pub provider_timeout_ms: u64,
 }
 
 impl Default for ServiceSection {
@@ -233,6 +238,7 @@ impl Default for ServiceSection {
             access_write_delay_ms: default_access_delay(),
             record_cache_ttl_ms: default_cache_ttl(),
             signed_window_secs: default_signed_window(),
+            provider_timeout_ms: default_provider_timeout(),
         }
     }
 }
@@ -330,6 +336,9 @@ fn default_zone() -> String {
 }
 fn default_ttl() -> u32 {
     ddns_core::DEFAULT_TTL
+}
+fn default_provider_timeout() -> u64 {
+    u64::try_from(ddns_core::service::DEFAULT_PROVIDER_TIMEOUT.as_millis()).unwrap_or(u64::MAX)
 }
 fn default_signed_window() -> u64 {
     ddns_core::signed::DEFAULT_SIGNED_WINDOW.as_secs()
@@ -462,6 +471,13 @@ impl Config {
         if self.http.request_timeout_secs == 0 {
             return Err(ConfigError::invalid(
                 "http.request_timeout_secs",
+                "0",
+                "must be at least 1",
+            ));
+        }
+        if self.service.provider_timeout_ms == 0 {
+            return Err(ConfigError::invalid(
+                "service.provider_timeout_ms",
                 "0",
                 "must be at least 1",
             ));
