@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Bounded soak of ddns-server with its default rate limits on: valid clients
+# polling under their limits beside a stream of invalid requests (wrong
+# hashes, unknown hosts, garbage, wrong dyndns2 passwords) from thousands of
+# addresses, on loopback only. Reports valid-client errors and latency, how
+# the invalid requests were refused, and the server's memory over time.
+#
+#   benches/soak.sh                       # 180 s, 200 clients every 4 s, 300 bad/s
+#   SECONDS_TOTAL=600 CLIENTS=500 ATTACK=500 benches/soak.sh
+#
+# Exits 1 when a valid request failed or an invalid one succeeded. Every
+# process it starts is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+SECONDS_TOTAL=${SECONDS_TOTAL:-180}
+CLIENTS=${CLIENTS:-200}
+INTERVAL_MS=${INTERVAL_MS:-4000}
+ATTACK=${ATTACK:-300}
+
+cargo build --release -q -p ddns-server -p ddns-benches --bin ddns-server --bin soak
+bin="$root/target/release"
+
+work=$(mktemp -d)
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+http_port=$(free_port); dns_port=$(free_port)
+
+# Default limits; loopback is the trusted proxy, so X-Forwarded-For tells
+# the simulated clients apart.
+cat > "$work/soak.toml" <<TOML
+[http]
+listen = ["127.0.0.1:$http_port"]
+trusted_proxies = ["127.0.0.1/32"]
+[dns]
+listen = ["127.0.0.1:$dns_port"]
+[store]
+kind = "sqlite"
+path = "$work/ddns.sqlite3"
+TOML
+
+"$bin/soak" prepare "$work/ddns.sqlite3" "$CLIENTS"
+"$bin/ddns-server" --config "$work/soak.toml" --log warn &
+pid=$!
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$http_port/healthz" && break
+  sleep 0.1
+done
+
+"$bin/soak" run "http://127.0.0.1:$http_port" "$pid" "$SECONDS_TOTAL" "$CLIENTS" "$INTERVAL_MS" "$ATTACK"
