@@ -134,7 +134,8 @@ async fn run(args: &[String]) -> Result<bool, AnyError> {
                 // Every fifth round moves the record: a real DNS change.
                 let last = 1 + (round / 5) % 2;
                 let address = format!("10.{}.{}.{last}", (i >> 8) & 0xFF, i & 0xFF);
-                let query = format!("{url}/?mode=set&hostname={name}&hash={hash}&internalIp={address}");
+                let query =
+                    format!("{url}/?mode=set&hostname={name}&hash={hash}&internalIp={address}");
                 let sent = Instant::now();
                 match get(&http, &query, source).await {
                     Ok(body) if body.ends_with(r#""return_status": "success"}"#) => {
@@ -162,9 +163,8 @@ async fn run(args: &[String]) -> Result<bool, AnyError> {
         let (http, url, invalid) = (http.clone(), url.clone(), invalid.clone());
         tasks.spawn(async move {
             let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-            let mut ticker = tokio::time::interval(Duration::from_micros(
-                1_000_000 / attack_per_sec.max(1),
-            ));
+            let mut ticker =
+                tokio::time::interval(Duration::from_micros(1_000_000 / attack_per_sec.max(1)));
             let mut inflight = tokio::task::JoinSet::new();
             while started.elapsed() < duration {
                 ticker.tick().await;
@@ -177,7 +177,10 @@ async fn run(args: &[String]) -> Result<bool, AnyError> {
                         (r >> 20) % 16,
                         u128::from(r)
                     ),
-                    1 => format!("{url}/?mode=set&hostname=nobody-{r}.example.com&hash={:064x}", r),
+                    1 => format!(
+                        "{url}/?mode=set&hostname=nobody-{r}.example.com&hash={:064x}",
+                        r
+                    ),
                     2 => format!("{url}/?mode=%ff%00{r}&hostname=%%%&hash=zz"),
                     _ => format!(
                         "{url}/nic/update?hostname=decoy-{}.example.com&myip=203.0.113.{}",
@@ -236,7 +239,9 @@ async fn run(args: &[String]) -> Result<bool, AnyError> {
     };
     let load = |t: &AtomicU64| t.load(Ordering::Relaxed);
     let secs = started.elapsed().as_secs_f64();
-    println!("soak: {secs:.0} s, {clients} valid clients every {interval:?}, invalid stream {attack_per_sec}/s");
+    println!(
+        "soak: {secs:.0} s, {clients} valid clients every {interval:?}, invalid stream {attack_per_sec}/s"
+    );
     println!(
         "valid:   {} ok, {} failed; latency p50 {} us, p99 {} us, max {} us",
         load(&valid.ok),

@@ -399,3 +399,100 @@ async fn dyndns2_on_nic_update() {
         response.body()
     );
 }
+
+#[tokio::test]
+async fn signed_requests_and_require_signed_through_dynamodb() {
+    use ddns_core::signed::{Nonce, SignedMessage, SignedMode, SignedProof};
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    moto.create_table(TABLE).await;
+    let zone_id = moto.create_zone("example.com").await;
+    put(
+        &moto,
+        &[
+            ("hostname", s("home.example.com.")),
+            ("record_type", s("A")),
+            ("shared_secret", s("pw")),
+            ("allow_internal", AttributeValue::Bool(true)),
+            ("require_signed", AttributeValue::Bool(true)),
+        ],
+    )
+    .await;
+    let store = DynamoDbStore::builder()
+        .with_table(TABLE)
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let provider = Route53Provider::builder()
+        .with_zone_id(zone_id)
+        .with_zone(Hostname::parse("example.com").unwrap())
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let config = LambdaConfig {
+        default_ttl: 60,
+        api_keys: ApiKeys::none(),
+    };
+    let api = api_over(store, provider, config);
+    let source = "198.51.100.1";
+
+    // The legacy hash is refused for this record.
+    let h = hash(source, "home.example.com", "pw");
+    let (_, body) = call(
+        &api,
+        Kind::Rest,
+        &[
+            ("mode", "set"),
+            ("hostname", "home.example.com"),
+            ("hash", &h),
+        ],
+        source,
+    )
+    .await;
+    assert!(body.contains("accepts only signed requests"), "{body}");
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let message = SignedMessage::new(
+        SignedMode::Set,
+        Hostname::parse("home.example.com").unwrap(),
+        source.parse().unwrap(),
+        now,
+        Nonce::generate().unwrap(),
+    );
+    let proof = SignedProof::for_message(&message, &SharedSecret::new("pw"));
+    let query = [
+        ("mode", "set"),
+        ("hostname", "home.example.com"),
+        ("signature", proof.signature.as_str()),
+        ("timestamp", proof.timestamp.as_str()),
+        ("nonce", proof.nonce.as_str()),
+    ];
+    let (_, body) = call(&api, Kind::HttpApi, &query, source).await;
+    assert_eq!(
+        body,
+        ok("Your hostname record home.example.com. has been set to 198.51.100.1")
+    );
+    // The same request again, through another event kind: refused by the
+    // guard kept in the table.
+    let (_, body) = call(&api, Kind::FunctionUrl, &query, source).await;
+    assert!(body.contains("already used"), "{body}");
+    let item = moto
+        .dynamodb()
+        .get_item()
+        .table_name(TABLE)
+        .key("hostname", s("home.example.com."))
+        .key("record_type", s("A"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        item.item().unwrap().get("last_signed"),
+        Some(&AttributeValue::N(now.to_string()))
+    );
+}
