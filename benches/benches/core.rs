@@ -1,4 +1,4 @@
-//! Benchmarks of ddns-core's hot paths: token verification, the address
+//! Benchmarks of ddns-core's hot paths: token and signature verification, the address
 //! policy, and a full `set` through the service and the seed codec with the
 //! in-memory adapters (address changed, and unchanged).
 //!
@@ -31,6 +31,32 @@ fn token_verification(c: &mut Criterion) {
         b.iter(|| {
             let token = HashToken::parse(black_box(&sent)).unwrap();
             black_box(token.verify(source, black_box("home.example.com."), &secret))
+        })
+    });
+}
+
+fn signed_verification(c: &mut Criterion) {
+    use ddns_core::signed::{Nonce, SignedMessage, SignedMode, SignedProof};
+    let secret = SharedSecret::new(SECRET);
+    let message = SignedMessage::new(
+        SignedMode::Set,
+        Hostname::parse(HOST).unwrap(),
+        "198.51.100.7".parse().unwrap(),
+        1_764_172_800,
+        Nonce::parse("0123456789abcdef0123456789abcdef").unwrap(),
+    );
+    let sent = SignedProof::for_message(&message, &secret);
+    c.bench_function("signed/parse+verify", |b| {
+        b.iter(|| {
+            let proof = black_box(&sent).parse().unwrap();
+            let message = SignedMessage::new(
+                SignedMode::Set,
+                Hostname::parse(black_box(HOST)).unwrap(),
+                "198.51.100.7".parse().unwrap(),
+                proof.timestamp,
+                proof.nonce,
+            );
+            black_box(proof.signature.verify(&message, &secret))
         })
     });
 }
@@ -137,5 +163,11 @@ fn full_set(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, token_verification, address_policy, full_set);
+criterion_group!(
+    benches,
+    token_verification,
+    signed_verification,
+    address_policy,
+    full_set
+);
 criterion_main!(benches);
