@@ -247,56 +247,36 @@ async fn a_configured_window_applies() {
 async fn every_signed_field_is_checked() {
     let f = Fixture::new();
     let ts = now();
-    // Signed for another address than the one set.
-    let q = signed_query(SignedMode::Set, HOST, "198.51.100.8", ts);
-    assert!(
-        f.query(&q, PUBLIC_V4)
-            .await
-            .body
-            .contains("Validation signatures do not match.")
-    );
-    // Signed for list_hosts, sent as set.
-    let q = signed_query(SignedMode::ListHosts, HOST, PUBLIC_V4, ts).replacen(
-        "mode=list_hosts",
-        "mode=set",
-        1,
-    );
-    assert!(
-        f.query(&q, PUBLIC_V4)
-            .await
-            .body
-            .contains("Validation signatures do not match.")
-    );
-    // Signed for another host name.
+    let signed = |mode, host, address| signed_query(mode, host, address, ts);
     let other = "other.example.com";
-    let q = signed_query(SignedMode::Set, other, PUBLIC_V4, ts).replacen(other, HOST, 1);
-    assert!(
-        f.query(&q, PUBLIC_V4)
-            .await
-            .body
-            .contains("Validation signatures do not match.")
-    );
-    // Another timestamp or nonce than the signed one.
-    let q = signed_query(SignedMode::Set, HOST, PUBLIC_V4, ts).replacen(
-        &format!("timestamp={ts}"),
-        &format!("timestamp={}", ts + 1),
-        1,
-    );
-    assert!(
-        f.query(&q, PUBLIC_V4)
-            .await
-            .body
-            .contains("Validation signatures do not match.")
-    );
-    let q = signed_query(SignedMode::Set, HOST, PUBLIC_V4, ts);
-    let (head, nonce) = q.rsplit_once("&nonce=").unwrap();
-    let flipped = format!("{head}&nonce={}x", &nonce[..nonce.len() - 1]);
-    assert!(
-        f.query(&flipped, PUBLIC_V4)
-            .await
-            .body
-            .contains("Validation signatures do not match.")
-    );
+    let with_nonce_changed = {
+        let q = signed(SignedMode::Set, HOST, PUBLIC_V4);
+        let (head, nonce) = q.rsplit_once("&nonce=").unwrap();
+        format!("{head}&nonce={}x", &nonce[..nonce.len() - 1])
+    };
+    let tampered = [
+        // Signed for another address than the one set.
+        signed(SignedMode::Set, HOST, "198.51.100.8"),
+        // Signed for list_hosts, sent as set.
+        signed(SignedMode::ListHosts, HOST, PUBLIC_V4).replacen("mode=list_hosts", "mode=set", 1),
+        // Signed for another host name.
+        signed(SignedMode::Set, other, PUBLIC_V4).replacen(other, HOST, 1),
+        // Another timestamp than the signed one.
+        signed(SignedMode::Set, HOST, PUBLIC_V4).replacen(
+            &format!("timestamp={ts}"),
+            &format!("timestamp={}", ts + 1),
+            1,
+        ),
+        // Another nonce.
+        with_nonce_changed,
+    ];
+    for q in tampered {
+        let body = f.query(&q, PUBLIC_V4).await.body;
+        assert!(
+            body.contains("Validation signatures do not match."),
+            "{q}: {body}"
+        );
+    }
     let state = f.state(HOST, RecordType::A).await;
     assert_eq!((state.last_signed, state.last_accessed), (None, None));
     // The host name's case and trailing dot do not matter: it is signed

@@ -114,6 +114,28 @@ async fn call(
     (status, body)
 }
 
+/// The Lambda's API over the moto table and zone, without API keys.
+async fn api_for(moto: &moto::Moto, zone_id: String) -> ddns_lambda::LambdaApi {
+    let store = DynamoDbStore::builder()
+        .with_table(TABLE)
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let provider = Route53Provider::builder()
+        .with_zone_id(zone_id)
+        .with_zone(Hostname::parse("example.com").unwrap())
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let config = LambdaConfig {
+        default_ttl: 60,
+        api_keys: ApiKeys::none(),
+    };
+    api_over(store, provider, config)
+}
+
 fn ok(m: &str) -> String {
     format!(r#"{{"return_message": "{m}", "return_status": "success"}}"#)
 }
@@ -358,27 +380,7 @@ async fn dyndns2_on_nic_update() {
         ],
     )
     .await;
-    let store = DynamoDbStore::builder()
-        .with_table(TABLE)
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
-    let provider = Route53Provider::builder()
-        .with_zone_id(zone_id)
-        .with_zone(Hostname::parse("example.com").unwrap())
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
-    let api = api_over(
-        store,
-        provider,
-        LambdaConfig {
-            default_ttl: 60,
-            api_keys: ApiKeys::none(),
-        },
-    );
+    let api = api_for(&moto, zone_id).await;
     // HTTP API event on /nic/update with Basic auth (home.example.com:pw).
     let event = event(
         Kind::HttpApi,
@@ -419,24 +421,7 @@ async fn signed_requests_and_require_signed_through_dynamodb() {
         ],
     )
     .await;
-    let store = DynamoDbStore::builder()
-        .with_table(TABLE)
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
-    let provider = Route53Provider::builder()
-        .with_zone_id(zone_id)
-        .with_zone(Hostname::parse("example.com").unwrap())
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
-    let config = LambdaConfig {
-        default_ttl: 60,
-        api_keys: ApiKeys::none(),
-    };
-    let api = api_over(store, provider, config);
+    let api = api_for(&moto, zone_id).await;
     let source = "198.51.100.1";
 
     // The legacy hash is refused for this record.

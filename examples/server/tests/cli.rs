@@ -6,9 +6,10 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use ddns_core::{HashToken, SharedSecret};
+
+mod common;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ddns-server"));
@@ -372,25 +373,7 @@ fn serves_until_sigterm_logging_no_secrets() {
     std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
     assert!(answer.contains("has been set to 127.0.0.1"), "{answer}");
 
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let begun = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if begun.elapsed() > Duration::from_secs(10) {
-            child.kill().unwrap();
-            panic!("the server did not stop within 10 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::terminate(&mut child);
     assert!(status.success(), "exit status {status}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(

@@ -16,6 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
+mod common;
+
 /// A fresh self-signed certificate for `localhost` and 127.0.0.1: (cert
 /// PEM, key PEM, cert DER).
 fn certificate() -> (String, String, Vec<u8>) {
@@ -188,18 +190,7 @@ async fn https_serves_the_api_and_reloads_on_sighup() {
         "a failed reload keeps the certificate in use"
     );
 
-    signal(&child, "TERM");
-    let begun = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if begun.elapsed() > Duration::from_secs(10) {
-            child.kill().unwrap();
-            panic!("the server did not stop within 10 s of SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::terminate(&mut child);
     assert!(status.success(), "exit status {status}");
 }
 

@@ -107,3 +107,24 @@ pub fn config_in(
     adjust(&mut config);
     config.validate().unwrap()
 }
+
+/// Sends SIGTERM to the server process `child` and waits (at most 10 s)
+/// for it to exit; panics when it does not.
+pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -TERM failed");
+    let begun = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if begun.elapsed() > std::time::Duration::from_secs(10) {
+            child.kill().unwrap();
+            panic!("the server did not stop within 10 s of SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
