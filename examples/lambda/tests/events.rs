@@ -136,6 +136,27 @@ async fn api_for(moto: &moto::Moto, zone_id: String) -> ddns_lambda::LambdaApi {
     api_over(store, provider, config)
 }
 
+/// moto with the table, the zone and `home.example.com.` A (secret `pw`,
+/// internal addresses allowed, plus `extra` attributes), and the API over
+/// them; `None` when moto is not installed (the harness said so).
+async fn home_record(
+    extra: &[(&str, AttributeValue)],
+) -> Option<(moto::Moto, ddns_lambda::LambdaApi)> {
+    let moto = moto::Moto::start().await?;
+    moto.create_table(TABLE).await;
+    let zone_id = moto.create_zone("example.com").await;
+    let mut item = vec![
+        ("hostname", s("home.example.com.")),
+        ("record_type", s("A")),
+        ("shared_secret", s("pw")),
+        ("allow_internal", AttributeValue::Bool(true)),
+    ];
+    item.extend(extra.iter().cloned());
+    put(&moto, &item).await;
+    let api = api_for(&moto, zone_id).await;
+    Some((moto, api))
+}
+
 fn ok(m: &str) -> String {
     format!(r#"{{"return_message": "{m}", "return_status": "success"}}"#)
 }
@@ -365,22 +386,9 @@ async fn function_keys_and_missing_sources() {
 
 #[tokio::test]
 async fn dyndns2_on_nic_update() {
-    let Some(moto) = moto::Moto::start().await else {
+    let Some((_moto, api)) = home_record(&[]).await else {
         return;
     };
-    moto.create_table(TABLE).await;
-    let zone_id = moto.create_zone("example.com").await;
-    put(
-        &moto,
-        &[
-            ("hostname", s("home.example.com.")),
-            ("record_type", s("A")),
-            ("shared_secret", s("pw")),
-            ("allow_internal", AttributeValue::Bool(true)),
-        ],
-    )
-    .await;
-    let api = api_for(&moto, zone_id).await;
     // HTTP API event on /nic/update with Basic auth (home.example.com:pw).
     let event = event(
         Kind::HttpApi,
@@ -405,23 +413,10 @@ async fn dyndns2_on_nic_update() {
 #[tokio::test]
 async fn signed_requests_and_require_signed_through_dynamodb() {
     use ddns_core::signed::{Nonce, SignedMessage, SignedMode, SignedProof};
-    let Some(moto) = moto::Moto::start().await else {
+    let Some((moto, api)) = home_record(&[("require_signed", AttributeValue::Bool(true))]).await
+    else {
         return;
     };
-    moto.create_table(TABLE).await;
-    let zone_id = moto.create_zone("example.com").await;
-    put(
-        &moto,
-        &[
-            ("hostname", s("home.example.com.")),
-            ("record_type", s("A")),
-            ("shared_secret", s("pw")),
-            ("allow_internal", AttributeValue::Bool(true)),
-            ("require_signed", AttributeValue::Bool(true)),
-        ],
-    )
-    .await;
-    let api = api_for(&moto, zone_id).await;
     let source = "198.51.100.1";
 
     // The legacy hash is refused for this record.
