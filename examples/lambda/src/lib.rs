@@ -155,6 +155,11 @@ pub async fn api_from_env() -> ddns_core::Result<LambdaApi> {
     Ok(api_over(store, provider, config))
 }
 
+/// How long one Route 53 call may take: under the function's 10 s timeout
+/// (`template.yaml`), so a slow backend is answered with a clear `fail`
+/// instead of the function being cut off.
+pub const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(7);
+
 /// The API over `store` and `provider`.
 pub fn api_over(
     store: DynamoDbStore,
@@ -165,6 +170,7 @@ pub fn api_over(
     // nothing to coalesce; the DNS value is re-read on every cold start.
     let service = DdnsService::builder(Arc::new(store), Arc::new(provider))
         .with_default_ttl(config.default_ttl)
+        .with_provider_timeout(PROVIDER_TIMEOUT)
         .build();
     let service = Arc::new(service);
     LambdaApi {
