@@ -62,14 +62,7 @@ impl DnsServer {
         let mut server = Server::new(catalog);
         let mut local_addrs = Vec::new();
         for &addr in addrs {
-            let (udp, tcp) = bind_pair(addr).await?;
-            let local = udp
-                .local_addr()
-                .map_err(|source| AuthoritativeError::Bind {
-                    addr,
-                    protocol: "udp",
-                    source,
-                })?;
+            let (udp, tcp, local) = bind_pair(addr).await?;
             server.register_socket(udp);
             server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_BUFFER);
             local_addrs.push(local);
@@ -92,10 +85,12 @@ impl DnsServer {
     }
 }
 
-/// Binds UDP and TCP on the same address and port. With port 0 the UDP
-/// port is chosen first and TCP takes the same one, retrying a few times if
-/// another program holds it.
-async fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), AuthoritativeError> {
+/// Binds UDP and TCP on the same address and port, returning both and the
+/// address they got. With port 0 the UDP port is chosen first and TCP takes
+/// the same one, retrying a few times if another program holds it.
+async fn bind_pair(
+    addr: SocketAddr,
+) -> Result<(UdpSocket, TcpListener, SocketAddr), AuthoritativeError> {
     let attempts = if addr.port() == 0 { 20 } else { 1 };
     let mut last = None;
     for _ in 0..attempts {
@@ -114,7 +109,7 @@ async fn bind_pair(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), Authori
                 source,
             })?;
         match TcpListener::bind(bound).await {
-            Ok(tcp) => return Ok((udp, tcp)),
+            Ok(tcp) => return Ok((udp, tcp, bound)),
             Err(source) => {
                 last = Some(AuthoritativeError::Bind {
                     addr: bound,

@@ -35,9 +35,7 @@ type Item = HashMap<String, AttributeValue>;
 #[derive(Debug, Clone, Default)]
 pub struct DynamoDbStoreBuilder {
     table: Option<String>,
-    region: Option<String>,
-    endpoint_url: Option<String>,
-    sdk_config: Option<aws_config::SdkConfig>,
+    aws: crate::AwsSettings,
 }
 
 impl DynamoDbStoreBuilder {
@@ -51,14 +49,14 @@ impl DynamoDbStoreBuilder {
     /// The AWS region (default: from the environment).
     #[must_use]
     pub fn with_region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
+        self.aws.region = Some(region.into());
         self
     }
 
     /// An endpoint override, for local emulators (`http://127.0.0.1:5000`).
     #[must_use]
     pub fn with_endpoint_url(mut self, url: impl Into<String>) -> Self {
-        self.endpoint_url = Some(url.into());
+        self.aws.endpoint_url = Some(url.into());
         self
     }
 
@@ -66,7 +64,7 @@ impl DynamoDbStoreBuilder {
     /// instead of loading one from the environment.
     #[must_use]
     pub fn with_sdk_config(mut self, config: aws_config::SdkConfig) -> Self {
-        self.sdk_config = Some(config);
+        self.aws.sdk_config = Some(config);
         self
     }
 
@@ -81,15 +79,9 @@ impl DynamoDbStoreBuilder {
         let table = self
             .table
             .ok_or_else(|| ddns_core::Error::invalid_input("the DynamoDB table name is not set"))?;
-        let sdk = crate::sdk_config(self.sdk_config, self.region, self.endpoint_url.clone()).await;
-        let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk);
-        if let Some(url) = self.endpoint_url {
-            config = config.endpoint_url(url);
-        }
-        Ok(DynamoDbStore::from_client(
-            Client::from_conf(config.build()),
-            table,
-        ))
+        let sdk = self.aws.load().await;
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk).build();
+        Ok(DynamoDbStore::from_client(Client::from_conf(config), table))
     }
 }
 

@@ -25,22 +25,34 @@ pub use route53::{
     Route53ProviderBuilder,
 };
 
-/// The AWS configuration: the one given, or the environment's with the
-/// region and endpoint overrides applied.
-pub(crate) async fn sdk_config(
-    given: Option<aws_config::SdkConfig>,
-    region: Option<String>,
-    endpoint_url: Option<String>,
-) -> aws_config::SdkConfig {
-    if let Some(config) = given {
-        return config;
+/// Where and how to reach AWS: the settings both builders share.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AwsSettings {
+    /// The region, used when the configuration comes from the environment.
+    pub(crate) region: Option<String>,
+    /// An endpoint override (emulators), applied to any configuration.
+    pub(crate) endpoint_url: Option<String>,
+    /// A ready configuration to use instead of the environment's.
+    pub(crate) sdk_config: Option<aws_config::SdkConfig>,
+}
+
+impl AwsSettings {
+    /// The configuration to build a client from: the one given, or the
+    /// environment's with the region applied; then the endpoint override.
+    pub(crate) async fn load(self) -> aws_config::SdkConfig {
+        let config = match self.sdk_config {
+            Some(config) => config,
+            None => {
+                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                if let Some(region) = self.region {
+                    loader = loader.region(aws_config::Region::new(region));
+                }
+                loader.load().await
+            }
+        };
+        match self.endpoint_url {
+            Some(url) => config.to_builder().endpoint_url(url).build(),
+            None => config,
+        }
     }
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(region) = region {
-        loader = loader.region(aws_config::Region::new(region));
-    }
-    if let Some(url) = endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    loader.load().await
 }

@@ -72,9 +72,7 @@ impl Backoff {
 pub struct Route53ProviderBuilder {
     zone_id: Option<String>,
     zone: Option<Hostname>,
-    region: Option<String>,
-    endpoint_url: Option<String>,
-    sdk_config: Option<aws_config::SdkConfig>,
+    aws: crate::AwsSettings,
     backoff: Backoff,
 }
 
@@ -97,21 +95,21 @@ impl Route53ProviderBuilder {
     /// for signing, default from the environment).
     #[must_use]
     pub fn with_region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
+        self.aws.region = Some(region.into());
         self
     }
 
     /// An endpoint override, for local emulators.
     #[must_use]
     pub fn with_endpoint_url(mut self, url: impl Into<String>) -> Self {
-        self.endpoint_url = Some(url.into());
+        self.aws.endpoint_url = Some(url.into());
         self
     }
 
     /// A ready AWS configuration to use instead of the environment's.
     #[must_use]
     pub fn with_sdk_config(mut self, config: aws_config::SdkConfig) -> Self {
-        self.sdk_config = Some(config);
+        self.aws.sdk_config = Some(config);
         self
     }
 
@@ -135,13 +133,10 @@ impl Route53ProviderBuilder {
         let zone = self
             .zone
             .ok_or_else(|| ddns_core::Error::invalid_input("the Route 53 zone name is not set"))?;
-        let sdk = crate::sdk_config(self.sdk_config, self.region, self.endpoint_url.clone()).await;
-        let mut config = aws_sdk_route53::config::Builder::from(&sdk)
+        let sdk = self.aws.load().await;
+        let config = aws_sdk_route53::config::Builder::from(&sdk)
             // Throttling is retried here, with Route 53's own pacing.
             .retry_config(aws_sdk_route53::config::retry::RetryConfig::disabled());
-        if let Some(url) = self.endpoint_url {
-            config = config.endpoint_url(url);
-        }
         Ok(
             Route53Provider::from_client(Client::from_conf(config.build()), zone_id, zone)
                 .with_backoff(self.backoff),

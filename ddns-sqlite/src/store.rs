@@ -415,6 +415,19 @@ fn key_params(key: &RecordKey) -> (String, &'static str) {
     (key.hostname.as_str().to_owned(), key.record_type.as_str())
 }
 
+/// The parameters of [`ACCESS_SQL`].
+type AccessParams = (String, &'static str, String, String);
+
+fn access_params(key: &RecordKey, access: AccessUpdate) -> AccessParams {
+    let (hostname, record_type) = key_params(key);
+    (
+        hostname,
+        record_type,
+        ip_text(access.source),
+        access.at.to_string(),
+    )
+}
+
 fn ip_text(addr: IpAddr) -> String {
     addr.to_canonical().to_string()
 }
@@ -464,35 +477,17 @@ impl RecordStore for SqliteStore {
     }
 
     async fn record_access(&self, key: &RecordKey, access: AccessUpdate) -> ddns_core::Result<()> {
-        let (hostname, record_type) = key_params(key);
-        self.modify(
-            key,
-            ACCESS_SQL,
-            (
-                hostname,
-                record_type,
-                ip_text(access.source),
-                access.at.to_string(),
-            ),
-        )
-        .await
+        self.modify(key, ACCESS_SQL, access_params(key, access))
+            .await
     }
 
     async fn record_access_many(
         &self,
         updates: &[(RecordKey, AccessUpdate)],
     ) -> ddns_core::Result<()> {
-        let rows: Vec<(String, &'static str, String, String)> = updates
+        let rows: Vec<AccessParams> = updates
             .iter()
-            .map(|(key, access)| {
-                let (hostname, record_type) = key_params(key);
-                (
-                    hostname,
-                    record_type,
-                    ip_text(access.source),
-                    access.at.to_string(),
-                )
-            })
+            .map(|(key, access)| access_params(key, *access))
             .collect();
         self.write(move |pool| {
             let mut conn = pool.writer();

@@ -41,6 +41,15 @@ fn check_strength(
     Ok(())
 }
 
+/// Prints a secret the command generated: the only time it is shown.
+fn print_new_secret(secret: &SharedSecret, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "secret: {}", secret.expose_secret())?;
+    writeln!(
+        out,
+        "The secret is shown only now; give it to the client and keep it safe."
+    )
+}
+
 /// Why an admin command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -161,11 +170,7 @@ pub async fn add(
     let type_list: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
     writeln!(out, "added {name} ({})", type_list.join(", "))?;
     if generated {
-        writeln!(out, "secret: {}", secret.expose_secret())?;
-        writeln!(
-            out,
-            "The secret is shown only now; give it to the client and keep it safe."
-        )?;
+        print_new_secret(&secret, out)?;
     }
     Ok(())
 }
@@ -319,11 +324,7 @@ pub async fn update(
         writeln!(out, "updated {}", r.key)?;
     }
     if let (Some(secret), true) = (&new_secret, args.new_secret) {
-        writeln!(out, "secret: {}", secret.expose_secret())?;
-        writeln!(
-            out,
-            "The secret is shown only now; give it to the client and keep it safe."
-        )?;
+        print_new_secret(secret, out)?;
     }
     Ok(())
 }

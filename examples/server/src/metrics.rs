@@ -98,40 +98,43 @@ impl Metrics {
             (None, _) if answer.mode == Mode::Invalid => "bad_mode",
             (None, _) => "success",
         };
-        self.requests
-            .get_or_create(&RequestLabels { mode, outcome })
-            .inc();
-        if answer.changed {
-            self.dns_changes.inc();
-        }
-        if let Some(Failure::Backend { backend, .. }) = &answer.failure {
-            let backend = match backend {
+        let backend = match &answer.failure {
+            Some(Failure::Backend { backend, .. }) => Some(match backend {
                 Backend::Store => "store",
                 Backend::Dns => "dns",
-            };
-            self.backend_errors
-                .get_or_create(&BackendLabels { backend })
-                .inc();
-        }
-        self.latency
-            .get_or_create(&ModeLabels { mode })
-            .observe(elapsed.as_secs_f64());
+            }),
+            _ => None,
+        };
+        self.record(mode, outcome, u64::from(answer.changed), backend, elapsed);
     }
 
     /// Records one answered dyndns2 request (`code` is its first answer
     /// word).
     pub fn observe_dyndns2(&self, code: &'static str, changes: usize, elapsed: Duration) {
-        let mode = "dyndns2";
+        let backend = match code {
+            "dnserr" => Some("dns"),
+            "911" => Some("store"),
+            _ => None,
+        };
+        let changes = u64::try_from(changes).unwrap_or(u64::MAX);
+        self.record("dyndns2", code, changes, backend, elapsed);
+    }
+
+    /// Counts one answered request: its outcome, the DNS changes it made,
+    /// the backend that failed it if any, and its latency.
+    fn record(
+        &self,
+        mode: &'static str,
+        outcome: &'static str,
+        changes: u64,
+        backend: Option<&'static str>,
+        elapsed: Duration,
+    ) {
         self.requests
-            .get_or_create(&RequestLabels {
-                mode,
-                outcome: code,
-            })
+            .get_or_create(&RequestLabels { mode, outcome })
             .inc();
-        self.dns_changes
-            .inc_by(u64::try_from(changes).unwrap_or(u64::MAX));
-        if matches!(code, "dnserr" | "911") {
-            let backend = if code == "dnserr" { "dns" } else { "store" };
+        self.dns_changes.inc_by(changes);
+        if let Some(backend) = backend {
             self.backend_errors
                 .get_or_create(&BackendLabels { backend })
                 .inc();
