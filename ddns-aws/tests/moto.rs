@@ -116,16 +116,7 @@ async fn a_table_written_by_the_original_stack_is_read_and_updated() {
         .await
         .unwrap();
     assert!(matches!(outcome, SetOutcome::Changed { .. }));
-    let item = client
-        .get_item()
-        .table_name("legacy-config")
-        .key("hostname", s("home.example.com."))
-        .key("record_type", s("A"))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = moto.item("legacy-config", "home.example.com.", "A").await;
     assert_eq!(item.get("ip_address"), Some(&s("198.51.100.7")));
     assert_eq!(item.get("last_accessed"), Some(&s("198.51.100.7")));
     let updated = item

@@ -17,7 +17,7 @@ use aws_sdk_route53::operation::change_resource_record_sets::{
 };
 use aws_sdk_route53::types::error::{InvalidChangeBatch, PriorRequestNotComplete};
 use aws_sdk_route53::types::{ChangeInfo, ChangeStatus};
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use ddns_aws::{Backoff, DynamoDbStore, Route53Provider};
 use ddns_core::{
     AccessUpdate, DnsChange, DnsProvider, Error, Hostname, RecordKey, RecordStore, RecordType,
@@ -60,7 +60,9 @@ fn no_sdk_retries(config: aws_sdk_route53::config::Builder) -> aws_sdk_route53::
     config.retry_config(aws_sdk_route53::config::retry::RetryConfig::disabled())
 }
 
-fn provider(client: aws_sdk_route53::Client, attempts: u32) -> Route53Provider {
+/// A provider over a mocked Route 53 answering by `rule`.
+fn provider(rule: &Rule, mode: RuleMode, attempts: u32) -> Route53Provider {
+    let client = mock_client!(aws_sdk_route53, mode, [rule], no_sdk_retries);
     Route53Provider::from_client(client, "Z1", Hostname::parse("example.com").unwrap())
         .with_backoff(tiny_backoff(attempts))
 }
@@ -83,13 +85,7 @@ async fn route53_throttling_and_prior_request_are_retried() {
         })
         .output(done)
         .build();
-    let client = mock_client!(
-        aws_sdk_route53,
-        RuleMode::Sequential,
-        [&rule],
-        no_sdk_retries
-    );
-    let provider = provider(client, 5);
+    let provider = provider(&rule, RuleMode::Sequential, 5);
     let results = provider.apply(&[change()]).await;
     assert!(results[0].is_ok(), "{:?}", results[0]);
     assert_eq!(rule.num_calls(), 3);
@@ -103,13 +99,7 @@ async fn route53_throttling_that_never_ends_is_a_retryable_error() {
         .http_status(400, Some(THROTTLED.to_owned()))
         .repeatedly()
         .build();
-    let client = mock_client!(
-        aws_sdk_route53,
-        RuleMode::Sequential,
-        [&rule],
-        no_sdk_retries
-    );
-    let provider = provider(client, 4);
+    let provider = provider(&rule, RuleMode::Sequential, 4);
     let err = provider.apply(&[change()]).await.remove(0).unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
     assert!(
@@ -134,11 +124,15 @@ async fn route53_rejected_batches_are_not_retried() {
                 .build(),
         )
     });
-    let client = mock_client!(aws_sdk_route53, RuleMode::MatchAny, [&rule], no_sdk_retries);
-    let provider = provider(client, 5);
+    let provider = provider(&rule, RuleMode::MatchAny, 5);
     let err = provider.apply(&[change()]).await.remove(0).unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     assert_eq!(rule.num_calls(), 1, "a rejected batch is not retried");
+}
+
+/// A mocked DynamoDB answering by `rule`, with quick SDK retries.
+fn dynamodb(rule: &Rule, mode: RuleMode) -> aws_sdk_dynamodb::Client {
+    mock_client!(aws_sdk_dynamodb, mode, [rule], retry_quickly)
 }
 
 fn store(client: aws_sdk_dynamodb::Client) -> DynamoDbStore {
@@ -171,7 +165,7 @@ async fn dynamodb_conditional_check_failure_is_not_retried() {
             ConditionalCheckFailedException::builder().build(),
         )
     });
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule], retry_quickly);
+    let client = dynamodb(&rule, RuleMode::MatchAny);
     let err = store(client)
         .record_access(&key(), access())
         .await
@@ -201,12 +195,7 @@ async fn dynamodb_throttling_is_retried_then_reported() {
         .times(2)
         .output(|| UpdateItemOutput::builder().build())
         .build();
-    let client = mock_client!(
-        aws_sdk_dynamodb,
-        RuleMode::Sequential,
-        [&rule],
-        retry_quickly
-    );
+    let client = dynamodb(&rule, RuleMode::Sequential);
     store(client).record_access(&key(), access()).await.unwrap();
     assert_eq!(rule.num_calls(), 3);
 
@@ -215,12 +204,7 @@ async fn dynamodb_throttling_is_retried_then_reported() {
         .error(throttled)
         .repeatedly()
         .build();
-    let client = mock_client!(
-        aws_sdk_dynamodb,
-        RuleMode::Sequential,
-        [&rule],
-        retry_quickly
-    );
+    let client = dynamodb(&rule, RuleMode::Sequential);
     let err = store(client)
         .record_access(&key(), access())
         .await
@@ -253,12 +237,7 @@ async fn dynamodb_throttling_exception_is_retried() {
         })
         .output(|| UpdateItemOutput::builder().build())
         .build();
-    let client = mock_client!(
-        aws_sdk_dynamodb,
-        RuleMode::Sequential,
-        [&rule],
-        retry_quickly
-    );
+    let client = dynamodb(&rule, RuleMode::Sequential);
     store(client).record_access(&key(), access()).await.unwrap();
     assert_eq!(rule.num_calls(), 2);
 }

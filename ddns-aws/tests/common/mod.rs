@@ -17,8 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType,
 };
 use ddns_aws::{DynamoDbStore, Route53Provider, SECRET_INDEX};
 use ddns_core::Hostname;
@@ -142,6 +142,26 @@ impl Moto {
             .build()
             .await
             .unwrap()
+    }
+
+    /// The item of `hostname` (with its dot) and `record_type` in `table`,
+    /// which must exist.
+    pub async fn item(
+        &self,
+        table: &str,
+        hostname: &str,
+        record_type: &str,
+    ) -> std::collections::HashMap<String, AttributeValue> {
+        self.dynamodb()
+            .get_item()
+            .table_name(table)
+            .key("hostname", AttributeValue::S(hostname.to_owned()))
+            .key("record_type", AttributeValue::S(record_type.to_owned()))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("the item exists")
     }
 
     /// Creates a hosted zone and returns its id.

@@ -162,7 +162,7 @@ async fn get_set_and_the_cache() {
     // The cache: the second run within the window sends nothing.
     let cache = dir.path().join("cache");
     let cache = cache.to_str().unwrap();
-    let o = client(args(
+    let cached_run = args(
         &server,
         &[
             "--ip-source",
@@ -172,25 +172,14 @@ async fn get_set_and_the_cache() {
             "--cache-dir",
             cache,
         ],
-    ))
-    .await;
+    );
+    let o = client(cached_run.clone()).await;
     assert!(
         stdout(&o).contains("has been set to 192.168.1.51"),
         "{}",
         stdout(&o)
     );
-    let o = client(args(
-        &server,
-        &[
-            "--ip-source",
-            "192.168.1.51",
-            "--cache",
-            "10",
-            "--cache-dir",
-            cache,
-        ],
-    ))
-    .await;
+    let o = client(cached_run).await;
     assert_eq!(
         stdout(&o),
         "192.168.1.51 was sent less than 10 minutes ago; not sending it again.\n"

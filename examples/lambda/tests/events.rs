@@ -114,8 +114,13 @@ async fn call(
     (status, body)
 }
 
-/// The Lambda's API over the moto table and zone, without API keys.
-async fn api_for(moto: &moto::Moto, zone_id: String) -> ddns_lambda::LambdaApi {
+/// The Lambda's API over the moto table and the zone `zone_id`, accepting
+/// `api_keys`, and the provider behind it.
+async fn api_for(
+    moto: &moto::Moto,
+    zone_id: &str,
+    api_keys: ApiKeys,
+) -> (ddns_lambda::LambdaApi, Route53Provider) {
     let store = DynamoDbStore::builder()
         .with_table(TABLE)
         .with_sdk_config(moto.config.clone())
@@ -131,9 +136,9 @@ async fn api_for(moto: &moto::Moto, zone_id: String) -> ddns_lambda::LambdaApi {
         .unwrap();
     let config = LambdaConfig {
         default_ttl: 60,
-        api_keys: ApiKeys::none(),
+        api_keys,
     };
-    api_over(store, provider, config)
+    (api_over(store, provider.clone(), config), provider)
 }
 
 /// moto with the table, the zone and `home.example.com.` A (secret `pw`,
@@ -153,7 +158,7 @@ async fn home_record(
     ];
     item.extend(extra.iter().cloned());
     put(&moto, &item).await;
-    let api = api_for(&moto, zone_id).await;
+    let (api, _) = api_for(&moto, &zone_id, ApiKeys::none()).await;
     Some((moto, api))
 }
 
@@ -249,27 +254,7 @@ async fn every_message_through_every_event_kind() {
         .await
         .unwrap();
 
-    let store = DynamoDbStore::builder()
-        .with_table(TABLE)
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
-    let provider = Route53Provider::builder()
-        .with_zone_id(&zone_id)
-        .with_zone(Hostname::parse("example.com").unwrap())
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
-    let api = api_over(
-        store,
-        provider.clone(),
-        LambdaConfig {
-            default_ttl: 60,
-            api_keys: ApiKeys::none(),
-        },
-    );
+    let (api, provider) = api_for(&moto, &zone_id, ApiKeys::none()).await;
 
     for (i, kind) in [Kind::Rest, Kind::HttpApi, Kind::FunctionUrl]
         .into_iter()
@@ -331,17 +316,7 @@ async fn every_message_through_every_event_kind() {
     }
 
     // The items keep the original layout after all this.
-    let item = moto
-        .dynamodb()
-        .get_item()
-        .table_name(TABLE)
-        .key("hostname", s("home.example.com."))
-        .key("record_type", s("A"))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = moto.item(TABLE, "home.example.com.", "A").await;
     assert_eq!(item.get("ip_address"), Some(&s("198.51.100.12")));
     assert!(matches!(item.get("last_checked"), Some(AttributeValue::S(t)) if t.len() == 26));
 }
@@ -353,27 +328,7 @@ async fn function_keys_and_missing_sources() {
     };
     moto.create_table(TABLE).await;
     let zone_id = moto.create_zone("example.com").await;
-    let store = DynamoDbStore::builder()
-        .with_table(TABLE)
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
-    let provider = Route53Provider::builder()
-        .with_zone_id(zone_id)
-        .with_zone(Hostname::parse("example.com").unwrap())
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
-    let api = api_over(
-        store,
-        provider,
-        LambdaConfig {
-            default_ttl: 60,
-            api_keys: ApiKeys::new(["k1"]),
-        },
-    );
+    let (api, _) = api_for(&moto, &zone_id, ApiKeys::new(["k1"])).await;
     let (status, body) = call(&api, Kind::FunctionUrl, &[("mode", "get")], "198.51.100.1").await;
     assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
     // An event without a request context cannot name its source.
@@ -462,17 +417,9 @@ async fn signed_requests_and_require_signed_through_dynamodb() {
     // guard kept in the table.
     let (_, body) = call(&api, Kind::FunctionUrl, &query, source).await;
     assert!(body.contains("already used"), "{body}");
-    let item = moto
-        .dynamodb()
-        .get_item()
-        .table_name(TABLE)
-        .key("hostname", s("home.example.com."))
-        .key("record_type", s("A"))
-        .send()
-        .await
-        .unwrap();
+    let item = moto.item(TABLE, "home.example.com.", "A").await;
     assert_eq!(
-        item.item().unwrap().get("last_signed"),
+        item.get("last_signed"),
         Some(&AttributeValue::N(now.to_string()))
     );
 }

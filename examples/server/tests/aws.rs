@@ -53,12 +53,7 @@ fn serve(dir: &std::path::Path) -> Server {
         .find(|l| l.contains("ddns-server started") || l.starts_with("error"))
         .expect("the server logs its start");
     assert!(started.contains("provider=\"route53\""), "{started}");
-    let port: u16 = started
-        .split("http=[127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split(']').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no HTTP address in {started}"));
+    let port = common::logged_port(&started, "http");
     // Keep draining the log so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
     Server {

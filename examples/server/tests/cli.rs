@@ -357,13 +357,7 @@ fn serves_until_sigterm_logging_no_secrets() {
         .find(|l| l.contains("ddns-server started"))
         .expect("the start is logged");
     assert!(started.contains("zone=example.com."), "{started}");
-    // http=[127.0.0.1:PORT]
-    let port: u16 = started
-        .split("http=[127.0.0.1:")
-        .nth(1)
-        .and_then(|rest| rest.split(']').next())
-        .and_then(|p| p.parse().ok())
-        .expect("the HTTP address is logged");
+    let port = common::logged_port(&started, "http");
     let request = format!(
         "GET /?mode=set&hostname=home.example.com&hash={hash} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
     );

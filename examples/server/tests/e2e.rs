@@ -56,6 +56,14 @@ struct Client {
 }
 
 impl Client {
+    /// A client of `server`'s first HTTP address, sending no API key.
+    fn of(server: &RunningServer) -> Self {
+        Self {
+            http: server.http_addrs()[0],
+            api_key: None,
+        }
+    }
+
     /// A seed API request from `source` (via X-Forwarded-For).
     async fn seed(&self, query: &str, source: &str) -> common::Reply {
         let mut headers = vec![("X-Forwarded-For", source)];
@@ -367,10 +375,7 @@ async fn state_survives_a_restart() {
         c.with_ttl(90)
     })
     .await;
-    let c = Client {
-        http: server.http_addrs()[0],
-        api_key: None,
-    };
+    let c = Client::of(&server);
     assert!(
         c.set("home.example.com", PUBLIC, "")
             .await
@@ -396,10 +401,7 @@ async fn state_survives_a_restart() {
             .count(),
         2
     );
-    let c = Client {
-        http: server.http_addrs()[0],
-        api_key: None,
-    };
+    let c = Client::of(&server);
     assert!(
         c.set("home.example.com", PUBLIC, "")
             .await
@@ -466,10 +468,7 @@ async fn shutdown_finishes_requests_in_flight() {
     .await
     .unwrap();
     add(&server, "home.example.com", RecordType::A, |c| c).await;
-    let c = Client {
-        http: server.http_addrs()[0],
-        api_key: None,
-    };
+    let c = Client::of(&server);
     let in_flight = tokio::spawn(async move { c.set("home.example.com", PUBLIC, "").await });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let begun = std::time::Instant::now();

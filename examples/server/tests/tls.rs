@@ -74,14 +74,6 @@ fn wait_for(lines: &Receiver<String>, needle: &str) -> String {
     panic!("the server never logged {needle:?}");
 }
 
-fn port_after(line: &str, label: &str) -> u16 {
-    line.split(&format!("{label}=[127.0.0.1:"))
-        .nth(1)
-        .and_then(|rest| rest.split(']').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no {label} address in {line}"))
-}
-
 fn connector(trusted: &[&[u8]]) -> TlsConnector {
     let mut roots = RootCertStore::empty();
     for der in trusted {
@@ -137,8 +129,8 @@ async fn https_serves_the_api_and_reloads_on_sighup() {
         .unwrap();
     let lines = log_lines(&mut child);
     let started = wait_for(&lines, "ddns-server started");
-    let https = port_after(&started, "https");
-    let http = port_after(&started, "http");
+    let https = common::logged_port(&started, "https");
+    let http = common::logged_port(&started, "http");
     let trust_both = connector(&[&der_a, &der_b]);
 
     let (served, answer) = https_get(https, &trust_both).await;

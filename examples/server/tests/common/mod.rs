@@ -108,6 +108,16 @@ pub fn config_in(
     config.validate().unwrap()
 }
 
+/// The loopback port of the `label` addresses (`http`, `https`) in the
+/// server's start log line (`http=[127.0.0.1:PORT]`).
+pub fn logged_port(line: &str, label: &str) -> u16 {
+    line.split(&format!("{label}=[127.0.0.1:"))
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no {label} address in {line}"))
+}
+
 /// Sends SIGTERM to the server process `child` and waits (at most 10 s)
 /// for it to exit; panics when it does not.
 pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
