@@ -97,10 +97,15 @@ fn signed_query(mode: SignedMode, host: &str, address: &str, timestamp: u64) -> 
     )
 }
 
+/// A correct signed `set` of HOST to PUBLIC_V4 made at `timestamp`.
+fn set_at(timestamp: u64) -> String {
+    signed_query(SignedMode::Set, HOST, PUBLIC_V4, timestamp)
+}
+
 #[tokio::test]
 async fn a_signed_set_changes_the_record() {
     let f = Fixture::new();
-    let q = signed_query(SignedMode::Set, HOST, PUBLIC_V4, now());
+    let q = set_at(now());
     let r = f.query(&q, PUBLIC_V4).await;
     assert_eq!(
         r.body,
@@ -128,7 +133,7 @@ async fn a_signed_set_changes_the_record() {
 #[tokio::test]
 async fn a_replayed_request_is_refused_and_changes_nothing() {
     let f = Fixture::new();
-    let q = signed_query(SignedMode::Set, HOST, PUBLIC_V4, now());
+    let q = set_at(now());
     assert!(f.query(&q, PUBLIC_V4).await.body.contains("success"));
     let before = f.state(HOST, RecordType::A).await;
     f.clock.advance(Duration::from_secs(5));
@@ -146,7 +151,7 @@ async fn a_replayed_request_is_refused_and_changes_nothing() {
         "a replay must write nothing"
     );
     // An older request that arrives late is refused the same way.
-    let older = signed_query(SignedMode::Set, HOST, PUBLIC_V4, now() - 1);
+    let older = set_at(now() - 1);
     assert!(
         f.query(&older, PUBLIC_V4)
             .await
@@ -154,14 +159,14 @@ async fn a_replayed_request_is_refused_and_changes_nothing() {
             .contains("already used")
     );
     // A new one goes through.
-    let newer = signed_query(SignedMode::Set, HOST, PUBLIC_V4, now() + 1);
+    let newer = set_at(now() + 1);
     assert!(f.query(&newer, PUBLIC_V4).await.body.contains("success"));
 }
 
 #[tokio::test]
 async fn concurrent_replays_succeed_once() {
     let f = Fixture::new();
-    let q = signed_query(SignedMode::Set, HOST, PUBLIC_V4, now());
+    let q = set_at(now());
     let answers = futures_util::future::join_all((0..16).map(|_| f.query(&q, PUBLIC_V4))).await;
     let accepted = answers
         .iter()
@@ -175,12 +180,7 @@ async fn requests_outside_the_window_are_refused() {
     let f = Fixture::new();
     for (offset, sign) in [(301_i64, ""), (-301, "-")] {
         let ts = now().checked_add_signed(offset).unwrap();
-        let r = f
-            .query(
-                &signed_query(SignedMode::Set, HOST, PUBLIC_V4, ts),
-                PUBLIC_V4,
-            )
-            .await;
+        let r = f.query(&set_at(ts), PUBLIC_V4).await;
         assert_eq!(
             r.body,
             format!(
@@ -201,12 +201,7 @@ async fn requests_outside_the_window_are_refused() {
     for offset in [-300_i64, 300] {
         let f = Fixture::new();
         let ts = now().checked_add_signed(offset).unwrap();
-        let r = f
-            .query(
-                &signed_query(SignedMode::Set, HOST, PUBLIC_V4, ts),
-                PUBLIC_V4,
-            )
-            .await;
+        let r = f.query(&set_at(ts), PUBLIC_V4).await;
         assert!(r.body.contains("success"), "{offset}: {}", r.body);
     }
 }
@@ -224,7 +219,7 @@ async fn a_configured_window_applies() {
             .with_signed_window(Duration::from_secs(30))
             .build();
     let request = |ts: u64| {
-        let q = signed_query(SignedMode::Set, HOST, PUBLIC_V4, ts);
+        let q = set_at(ts);
         let params = ddns_core::codec::seed::SeedParams::from_query(&q);
         SignedSetRequest {
             hostname: HOST.into(),
@@ -281,15 +276,14 @@ async fn every_signed_field_is_checked() {
     assert_eq!((state.last_signed, state.last_accessed), (None, None));
     // The host name's case and trailing dot do not matter: it is signed
     // canonical.
-    let q =
-        signed_query(SignedMode::Set, HOST, PUBLIC_V4, ts).replacen(HOST, "HOME.Example.com.", 1);
+    let q = set_at(ts).replacen(HOST, "HOME.Example.com.", 1);
     assert!(f.query(&q, PUBLIC_V4).await.body.contains("success"));
 }
 
 #[tokio::test]
 async fn malformed_signed_requests_say_what_is_wrong() {
     let f = Fixture::new();
-    let ok = signed_query(SignedMode::Set, HOST, PUBLIC_V4, now());
+    let ok = set_at(now());
     let cases = [
         (
             "signature=",
@@ -385,7 +379,7 @@ async fn require_signed_refuses_hash_tokens_and_passwords() {
     assert_eq!(f.dns.calls().changes, 0);
 
     // The signed request is accepted.
-    let q = signed_query(SignedMode::Set, HOST, PUBLIC_V4, now());
+    let q = set_at(now());
     assert!(f.query(&q, PUBLIC_V4).await.body.contains("success"));
 }
 
@@ -491,7 +485,7 @@ async fn the_guard_is_kept_in_the_store() {
     // A second service over the same store (a restart, or another
     // instance) refuses what the first accepted.
     let f = Fixture::new();
-    let q = signed_query(SignedMode::Set, HOST, PUBLIC_V4, now());
+    let q = set_at(now());
     assert!(f.query(&q, PUBLIC_V4).await.body.contains("success"));
     let restarted = ddns_core::codec::seed::SeedApi::new(
         Arc::new(
