@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 use ddns_core::memory::{MemoryProvider, MemoryStore};
-use ddns_core::policy::{check_address, classify};
+use ddns_core::policy::{AddressAuthority, check_address, classify};
 use ddns_core::{
     DdnsService, HashToken, Hostname, Record, RecordConfig, RecordKey, RecordType, SetOutcome,
     SetRequest, SharedSecret,
@@ -87,7 +87,7 @@ fn address_policy(c: &mut Criterion) {
     c.bench_function("policy/check_address (9 addresses)", |b| {
         b.iter(|| {
             for a in &addrs {
-                let _ = black_box(check_address(false, black_box(*a), source));
+                let _ = black_box(check_address(false, AddressAuthority::SourceOnly, black_box(*a), source));
             }
         })
     });

@@ -37,9 +37,11 @@ mod error;
 mod handler;
 mod provider;
 mod server;
+mod tcp;
 mod zone;
 
 pub use data::ZoneData;
 pub use provider::AuthoritativeProvider;
 pub use server::DnsServer;
+pub use tcp::{DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TCP_MAX_CONNECTIONS, TcpLimits};
 pub use zone::ZoneConfig;

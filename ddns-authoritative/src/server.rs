@@ -1,22 +1,18 @@
-//! Running the DNS server: UDP and TCP listeners over one zone.
+//! Running the DNS server: UDP and TCP listeners over one zone. UDP is
+//! hickory's; TCP is the bounded loop of the `tcp` module.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use hickory_server::Server;
 use hickory_server::zone_handler::Catalog;
 use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinSet;
 
 use crate::data::ZoneData;
 use crate::error::AuthoritativeError;
 use crate::handler::ZoneAnswerer;
-
-/// How long a TCP connection may stay idle between queries.
-const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Buffered responses per TCP connection.
-const TCP_RESPONSE_BUFFER: usize = 64;
+use crate::tcp::{self, TcpLimits};
 
 /// A running authoritative DNS server for one zone.
 ///
@@ -34,6 +30,7 @@ const TCP_RESPONSE_BUFFER: usize = 64;
 /// ```
 pub struct DnsServer {
     server: Server<Catalog>,
+    tcp: JoinSet<()>,
     local_addrs: Vec<SocketAddr>,
 }
 
@@ -54,21 +51,43 @@ impl DnsServer {
     /// [`ddns_core::Error::Unavailable`] naming the address that could not
     /// be bound.
     pub async fn bind(addrs: &[SocketAddr], zone: Arc<ZoneData>) -> ddns_core::Result<Self> {
-        let mut catalog = Catalog::new();
-        catalog.upsert(
-            zone.origin().clone(),
-            vec![Arc::new(ZoneAnswerer::new(zone))],
-        );
-        let mut server = Server::new(catalog);
+        Self::bind_with(addrs, zone, TcpLimits::default()).await
+    }
+
+    /// [`DnsServer::bind`] with bounds on TCP connections: at most
+    /// `tcp.max_connections()` at once (more are closed at accept), each
+    /// closed after `tcp.idle_timeout()` without a query.
+    ///
+    /// # Errors
+    ///
+    /// [`ddns_core::Error::Unavailable`] naming the address that could not
+    /// be bound.
+    pub async fn bind_with(
+        addrs: &[SocketAddr],
+        zone: Arc<ZoneData>,
+        tcp: TcpLimits,
+    ) -> ddns_core::Result<Self> {
+        let catalog = || {
+            let mut catalog = Catalog::new();
+            catalog.upsert(
+                zone.origin().clone(),
+                vec![Arc::new(ZoneAnswerer::new(zone.clone()))],
+            );
+            catalog
+        };
+        let mut server = Server::new(catalog());
+        let tcp_catalog = Arc::new(catalog());
+        let mut tcp_loops = JoinSet::new();
         let mut local_addrs = Vec::new();
         for &addr in addrs {
-            let (udp, tcp, local) = bind_pair(addr).await?;
+            let (udp, listener, local) = bind_pair(addr).await?;
             server.register_socket(udp);
-            server.register_listener(tcp, TCP_IDLE_TIMEOUT, TCP_RESPONSE_BUFFER);
+            tcp_loops.spawn(tcp::serve(listener, tcp_catalog.clone(), tcp));
             local_addrs.push(local);
         }
         Ok(Self {
             server,
+            tcp: tcp_loops,
             local_addrs,
         })
     }
@@ -80,6 +99,7 @@ impl DnsServer {
 
     /// Stops listening and waits for queries in flight to be answered.
     pub async fn shutdown(mut self) {
+        self.tcp.shutdown().await;
         // Errors here are from listeners already gone; nothing to add.
         let _ = self.server.shutdown_gracefully().await;
     }

@@ -6,6 +6,12 @@
 //! `shared_secret-index` for discovery groups. Items written by the
 //! original are read as they are: a missing BOOL is false, a `ttl` that is
 //! not a number means the default, unreadable state values are absent.
+//!
+//! Flags fail closed: a `lock_record` or `require_signed` present with a
+//! type other than BOOL reads as true, an `allow_internal` or
+//! `read_privilege` of another type as false, each with a warning naming
+//! the record. A missing or empty `shared_secret` reads as empty, which
+//! makes the record unusable: the service refuses every request for it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -237,8 +243,27 @@ fn s(item: &Item, name: &str) -> Option<String> {
     }
 }
 
-fn flag(item: &Item, name: &str) -> bool {
-    matches!(item.get(name), Some(AttributeValue::Bool(true)))
+/// A BOOL attribute: missing is false (as the original reads it), a BOOL
+/// is itself, and any other type is `fail_closed`, with a warning.
+fn flag(item: &Item, name: &str, fail_closed: bool) -> bool {
+    match item.get(name) {
+        None => false,
+        Some(AttributeValue::Bool(value)) => *value,
+        Some(other) => {
+            tracing::warn!(
+                record = %format_args!(
+                    "{} {}",
+                    s(item, "hostname").unwrap_or_default(),
+                    s(item, "record_type").unwrap_or_default()
+                ),
+                attribute = name,
+                value = ?other,
+                read_as = fail_closed,
+                "an attribute of the record is not a BOOL; it is read as the safe value, store a BOOL"
+            );
+            fail_closed
+        }
+    }
 }
 
 /// Reads an item; the key must be valid, everything else is tolerated.
@@ -254,10 +279,10 @@ pub(crate) fn record_from_item(item: &Item) -> Result<Record, AwsError> {
     let mut config = RecordConfig::new(SharedSecret::new(
         s(item, "shared_secret").unwrap_or_default(),
     ))
-    .with_lock(flag(item, "lock_record"))
-    .with_allow_internal(flag(item, "allow_internal"))
-    .with_read_privilege(flag(item, "read_privilege"))
-    .with_require_signed(flag(item, "require_signed"));
+    .with_lock(flag(item, "lock_record", true))
+    .with_allow_internal(flag(item, "allow_internal", false))
+    .with_read_privilege(flag(item, "read_privilege", false))
+    .with_require_signed(flag(item, "require_signed", true));
     if let Some(ttl) = match item.get("ttl") {
         Some(AttributeValue::N(n)) => n.parse::<u32>().ok(),
         Some(AttributeValue::S(text)) => text.trim().parse::<u32>().ok(),
@@ -391,7 +416,7 @@ impl RecordStore for DynamoDbStore {
                     )
                 })?;
             for item in output.items() {
-                if !flag(item, "read_privilege") {
+                if !flag(item, "read_privilege", false) {
                     continue;
                 }
                 let hostname = s(item, "hostname").unwrap_or_default();
@@ -643,6 +668,22 @@ mod tests {
             r.state.last_checked.unwrap().to_string(),
             "2018-07-26 17:04:05.000000"
         );
+    }
+
+    #[test]
+    fn flags_that_are_not_bools_fail_closed() {
+        let item: Item = HashMap::from([
+            ("hostname".into(), AttributeValue::S("h.example.com.".into())),
+            ("record_type".into(), AttributeValue::S("A".into())),
+            ("lock_record".into(), AttributeValue::S("false".into())),
+            ("require_signed".into(), AttributeValue::N("0".into())),
+            ("allow_internal".into(), AttributeValue::S("true".into())),
+            ("read_privilege".into(), AttributeValue::Null(true)),
+        ]);
+        let r = record_from_item(&item).unwrap();
+        assert!(r.config.lock_record && r.config.require_signed);
+        assert!(!r.config.allow_internal && !r.config.read_privilege);
+        assert_eq!(r.config.shared_secret.expose_secret(), "", "a missing secret reads as empty");
     }
 
     #[test]

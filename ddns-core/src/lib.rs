@@ -44,6 +44,7 @@
 //! ```
 
 pub mod auth;
+pub mod budget;
 pub mod cache;
 pub mod coalesce;
 pub mod codec;
@@ -66,6 +67,7 @@ pub mod conformance;
 pub mod mock;
 
 pub use auth::HashToken;
+pub use budget::HostBudget;
 pub use error::{Error, ErrorSource, Result};
 pub use hostname::{Hostname, HostnameError};
 pub use outcome::{Failure, HostList, SetOutcome};

@@ -109,6 +109,21 @@ pub enum Failure {
         /// The host name as sent, with a trailing dot.
         hostname: String,
     },
+    /// The record cannot be used: its stored configuration is unsafe (an
+    /// empty or missing shared secret). Every request for it is refused, and
+    /// clients are told what a wrong credential is told (new).
+    UnusableRecord {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+        /// What is wrong with the stored record, for the operator's log.
+        reason: &'static str,
+    },
+    /// The request proved its credential, but the host name's budget of
+    /// requests is spent for now ([`crate::budget::HostBudget`]; new).
+    HostRateLimited {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+    },
     /// A backend failed (new); the request may or may not be retried.
     Backend {
         /// Which backend.
@@ -138,7 +153,15 @@ impl Failure {
                 | Self::SignatureMismatch
                 | Self::StaleTimestamp { .. }
                 | Self::Replayed { .. }
+                | Self::UnusableRecord { .. }
         )
+    }
+
+    /// True when the request proved nothing about the record it named: an
+    /// authentication failure, or a name with no record. Rate limits charge
+    /// such requests to their source, never to the host name.
+    pub fn is_unproven(&self) -> bool {
+        self.is_authentication_failure() || matches!(self, Self::NotConfigured { .. })
     }
 
     /// A [`Failure::Backend`] from the DNS provider.

@@ -5,20 +5,29 @@
 //! - A locked record is never changed ([`check_lock`]).
 //! - Unspecified, multicast, broadcast (and reserved `240.0.0.0/4`) addresses
 //!   are never set, whatever the record says ([`AddressClass::NeverSettable`]).
-//! - With `allow_internal` false, a record may only take the requester's own
-//!   source address, and never an internal one; with it true, any unicast
-//!   address ([`check_address`]).
+//! - With `allow_internal` false, a record never takes an internal address,
+//!   and which public addresses it takes depends on who vouches for them
+//!   ([`AddressAuthority`]): on the seed API only the requester's own source
+//!   address (the original's rule, message 5); on dyndns2, where the password
+//!   is the authority, any public unicast address of either family. With
+//!   `allow_internal` true, any unicast address ([`check_address`]).
 //!
 //! An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is judged as its IPv4
-//! address everywhere.
+//! address everywhere. Addresses that embed an IPv4 address (IPv4-compatible
+//! `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) are judged by that
+//! IPv4 address as well, and the stricter class wins: `::e000:1` carries the
+//! multicast `224.0.0.1` and is never settable. The documentation ranges
+//! (`192.0.2.0/24`, `198.51.100.0/24`, `203.0.113.0/24`, `2001:db8::/32`)
+//! count as public.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
-/// What kind of address something is, for the purpose of publishing it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What kind of address something is, for the purpose of publishing it;
+/// ordered from the most to the least settable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AddressClass {
     /// A globally routable unicast address.
     Public,
@@ -83,6 +92,17 @@ static RANGES: LazyLock<Ranges> = LazyLock::new(|| Ranges {
 /// ```
 pub fn classify(addr: IpAddr) -> AddressClass {
     let addr = addr.to_canonical();
+    let own = classify_ranges(addr);
+    match addr {
+        IpAddr::V6(v6) => match embedded_ipv4(v6) {
+            Some(v4) => own.max(classify_ranges(IpAddr::V4(v4))),
+            None => own,
+        },
+        IpAddr::V4(_) => own,
+    }
+}
+
+fn classify_ranges(addr: IpAddr) -> AddressClass {
     let ranges = &*RANGES;
     if ranges.never.iter().any(|net| net.contains(&addr)) {
         AddressClass::NeverSettable
@@ -90,6 +110,20 @@ pub fn classify(addr: IpAddr) -> AddressClass {
         AddressClass::Internal
     } else {
         AddressClass::Public
+    }
+}
+
+/// The IPv4 address an IPv6 address carries by construction: the last 32
+/// bits of an IPv4-compatible (`::/96`) or NAT64 well-known-prefix
+/// (`64:ff9b::/96`) address, bits 16 to 48 of a 6to4 (`2002::/16`) address.
+fn embedded_ipv4(addr: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = addr.segments();
+    let low = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    match s {
+        [0, 0, 0, 0, 0, 0, g, h] => Some(low(g, h)),
+        [0x64, 0xff9b, 0, 0, 0, 0, g, h] => Some(low(g, h)),
+        [0x2002, b, c, ..] => Some(low(b, c)),
+        _ => None,
     }
 }
 
@@ -104,18 +138,36 @@ pub enum AddressRefusal {
     InternalNotAllowed,
 }
 
+/// Who vouches for the address a request asks for, which decides the public
+/// addresses a record without `allow_internal` may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressAuthority {
+    /// Only the source address is vouched for: the seed API (hash token and
+    /// signed requests), whose original refuses any other address with
+    /// message 5 unless the record has `allow_internal`.
+    SourceOnly,
+    /// The credential vouches for any public address: the dyndns2 password,
+    /// with which a dual-stack router sets its IPv6 address from its IPv4
+    /// connection (`myip=<v4>,<v6>`, `myipv6=`).
+    AnyPublic,
+}
+
 /// Decides whether a record with `allow_internal` may be set to `target`
-/// by a request coming from `source`.
+/// by a request coming from `source` whose address is vouched for by
+/// `authority`.
 ///
 /// ```
-/// use ddns_core::policy::{check_address, AddressRefusal};
+/// use ddns_core::policy::{check_address, AddressAuthority::*, AddressRefusal};
 /// let me = "198.51.100.7".parse()?;
-/// assert_eq!(check_address(false, me, me), Ok(()));
+/// let v6 = "2001:db8::7".parse()?;
+/// assert_eq!(check_address(false, SourceOnly, me, me), Ok(()));
+/// assert_eq!(check_address(false, SourceOnly, v6, me), Err(AddressRefusal::InternalNotAllowed));
+/// assert_eq!(check_address(false, AnyPublic, v6, me), Ok(()));
 /// assert_eq!(
-///     check_address(false, "192.168.0.9".parse()?, me),
+///     check_address(false, AnyPublic, "192.168.0.9".parse()?, me),
 ///     Err(AddressRefusal::InternalNotAllowed)
 /// );
-/// assert_eq!(check_address(true, "192.168.0.9".parse()?, me), Ok(()));
+/// assert_eq!(check_address(true, SourceOnly, "192.168.0.9".parse()?, me), Ok(()));
 /// # Ok::<(), std::net::AddrParseError>(())
 /// ```
 ///
@@ -124,6 +176,7 @@ pub enum AddressRefusal {
 /// The [`AddressRefusal`] that applies; [`AddressRefusal::NotUnicast`] wins.
 pub fn check_address(
     allow_internal: bool,
+    authority: AddressAuthority,
     target: IpAddr,
     source: IpAddr,
 ) -> Result<(), AddressRefusal> {
@@ -132,7 +185,9 @@ pub fn check_address(
         AddressClass::NeverSettable => Err(AddressRefusal::NotUnicast),
         _ if allow_internal => Ok(()),
         AddressClass::Internal => Err(AddressRefusal::InternalNotAllowed),
-        AddressClass::Public if target != source.to_canonical() => {
+        AddressClass::Public
+            if authority == AddressAuthority::SourceOnly && target != source.to_canonical() =>
+        {
             Err(AddressRefusal::InternalNotAllowed)
         }
         AddressClass::Public => Ok(()),
@@ -224,7 +279,52 @@ mod tests {
     }
 
     #[test]
+    fn embedded_ipv4_is_judged_too() {
+        for (s, class_) in [
+            ("::e000:1", AddressClass::NeverSettable),
+            ("::224.0.0.1", AddressClass::NeverSettable),
+            ("::10.0.0.1", AddressClass::Internal),
+            ("64:ff9b::10.1.2.3", AddressClass::Internal),
+            ("64:ff9b::e000:1", AddressClass::NeverSettable),
+            ("64:ff9b::198.51.100.7", AddressClass::Public),
+            ("2002:c0a8:0101::1", AddressClass::Internal),
+            ("2002:e000:0001::1", AddressClass::NeverSettable),
+            ("2002:c000:0201::1", AddressClass::Public),
+            ("::1", AddressClass::Internal),
+            ("::", AddressClass::NeverSettable),
+            ("2001:db8::1", AddressClass::Public),
+            ("192.0.2.1", AddressClass::Public),
+            ("203.0.113.9", AddressClass::Public),
+        ] {
+            assert_eq!(class(s), class_, "{s}");
+        }
+    }
+
+    #[test]
+    fn any_public_authority_takes_public_addresses_of_either_family() {
+        use AddressAuthority::AnyPublic;
+        let me: IpAddr = "198.51.100.7".parse().unwrap();
+        for ok in ["2001:db8::7", "203.0.113.5", "198.51.100.7"] {
+            assert_eq!(check_address(false, AnyPublic, ok.parse().unwrap(), me), Ok(()), "{ok}");
+        }
+        for internal in ["192.168.1.5", "fd00::1", "::ffff:10.0.0.1", "2002:0a00:0001::1"] {
+            assert_eq!(
+                check_address(false, AnyPublic, internal.parse().unwrap(), me),
+                Err(AddressRefusal::InternalNotAllowed),
+                "{internal}"
+            );
+        }
+        assert_eq!(
+            check_address(true, AnyPublic, "::e000:1".parse().unwrap(), me),
+            Err(AddressRefusal::NotUnicast)
+        );
+    }
+
+    #[test]
     fn allow_internal_false_means_own_public_address_only() {
+        let check_address = |allow, target, source| {
+            check_address(allow, AddressAuthority::SourceOnly, target, source)
+        };
         let me: IpAddr = "198.51.100.7".parse().unwrap();
         let other: IpAddr = "198.51.100.8".parse().unwrap();
         let lan: IpAddr = "192.168.1.5".parse().unwrap();

@@ -60,6 +60,12 @@ impl SharedSecret {
         &self.0
     }
 
+    /// True for the empty secret, which opens nothing: a record holding it
+    /// is refused, and administration refuses to store it.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Strength estimate in bits, assuming the secret was chosen at random
     /// from the characters it uses (hex digits count 4 bits each, anything
     /// else about 6). Used to warn about weak secrets.

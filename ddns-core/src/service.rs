@@ -3,8 +3,11 @@
 //! [`DdnsService`] holds a [`RecordStore`] and a [`DnsProvider`] and applies
 //! the rules of `docs/PROTOCOL.md` section 1 in its order of decisions:
 //!
-//! 1. the token's format, 2. the record's existence, 3. the token itself;
-//!    then, only for an authenticated request, the access state is written;
+//! 1. the token's format, 2. the record's existence (a record whose stored
+//!    secret is empty is refused here, [`Failure::UnusableRecord`]), 3. the
+//!    token itself; then the host name's budget ([`crate::budget`], spent
+//!    only by requests that got this far), and only for an authenticated
+//!    request within its budget, the access state is written;
 //! 4. the lock, 5. the address policy (for `list_hosts`: 6. the read
 //!    privilege), 7. the number of values in DNS.
 //!
@@ -46,9 +49,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::auth::HashToken;
+use crate::budget::HostBudget;
 use crate::hostname::{Hostname, with_trailing_dot};
 use crate::outcome::{Failure, HostList, SetOutcome};
-use crate::policy::{AddressRefusal, check_address, check_lock};
+use crate::policy::{AddressAuthority, AddressRefusal, check_address, check_lock};
 use crate::provider::{DnsChange, DnsProvider};
 use crate::record::{AccessUpdate, ChangeUpdate, DEFAULT_TTL, Record, RecordKey, RecordType};
 use crate::secret::SharedSecret;
@@ -67,7 +71,7 @@ pub const DEFAULT_PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_REMEMBERED: usize = 100_000;
 
 /// A `set` request, as the codecs hand it over.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SetRequest {
     /// The `hostname` argument, as sent (percent-decoded).
     pub hostname: String,
@@ -77,6 +81,17 @@ pub struct SetRequest {
     pub internal_ip: Option<String>,
     /// The requester's public source address.
     pub source: IpAddr,
+}
+
+impl std::fmt::Debug for SetRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetRequest")
+            .field("hostname", &self.hostname)
+            .field("hash", &"[REDACTED]")
+            .field("internal_ip", &self.internal_ip)
+            .field("source", &self.source)
+            .finish()
+    }
 }
 
 /// A `set` authenticated by the shared secret (the dyndns2 password).
@@ -129,7 +144,7 @@ pub struct SignedListHostsRequest {
 }
 
 /// A `list_hosts` request, as the codecs hand it over.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ListHostsRequest {
     /// The `hostname` argument, as sent (percent-decoded).
     pub hostname: String,
@@ -137,6 +152,16 @@ pub struct ListHostsRequest {
     pub hash: String,
     /// The requester's public source address.
     pub source: IpAddr,
+}
+
+impl std::fmt::Debug for ListHostsRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListHostsRequest")
+            .field("hostname", &self.hostname)
+            .field("hash", &"[REDACTED]")
+            .field("source", &self.source)
+            .finish()
+    }
 }
 
 /// Access-state updates waiting for the deferred write-back.
@@ -213,6 +238,7 @@ pub struct DdnsService {
     known: Mutex<HashMap<RecordKey, Known>>,
     access_delay: Duration,
     access: Arc<AccessBuffer>,
+    budget: Option<Arc<dyn HostBudget>>,
 }
 
 /// Builds a [`DdnsService`]; see [`DdnsService::builder`].
@@ -226,9 +252,19 @@ pub struct DdnsServiceBuilder {
     signed_window: Duration,
     provider_timeout: Duration,
     access_delay: Duration,
+    budget: Option<Arc<dyn HostBudget>>,
 }
 
 impl DdnsServiceBuilder {
+    /// Limits the requests of each host name with `budget`, spent only by
+    /// requests that proved their credential (see [`crate::budget`]). None
+    /// by default.
+    #[must_use]
+    pub fn with_host_budget(mut self, budget: Arc<dyn HostBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
     /// TTL for records that set none (default [`DEFAULT_TTL`], 60 s).
     #[must_use]
     pub fn with_default_ttl(mut self, ttl: u32) -> Self {
@@ -302,6 +338,7 @@ impl DdnsServiceBuilder {
             known: Mutex::new(HashMap::new()),
             access_delay: self.access_delay,
             access: Arc::new(AccessBuffer::default()),
+            budget: self.budget,
         }
     }
 }
@@ -342,6 +379,7 @@ impl DdnsService {
             signed_window: DEFAULT_SIGNED_WINDOW,
             provider_timeout: DEFAULT_PROVIDER_TIMEOUT,
             access_delay: Duration::ZERO,
+            budget: None,
         }
     }
 
@@ -380,7 +418,8 @@ impl DdnsService {
                 source,
             )
             .await?;
-        self.point(record, sent_name, target, source).await
+        self.point(record, sent_name, target, source, AddressAuthority::SourceOnly)
+            .await
     }
 
     /// A signed `set` (`docs/PROTOCOL.md` section 7): the same rules as
@@ -403,13 +442,18 @@ impl DdnsService {
         let Authenticated { record, sent_name } = self
             .authenticate(&request.hostname, record_type, credential, source)
             .await?;
-        self.point(record, sent_name, target, source).await
+        self.point(record, sent_name, target, source, AddressAuthority::SourceOnly)
+            .await
     }
 
     /// A `set` authenticated by the shared secret itself, as the dyndns2
     /// protocol's password: points the record at `address`, or at the
     /// source address when none is given, under the same rules as
-    /// [`DdnsService::set`]. A wrong secret is [`Failure::HashMismatch`].
+    /// [`DdnsService::set`] but one: the password vouches for any public
+    /// address ([`AddressAuthority::AnyPublic`]), so a record without
+    /// `allow_internal` takes a dual-stack router's IPv6 address sent from
+    /// its IPv4 connection; internal addresses still need `allow_internal`.
+    /// A wrong secret is [`Failure::HashMismatch`].
     ///
     /// # Errors
     ///
@@ -426,7 +470,8 @@ impl DdnsService {
                 source,
             )
             .await?;
-        self.point(record, sent_name, target, source).await
+        self.point(record, sent_name, target, source, AddressAuthority::AnyPublic)
+            .await
     }
 
     /// The rest of a `set` once authenticated: lock, address policy, DNS.
@@ -436,11 +481,12 @@ impl DdnsService {
         sent_name: String,
         target: IpAddr,
         source: IpAddr,
+        authority: AddressAuthority,
     ) -> Result<SetOutcome, Failure> {
         check_lock(record.config.lock_record).map_err(|_| Failure::Locked {
             hostname: sent_name.clone(),
         })?;
-        check_address(record.config.allow_internal, target, source).map_err(
+        check_address(record.config.allow_internal, authority, target, source).map_err(
             |refusal| match refusal {
                 AddressRefusal::NotUnicast => Failure::NotUnicast { address: target },
                 AddressRefusal::InternalNotAllowed => Failure::InternalNotAllowed {
@@ -571,7 +617,8 @@ impl DdnsService {
     }
 
     /// Steps 1-3 after the token's format: find the record, check the token,
-    /// and write the access state of an authenticated request.
+    /// spend from the host name's budget, and write the access state of an
+    /// authenticated request.
     async fn authenticate(
         &self,
         sent_hostname: &str,
@@ -594,6 +641,14 @@ impl DdnsService {
             .map_err(Failure::store)?
             .ok_or_else(not_configured)?;
         let secret = &record.config.shared_secret;
+        // An empty secret would open the record to anyone who can compute
+        // sha256(ip + name) or send an empty password: fail closed.
+        if secret.is_empty() {
+            return Err(Failure::UnusableRecord {
+                hostname: sent_name,
+                reason: "its shared_secret is empty or missing; set one with the admin tool",
+            });
+        }
         match credential {
             Credential::Token(token) => {
                 if !token.verify(source, &sent_name, secret) {
@@ -637,6 +692,13 @@ impl DdnsService {
         let signed = matches!(credential, Credential::Signed { .. });
         if record.config.require_signed && !signed {
             return Err(Failure::SignatureRequired {
+                hostname: sent_name,
+            });
+        }
+        if let Some(budget) = &self.budget
+            && !budget.spend(&key.hostname)
+        {
+            return Err(Failure::HostRateLimited {
                 hostname: sent_name,
             });
         }

@@ -299,7 +299,8 @@ pub struct Signature([u8; 32]);
 
 impl fmt::Debug for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signature({})", self.to_hex())
+        // A credential until the replay guard has seen it.
+        f.write_str("Signature([REDACTED])")
     }
 }
 
@@ -331,7 +332,8 @@ impl Signature {
 }
 
 /// The three arguments of a signed request, as sent (percent-decoded).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `Debug` leaves out the signature.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct SignedProof {
     /// `signature`: 64 hex digits.
     pub signature: String,
@@ -339,6 +341,16 @@ pub struct SignedProof {
     pub timestamp: String,
     /// `nonce`.
     pub nonce: String,
+}
+
+impl fmt::Debug for SignedProof {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedProof")
+            .field("signature", &"[REDACTED]")
+            .field("timestamp", &self.timestamp)
+            .field("nonce", &self.nonce)
+            .finish()
+    }
 }
 
 /// A [`SignedProof`] whose fields are well-formed.

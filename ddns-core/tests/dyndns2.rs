@@ -155,16 +155,20 @@ async fn one_line_per_host_in_order() {
 #[tokio::test]
 async fn policy_refusals_are_abuse() {
     let (_f, api) = fixture();
-    // allow_internal false: only the source address, never an internal one.
+    // allow_internal false: never an internal address, and never one that
+    // is not unicast (nor one that embeds such an IPv4 address).
     let auth = basic("v4only.example.com", SECRET);
-    let r = update(
-        &api,
-        "hostname=v4only.example.com&myip=192.168.1.5",
-        Some(&auth),
-        PUBLIC_V4,
-    )
-    .await;
-    assert_eq!(r.body, "abuse\n");
+    for myip in ["192.168.1.5", "224.0.0.1", "::ffff:10.0.0.1"] {
+        let r = update(
+            &api,
+            &format!("hostname=v4only.example.com&myip={myip}"),
+            Some(&auth),
+            PUBLIC_V4,
+        )
+        .await;
+        assert_eq!(r.body, "abuse\n", "{myip}");
+    }
+    // The password vouches for any public address, not only the source.
     let r = update(
         &api,
         "hostname=v4only.example.com&myip=198.51.100.99",
@@ -172,7 +176,7 @@ async fn policy_refusals_are_abuse() {
         PUBLIC_V4,
     )
     .await;
-    assert_eq!(r.body, "abuse\n");
+    assert_eq!(r.body, "good 198.51.100.99\n");
 }
 
 #[tokio::test]

@@ -24,6 +24,16 @@ pub(crate) enum SqliteError {
     #[error("the database {} is read-only; make the file and its directory writable by the server's user", path.display())]
     ReadOnly { path: PathBuf },
 
+    #[error("the database {} can be read by other users (mode {mode:04o}) and holds every record's shared secret; run `chmod 600 {}` and start again", path.display(), path.display())]
+    ReadableByOthers { path: PathBuf, mode: u32 },
+
+    #[error("cannot create the database {} with owner-only permissions: {source}", path.display())]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("{} is not a SQLite database (or is encrypted); move it away or point the server at another path", path.display())]
     NotADatabase { path: PathBuf },
 
@@ -107,10 +117,13 @@ impl From<SqliteError> for ddns_core::Error {
         let base = match &e {
             SqliteError::Busy { .. } => Self::unavailable(message, true),
             SqliteError::DiskFull { .. } => Self::unavailable(message, true),
-            SqliteError::ReadOnly { .. } => Self::permission_denied(message),
+            SqliteError::ReadOnly { .. } | SqliteError::ReadableByOthers { .. } => {
+                Self::permission_denied(message)
+            }
             SqliteError::Constraint { .. } => Self::conflict(message),
             SqliteError::MissingDirectory { .. }
             | SqliteError::Open { .. }
+            | SqliteError::Create { .. }
             | SqliteError::NotADatabase { .. }
             | SqliteError::Corrupt { .. }
             | SqliteError::NewerSchema { .. }

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use ddns_core::{Hostname, Record, RecordConfig, RecordKey, RecordState, SharedSecret};
+use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params};
 
 use crate::error::SqliteError;
@@ -20,19 +21,38 @@ pub(crate) const COLUMNS: &str = "hostname, record_type, shared_secret, ttl, loc
 pub(crate) struct RawRow {
     hostname: String,
     record_type: String,
-    shared_secret: String,
+    shared_secret: Option<String>,
     ttl: Option<i64>,
-    lock_record: bool,
-    allow_internal: bool,
-    read_privilege: bool,
+    lock_record: Value,
+    allow_internal: Value,
+    read_privilege: Value,
     mac_address: Option<String>,
     comment: Option<String>,
     ip_address: Option<String>,
     last_accessed: Option<String>,
     last_checked: Option<String>,
     last_updated: Option<String>,
-    require_signed: bool,
+    require_signed: Value,
     last_signed: Option<i64>,
+}
+
+/// A flag column: 0 and 1 (SQLite's booleans) read as themselves, anything
+/// else as `fail_closed`, with a warning naming the record.
+fn flag(value: &Value, column: &str, hostname: &str, record_type: &str, fail_closed: bool) -> bool {
+    match value {
+        Value::Integer(0) => false,
+        Value::Integer(1) => true,
+        other => {
+            tracing::warn!(
+                record = %format_args!("{hostname} {record_type}"),
+                column,
+                value = ?other,
+                read_as = fail_closed,
+                "a flag of the record is not 0 or 1; it is read as the safe value, fix the row with sqlite3"
+            );
+            fail_closed
+        }
+    }
 }
 
 impl RawRow {
@@ -70,11 +90,15 @@ impl RawRow {
             .record_type
             .parse()
             .map_err(|_| invalid("record_type", &self.record_type))?;
-        let mut config = RecordConfig::new(SharedSecret::new(self.shared_secret))
-            .with_lock(self.lock_record)
-            .with_allow_internal(self.allow_internal)
-            .with_read_privilege(self.read_privilege)
-            .with_require_signed(self.require_signed);
+        let flag = |value: &Value, column, fail_closed| {
+            flag(value, column, &self.hostname, &self.record_type, fail_closed)
+        };
+        let mut config =
+            RecordConfig::new(SharedSecret::new(self.shared_secret.unwrap_or_default()))
+                .with_lock(flag(&self.lock_record, "lock_record", true))
+                .with_allow_internal(flag(&self.allow_internal, "allow_internal", false))
+                .with_read_privilege(flag(&self.read_privilege, "read_privilege", false))
+                .with_require_signed(flag(&self.require_signed, "require_signed", true));
         if let Some(ttl) = self.ttl {
             let ttl = u32::try_from(ttl).map_err(|_| invalid("ttl", &ttl.to_string()))?;
             config = config.with_ttl(ttl);

@@ -142,6 +142,7 @@ impl SqliteStoreBuilder {
                 path,
             });
         }
+        secure_files(&path)?;
         let mut writer = connect(&path, self.busy_timeout)?;
         let mode: String = writer
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
@@ -197,10 +198,63 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, SqliteErro
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA trusted_schema = OFF;
-         PRAGMA cell_size_check = ON;",
+         PRAGMA cell_size_check = ON;
+         PRAGMA secure_delete = ON;",
     )
     .map_err(sqlite)?;
     Ok(conn)
+}
+
+/// Keeps the shared secrets private to the server's user: a new database is
+/// created mode 0600 (SQLite gives its `-wal` and `-shm` files the mode of
+/// the database, so they follow), and an existing database, WAL or shared
+/// memory file that group or others can read is refused.
+#[cfg(unix)]
+fn secure_files(path: &Path) -> Result<(), SqliteError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(source) => {
+            return Err(SqliteError::Create {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    }
+    let mut companions = [path.to_path_buf(), sidecar(path, "-wal"), sidecar(path, "-shm")];
+    for file in &mut companions {
+        // A missing -wal or -shm is fine: SQLite creates it like the database.
+        if let Ok(meta) = std::fs::metadata(&*file) {
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o044 != 0 {
+                return Err(SqliteError::ReadableByOthers {
+                    path: std::mem::take(file),
+                    mode,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// File permissions are the platform's business elsewhere.
+#[cfg(not(unix))]
+fn secure_files(_path: &Path) -> Result<(), SqliteError> {
+    Ok(())
+}
+
+/// `path` with `suffix` appended to its file name (`db.sqlite3-wal`).
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 fn quick_check(conn: &Connection, path: &Path) -> Result<(), SqliteError> {

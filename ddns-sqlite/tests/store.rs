@@ -23,6 +23,17 @@ fn db(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("ddns.sqlite3")
 }
 
+/// Makes a file the test wrote itself owner-only, as the store requires.
+fn private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
 fn zone() -> Hostname {
     Hostname::parse("example.com").unwrap()
 }
@@ -179,6 +190,7 @@ async fn a_version_1_database_is_migrated_in_place() {
         .unwrap()
         .execute_batch(VERSION_1)
         .unwrap();
+    private(&db(&dir));
     let store = SqliteStore::open(db(&dir)).await.unwrap();
     let k = key("old.example.com", RecordType::A);
     let old = store.get(&k).await.unwrap().expect("the row survives");
@@ -292,6 +304,7 @@ async fn a_file_that_is_not_sqlite_is_refused_untouched() {
     let path = db(&dir);
     let content = b"hostname,record_type\nnot a database at all, but text long enough to fill a header........................................................";
     std::fs::write(&path, content).unwrap();
+    private(&path);
     let text = open_err(&path).await.to_string();
     assert!(text.contains("is not a SQLite database"), "{text}");
     assert!(text.contains(&path.display().to_string()), "{text}");
@@ -559,4 +572,104 @@ fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
             return out;
         }
     }
+}
+
+#[tokio::test]
+async fn the_database_and_its_wal_and_shm_are_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.create(&record("private.example.com")).await.unwrap();
+    let sidecar = |suffix: &str| PathBuf::from(format!("{}{suffix}", path.display()));
+    for file in [path.clone(), sidecar("-wal"), sidecar("-shm")] {
+        assert!(file.exists(), "{} exists while the store is open", file.display());
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+}
+
+#[tokio::test]
+async fn a_database_others_can_read_is_refused_naming_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    drop(SqliteStore::open(&path).await.unwrap());
+    for readable in [0o640, 0o604, 0o644] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(readable)).unwrap();
+        let err = open_err(&path).await;
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("chmod 600 {}", path.display())) && text.contains("other users"),
+            "{readable:o}: {text}"
+        );
+        assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+    }
+    private(&path);
+    assert!(SqliteStore::open(&path).await.is_ok(), "0600 opens again");
+}
+
+#[tokio::test]
+async fn replaced_and_removed_secrets_do_not_linger_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let old = "old-secret-that-must-vanish-7f3a9c";
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let k = key("rotated.example.com", RecordType::A);
+        store
+            .create(&Record::new(k.clone(), RecordConfig::new(SharedSecret::new(old))))
+            .await
+            .unwrap();
+        let gone = key("removed.example.com", RecordType::A);
+        store
+            .create(&Record::new(gone.clone(), RecordConfig::new(SharedSecret::new(format!("{old}-2")))))
+            .await
+            .unwrap();
+        store
+            .update_config(&k, &RecordConfig::new(SharedSecret::new("new-secret")))
+            .await
+            .unwrap();
+        store.delete(&gone).await.unwrap();
+    }
+    // The last connection closed: the WAL was checkpointed into the file.
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    let mut bytes = std::fs::read(&path).unwrap();
+    if let Ok(more) = std::fs::read(&wal) {
+        bytes.extend(more);
+    }
+    let found = bytes.windows(old.len()).any(|w| w == old.as_bytes());
+    assert!(!found, "the old secret is still in the database's free space");
+    assert!(bytes.windows(10).any(|w| w == b"new-secret"), "the new secret is stored");
+}
+
+#[tokio::test]
+async fn garbled_flags_fail_closed_and_an_empty_secret_reads_as_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    // Opening runs quick_check, which refuses a table that breaks its CHECK
+    // constraints; a row garbled while the store runs is read fail-closed.
+    let store = SqliteStore::open(&path).await.unwrap();
+    store.create(&record("fine.example.com")).await.unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "PRAGMA ignore_check_constraints = ON;
+         INSERT INTO records (hostname, record_type, shared_secret, lock_record, allow_internal,
+             read_privilege, require_signed)
+         VALUES ('garbled.example.com.', 'A', '', 2, 7, -1, 5);",
+    )
+    .unwrap();
+    drop(conn);
+    let r = store
+        .get(&key("garbled.example.com", RecordType::A))
+        .await
+        .unwrap()
+        .expect("the row is read, not an error");
+    assert!(r.config.lock_record, "a lock that is not 0 or 1 reads as locked");
+    assert!(r.config.require_signed, "likewise require_signed");
+    assert!(!r.config.allow_internal && !r.config.read_privilege, "permissions read as off");
+    assert!(r.config.shared_secret.is_empty());
+    let all = store.list_all().await.unwrap();
+    assert!(
+        all.len() == 2 && all.iter().any(|x| x.key == r.key),
+        "the whole table is still listed: {all:?}"
+    );
 }

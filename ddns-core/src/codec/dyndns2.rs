@@ -16,7 +16,14 @@
 //!   carries IPv6 too. An unparseable `myip` is ignored, as dyndns2
 //!   specifies, and the source address is used. Each address updates the
 //!   host's record of its family; a family without a record is skipped
-//!   when the other one has one.
+//!   when the other one has one. The password vouches for the addresses:
+//!   any public unicast address of either family is accepted on a record
+//!   without `allow_internal` (internal ones still need it), so a
+//!   dual-stack router can send its IPv6 address over IPv4.
+//! - **Names** are compared as host names (case and trailing dot do not
+//!   matter) and de-duplicated before anything else; more than
+//!   [`MAX_HOSTNAMES`] distinct names is `numhost`, decided before any
+//!   record is looked up.
 //!
 //! One line per host name, in request order: `good <ip> [<ip6>]`,
 //! `nochg <ip> [<ip6>]`, `nohost` (no record, or not opened by this
@@ -143,8 +150,9 @@ impl Dyndns2Params {
     }
 }
 
-/// What a transport hands to [`Dyndns2Api::handle`].
-#[derive(Debug, Clone)]
+/// What a transport hands to [`Dyndns2Api::handle`]. `Debug` leaves out
+/// the `Authorization` header.
+#[derive(Clone)]
 pub struct Dyndns2Request<'a> {
     /// The query parameters.
     pub params: Dyndns2Params,
@@ -152,6 +160,16 @@ pub struct Dyndns2Request<'a> {
     pub authorization: Option<&'a str>,
     /// The requester's public address.
     pub source: IpAddr,
+}
+
+impl std::fmt::Debug for Dyndns2Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dyndns2Request")
+            .field("params", &self.params)
+            .field("authorization", &self.authorization.map(|_| "[REDACTED]"))
+            .field("source", &self.source)
+            .finish()
+    }
 }
 
 /// The answer of [`Dyndns2Api::handle_detailed`].
@@ -164,6 +182,14 @@ pub struct Dyndns2Answer {
     pub code: &'static str,
     /// How many DNS changes were made.
     pub changes: usize,
+    /// How many names of the request proved nothing: a missing or
+    /// malformed `Authorization`, a user name that is none of the names,
+    /// a password that does not open the name, or a name with no record.
+    /// Rate limits charge these to the source as failed authentications.
+    pub unproven: usize,
+    /// The failures of the hosts that were not updated, in request order,
+    /// for the log (never shown to the client beyond their code).
+    pub failures: Vec<Failure>,
 }
 
 /// The dyndns2 protocol over a [`DdnsService`].
@@ -192,8 +218,13 @@ enum HostResult {
         changed: bool,
         addresses: Vec<IpAddr>,
     },
-    Code(&'static str),
-    NotOpened,
+    /// Refused with this code after the password opened the host (or for a
+    /// name that is no FQDN).
+    Code(&'static str, Option<Failure>),
+    /// No record, of any family asked for.
+    NoHost,
+    /// The password does not open it (or its record is unusable).
+    NotOpened(Option<Failure>),
 }
 
 fn failure_code(failure: &Failure) -> &'static str {
@@ -204,9 +235,8 @@ fn failure_code(failure: &Failure) -> &'static str {
         | Failure::NotUnicast { .. }
         | Failure::InvalidAddress { .. } => "abuse",
         Failure::MultipleValues => "dnserr",
-        // dyndns2 has no word for "use another scheme": the password alone
-        // does not open a record that requires signed requests.
-        Failure::SignatureRequired { .. } => "badauth",
+        // dyndns2's word for "slow down".
+        Failure::HostRateLimited { .. } => "abuse",
         Failure::Backend {
             backend: Backend::Dns,
             ..
@@ -216,6 +246,35 @@ fn failure_code(failure: &Failure) -> &'static str {
             ..
         } => "911",
         _ => "911",
+    }
+}
+
+/// The names of a `hostname` argument, in request order, without empty
+/// entries and without repeats (compared as host names where they parse).
+fn distinct_names(list: &str) -> Vec<&str> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut names = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let canonical = Hostname::parse(name).map_or_else(
+            |_| name.to_ascii_lowercase(),
+            |h| h.as_str().to_owned(),
+        );
+        if !seen.contains(&canonical) {
+            seen.push(canonical);
+            names.push(name);
+        }
+        // Past the cap the answer is numhost whatever follows.
+        if names.len() > MAX_HOSTNAMES {
+            break;
+        }
+    }
+    names
+}
+
+fn same_name(a: &str, b: &str) -> bool {
+    match (Hostname::parse(a), Hostname::parse(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 
@@ -232,33 +291,27 @@ impl Dyndns2Api {
 
     /// Answers one request and says how it ended.
     pub async fn handle_detailed(&self, request: Dyndns2Request<'_>) -> Dyndns2Answer {
-        let answer = |response, code, changes| Dyndns2Answer {
+        let answer = |response, code, changes, unproven, failures| Dyndns2Answer {
             response,
             code,
             changes,
+            unproven,
+            failures,
         };
-        let Some(auth) = request.authorization.and_then(BasicAuth::parse) else {
-            return answer(badauth(), "badauth", 0);
-        };
-        let names: Vec<&str> = request
-            .params
-            .hostname
-            .split(',')
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .collect();
+        let names = distinct_names(&request.params.hostname);
+        // Decided before any lookup, so a long list costs nothing.
         if names.len() > MAX_HOSTNAMES {
-            return answer(text(200, "numhost\n".to_owned()), "numhost", 0);
+            return answer(text(200, "numhost\n".to_owned()), "numhost", 0, 0, Vec::new());
         }
-        if names.is_empty() {
-            return answer(text(200, "notfqdn\n".to_owned()), "notfqdn", 0);
-        }
-        let same = |a: &str, b: &str| match (Hostname::parse(a), Hostname::parse(b)) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
+        let unproven_all = names.len().max(1);
+        let Some(auth) = request.authorization.and_then(BasicAuth::parse) else {
+            return answer(badauth(), "badauth", 0, unproven_all, Vec::new());
         };
-        if !names.iter().any(|n| same(n, &auth.user)) {
-            return answer(badauth(), "badauth", 0);
+        if names.is_empty() {
+            return answer(text(200, "notfqdn\n".to_owned()), "notfqdn", 0, 0, Vec::new());
+        }
+        if !names.iter().any(|n| same_name(n, &auth.user)) {
+            return answer(badauth(), "badauth", 0, unproven_all, Vec::new());
         }
         let addresses = request.params.addresses(request.source);
         let mut results = Vec::with_capacity(names.len());
@@ -268,28 +321,42 @@ impl Dyndns2Api {
                     .await,
             );
         }
-        if results.iter().all(|r| matches!(r, HostResult::NotOpened)) {
-            return answer(badauth(), "badauth", 0);
+        let unproven = results
+            .iter()
+            .filter(|r| matches!(r, HostResult::NotOpened(_) | HostResult::NoHost))
+            .count();
+        let mut failures = Vec::new();
+        if !results.iter().any(|r| matches!(r, HostResult::Done { .. } | HostResult::Code(..))) {
+            for result in results {
+                if let HostResult::NotOpened(Some(failure)) = result {
+                    failures.push(failure);
+                }
+            }
+            return answer(badauth(), "badauth", 0, unproven, failures);
         }
         let mut body = String::new();
         let mut first = None;
         let mut changes = 0;
-        for result in &results {
+        for result in results {
             let line = match result {
                 HostResult::Done { changed, addresses } => {
-                    let word = if *changed { "good" } else { "nochg" };
-                    if *changed {
+                    let word = if changed { "good" } else { "nochg" };
+                    if changed {
                         changes += 1;
                     }
                     let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
                     first.get_or_insert(word);
                     format!("{word} {}", list.join(" "))
                 }
-                HostResult::Code(code) => {
+                HostResult::Code(code, failure) => {
+                    failures.extend(failure);
                     first.get_or_insert(code);
-                    (*code).to_owned()
+                    code.to_owned()
                 }
-                HostResult::NotOpened => {
+                HostResult::NoHost | HostResult::NotOpened(_) => {
+                    if let HostResult::NotOpened(Some(failure)) = result {
+                        failures.push(failure);
+                    }
                     first.get_or_insert("nohost");
                     "nohost".to_owned()
                 }
@@ -297,7 +364,13 @@ impl Dyndns2Api {
             body.push_str(&line);
             body.push('\n');
         }
-        answer(text(200, body), first.unwrap_or("nohost"), changes)
+        answer(
+            text(200, body),
+            first.unwrap_or("nohost"),
+            changes,
+            unproven,
+            failures,
+        )
     }
 
     async fn update_host(
@@ -309,7 +382,7 @@ impl Dyndns2Api {
     ) -> HostResult {
         match Hostname::parse(name) {
             Ok(h) if h.label_count() >= 2 => {}
-            _ => return HostResult::Code("notfqdn"),
+            _ => return HostResult::Code("notfqdn", None),
         }
         let mut outcomes = Vec::with_capacity(addresses.len());
         for &address in addresses {
@@ -321,18 +394,12 @@ impl Dyndns2Api {
             };
             outcomes.push(self.service.set_with_secret(request).await);
         }
-        let configured: Vec<&Result<SetOutcome, Failure>> = outcomes
-            .iter()
+        let configured: Vec<Result<SetOutcome, Failure>> = outcomes
+            .into_iter()
             .filter(|o| !matches!(o, Err(Failure::NotConfigured { .. })))
             .collect();
         if configured.is_empty() {
-            return HostResult::Code("nohost");
-        }
-        if configured
-            .iter()
-            .all(|o| matches!(o, Err(Failure::HashMismatch)))
-        {
-            return HostResult::NotOpened;
+            return HostResult::NoHost;
         }
         let mut changed = false;
         let mut set = Vec::new();
@@ -340,11 +407,22 @@ impl Dyndns2Api {
             match outcome {
                 Ok(SetOutcome::Changed { address, .. }) => {
                     changed = true;
-                    set.push(*address);
+                    set.push(address);
                 }
-                Ok(SetOutcome::Unchanged { address }) => set.push(*address),
-                Err(Failure::HashMismatch) => return HostResult::NotOpened,
-                Err(failure) => return HostResult::Code(failure_code(failure)),
+                Ok(SetOutcome::Unchanged { address }) => set.push(address),
+                Err(Failure::HashMismatch) => return HostResult::NotOpened(None),
+                Err(failure @ Failure::UnusableRecord { .. }) => {
+                    return HostResult::NotOpened(Some(failure));
+                }
+                // dyndns2 has no word for "use another scheme": the password
+                // alone does not open a record that requires signed requests.
+                Err(failure @ Failure::SignatureRequired { .. }) => {
+                    return HostResult::NotOpened(Some(failure));
+                }
+                Err(failure) => {
+                    let code = failure_code(&failure);
+                    return HostResult::Code(code, Some(failure));
+                }
             }
         }
         HostResult::Done {

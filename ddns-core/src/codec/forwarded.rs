@@ -45,7 +45,8 @@ impl TrustedProxies {
         self.0.is_empty()
     }
 
-    fn trusts(&self, addr: IpAddr) -> bool {
+    /// True when `addr` is in a trusted proxy's network.
+    pub fn trusts(&self, addr: IpAddr) -> bool {
         let addr = addr.to_canonical();
         self.0.iter().any(|net| net.contains(&addr))
     }

@@ -44,11 +44,17 @@ pub const MSG_INVALID_ADDRESS: &str =
 /// A signed request whose `signature` does not match.
 pub const MSG_SIGNATURE_MISMATCH: &str = "Validation signatures do not match.";
 
+/// A request that proved its credential, refused because its host name's
+/// budget is spent for now.
+pub const MSG_HOST_RATE_LIMITED: &str =
+    "Too many requests for this host name; wait a minute and try again.";
+
 /// The body API Gateway sends with its 403 for a missing or wrong API key.
 pub const FORBIDDEN_BODY: &str = r#"{"message":"Forbidden"}"#;
 
 /// The seed API's parameters, percent-decoded; a missing one is empty.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `Debug` leaves out the hash and the signature.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct SeedParams {
     /// `mode`: `get`, `set` or `list_hosts`.
     pub mode: String,
@@ -61,6 +67,18 @@ pub struct SeedParams {
     /// `signature`, `timestamp` and `nonce`: a signed request
     /// (`docs/PROTOCOL.md` section 7) when `signature` is not empty.
     pub signed: SignedProof,
+}
+
+impl std::fmt::Debug for SeedParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeedParams")
+            .field("mode", &self.mode)
+            .field("hostname", &self.hostname)
+            .field("hash", &"[REDACTED]")
+            .field("internal_ip", &self.internal_ip)
+            .field("signed", &self.signed)
+            .finish()
+    }
 }
 
 impl SeedParams {
@@ -159,8 +177,9 @@ impl ApiKeys {
     }
 }
 
-/// What a transport hands to [`SeedApi::handle`].
-#[derive(Debug, Clone)]
+/// What a transport hands to [`SeedApi::handle`]. `Debug` leaves out the
+/// credentials.
+#[derive(Clone)]
 pub struct SeedHttpRequest<'a> {
     /// The query parameters.
     pub params: SeedParams,
@@ -168,6 +187,16 @@ pub struct SeedHttpRequest<'a> {
     pub api_key: Option<&'a str>,
     /// The requester's public address (after any trusted-proxy handling).
     pub source: IpAddr,
+}
+
+impl std::fmt::Debug for SeedHttpRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeedHttpRequest")
+            .field("params", &self.params)
+            .field("api_key", &self.api_key.map(|_| "[REDACTED]"))
+            .field("source", &self.source)
+            .finish()
+    }
 }
 
 /// The seed API over a [`DdnsService`]: what the server and the Lambda call.
@@ -222,6 +251,8 @@ pub struct SeedAnswer {
     pub mode: Mode,
     /// The failure, if the request failed after the API key check.
     pub failure: Option<Failure>,
+    /// True when the API key was missing or wrong (answered 403).
+    pub forbidden: bool,
     /// True when DNS was changed.
     pub changed: bool,
 }
@@ -250,6 +281,7 @@ impl SeedApi {
                 response: forbidden(),
                 mode,
                 failure: None,
+                forbidden: true,
                 changed: false,
             };
         }
@@ -311,6 +343,7 @@ impl SeedApi {
             response,
             mode,
             failure,
+            forbidden: false,
             changed,
         }
     }
@@ -407,7 +440,10 @@ pub fn render_failure(failure: &Failure) -> HttpResponse {
         } => format!(
             "There was an issue finding or reading the DyanmoDB config item for {hostname}: {record_type}"
         ),
-        Failure::HashMismatch => MSG_HASH_MISMATCH.to_owned(),
+        // An unusable record answers as a wrong credential would: what is
+        // wrong with it is for the operator's log.
+        Failure::HashMismatch | Failure::UnusableRecord { .. } => MSG_HASH_MISMATCH.to_owned(),
+        Failure::HostRateLimited { .. } => MSG_HOST_RATE_LIMITED.to_owned(),
         Failure::Locked { hostname } => {
             format!("The record for {hostname} is locked, update denied.")
         }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ddns_authoritative::{AuthoritativeProvider, DnsServer, ZoneConfig, ZoneData};
+use ddns_authoritative::{AuthoritativeProvider, DnsServer, TcpLimits, ZoneConfig, ZoneData};
 use ddns_aws::{DynamoDbStore, Route53Provider};
 use ddns_core::cache::CachedStore;
 use ddns_core::coalesce::CoalescingProvider;
@@ -22,7 +22,8 @@ use tokio::task::JoinSet;
 use tracing::info;
 
 use crate::config::{ConfigError, ProviderConfig, StoreConfig, ValidConfig};
-use crate::http::{HttpState, accept_loop};
+use crate::health::HealthCheck;
+use crate::http::{HttpState, Role, SourceConnections, accept_loop};
 use crate::limits::{CLEAN_EVERY, Limits};
 use crate::metrics::Metrics;
 use crate::tls::TlsCertificates;
@@ -104,6 +105,7 @@ pub async fn open_store(config: &ValidConfig) -> Result<Arc<dyn RecordStore>, St
 pub struct RunningServer {
     http_addrs: Vec<SocketAddr>,
     https_addrs: Vec<SocketAddr>,
+    admin_addrs: Vec<SocketAddr>,
     tls: Option<Arc<TlsCertificates>>,
     dns: Option<DnsServer>,
     stop: watch::Sender<bool>,
@@ -163,8 +165,13 @@ impl RunningServer {
         let batched = CoalescingProvider::new(provider).with_window(Duration::from_millis(
             config.config.service.coalesce_window_ms,
         ));
+        let limits = Limits::new(&config.config.limits).map(Arc::new);
+        let mut builder = DdnsService::builder(cached_store, Arc::new(batched));
+        if let Some(budget) = limits.as_ref().and_then(|l| l.host_budget()) {
+            builder = builder.with_host_budget(budget);
+        }
         let service = Arc::new(
-            DdnsService::builder(cached_store, Arc::new(batched))
+            builder
                 .with_default_ttl(config.config.zone.default_ttl)
                 .with_recheck_interval(Duration::from_secs(
                     config.config.service.recheck_interval_secs,
@@ -186,12 +193,16 @@ impl RunningServer {
                 ApiKeys::new(config.config.http.api_keys.clone()),
             ),
             dyndns2: Dyndns2Api::new(service.clone()),
-            service: service.clone(),
             proxies: TrustedProxies::new(config.config.http.trusted_proxies.clone()),
             metrics: Arc::new(Metrics::new()),
-            zone: config.zone.clone(),
+            health: HealthCheck::new(
+                service.clone(),
+                config.zone.clone(),
+                Duration::from_millis(config.config.http.health_cache_ms),
+            ),
+            admin_split: config.config.admin_http.is_some(),
             request_timeout: config.request_timeout(),
-            limits: Limits::new(&config.config.limits),
+            limits,
         });
 
         let tls = match &config.config.tls {
@@ -206,24 +217,38 @@ impl RunningServer {
             },
             None => None,
         };
-        let mut wanted: Vec<(&'static str, SocketAddr, Option<Arc<TlsCertificates>>)> = config
+        type Wanted = (
+            &'static str,
+            SocketAddr,
+            Role,
+            Option<Arc<TlsCertificates>>,
+        );
+        let mut wanted: Vec<Wanted> = config
             .config
             .http
             .listen
             .iter()
-            .map(|&addr| ("http.listen", addr, None))
+            .map(|&addr| ("http.listen", addr, Role::Api, None))
             .collect();
         if let Some((certificates, addrs)) = &tls {
             wanted.extend(
                 addrs
                     .iter()
-                    .map(|&addr| ("tls.listen", addr, Some(certificates.clone()))),
+                    .map(|&addr| ("tls.listen", addr, Role::Api, Some(certificates.clone()))),
+            );
+        }
+        if let Some(admin) = &config.config.admin_http {
+            wanted.extend(
+                admin
+                    .listen
+                    .iter()
+                    .map(|&addr| ("admin_http.listen", addr, Role::Admin, None)),
             );
         }
         let mut listeners = Vec::new();
-        for (setting, addr, certificates) in wanted {
+        for (setting, addr, role, certificates) in wanted {
             match TcpListener::bind(addr).await {
-                Ok(listener) => listeners.push((listener, certificates)),
+                Ok(listener) => listeners.push((listener, role, certificates)),
                 Err(source) => {
                     if let Some(dns) = dns {
                         dns.shutdown().await;
@@ -236,24 +261,34 @@ impl RunningServer {
                 }
             }
         }
-        let bound = |secure: bool| {
+        let bound = |wanted_role: Role, secure: bool| {
             listeners
                 .iter()
-                .filter(|(_, c)| c.is_some() == secure)
-                .filter_map(|(l, _)| l.local_addr().ok())
+                .filter(|(_, role, c)| *role == wanted_role && c.is_some() == secure)
+                .filter_map(|(l, _, _)| l.local_addr().ok())
                 .collect::<Vec<_>>()
         };
-        let (http_addrs, https_addrs) = (bound(false), bound(true));
+        let (http_addrs, https_addrs, admin_addrs) = (
+            bound(Role::Api, false),
+            bound(Role::Api, true),
+            bound(Role::Admin, false),
+        );
+        let per_source = Arc::new(SourceConnections::new(
+            config.config.http.max_connections_per_source,
+            TrustedProxies::new(config.config.http.trusted_proxies.clone()),
+        ));
         let (stop, stopped) = watch::channel(false);
         let graceful = Arc::new(GracefulShutdown::new());
         let limit = Arc::new(Semaphore::new(config.config.http.max_connections));
         let mut loops = JoinSet::new();
-        for (listener, certificates) in listeners {
+        for (listener, role, certificates) in listeners {
             loops.spawn(accept_loop(
                 listener,
                 certificates,
+                role,
                 state.clone(),
                 limit.clone(),
+                per_source.clone(),
                 graceful.clone(),
                 stopped.clone(),
             ));
@@ -277,6 +312,7 @@ impl RunningServer {
             zone = %config.zone,
             http = ?http_addrs,
             https = ?https_addrs,
+            admin = ?admin_addrs,
             dns = ?dns.as_ref().map(DnsServer::local_addrs),
             provider = ?provider_kind(&config),
             store = %config.store_description(),
@@ -285,6 +321,7 @@ impl RunningServer {
         Ok(Self {
             http_addrs,
             https_addrs,
+            admin_addrs,
             tls: tls.map(|(certificates, _)| certificates),
             dns,
             stop,
@@ -302,6 +339,11 @@ impl RunningServer {
     /// The HTTPS addresses listened on (empty without `[tls]`).
     pub fn https_addrs(&self) -> &[SocketAddr] {
         &self.https_addrs
+    }
+
+    /// The `[admin_http]` addresses listened on (empty without it).
+    pub fn admin_addrs(&self) -> &[SocketAddr] {
+        &self.admin_addrs
     }
 
     /// Reads the TLS certificate and key again (what SIGHUP does): new
@@ -374,7 +416,11 @@ async fn embedded(
     let zone = Arc::new(ZoneData::new(zone_config).map_err(backend("zone"))?);
     let provider = AuthoritativeProvider::new(zone.clone());
     let published = provider.publish(records, config.config.zone.default_ttl);
-    let dns = DnsServer::bind(&config.config.dns.listen, zone)
+    let tcp = TcpLimits::new(
+        config.config.dns.tcp_max_connections,
+        Duration::from_secs(config.config.dns.tcp_idle_timeout_secs),
+    );
+    let dns = DnsServer::bind_with(&config.config.dns.listen, zone, tcp)
         .await
         .map_err(backend("dns.listen"))?;
     info!(published, "embedded DNS loaded from the store");
@@ -394,6 +440,9 @@ fn rfc2136(config: &ValidConfig) -> Result<Arc<dyn DnsProvider>, StartError> {
     else {
         return Err(ConfigError::invalid("provider.kind", "?", "not rfc2136").into());
     };
+    if let Some(path) = key_file {
+        crate::config::warn_if_readable_by_others(path, "the TSIG key file (provider.key_file)");
+    }
     let key = match (key_file, key_name, key_secret) {
         (Some(path), None, None) => Some(TsigKey::from_bind_file(path).map_err(|e| {
             ConfigError::invalid(

@@ -4,12 +4,19 @@
 //!
 //! ```toml
 //! [http]
-//! listen = ["127.0.0.1:8080"]      # seed API, /healthz, /metrics
+//! listen = ["127.0.0.1:8080"]      # seed API, dyndns2, /healthz, /metrics
 //! api_keys = []                    # x-api-key values; empty: none required
 //! trusted_proxies = []             # CIDRs whose X-Forwarded-For is believed
+//! max_connections_per_source = 64  # open connections one address may hold
+//! health_cache_ms = 5000           # /healthz reads the backends this often
+//!
+//! # [admin_http]                   # move /healthz and /metrics off the API
+//! # listen = ["127.0.0.1:9090"]
 //!
 //! [dns]
 //! listen = ["127.0.0.1:5353"]      # embedded authoritative DNS, UDP and TCP
+//! tcp_max_connections = 256        # DNS-over-TCP connections at once
+//! tcp_idle_timeout_secs = 10       # an idle DNS TCP connection is closed
 //!
 //! [zone]
 //! name = "example.com"
@@ -111,6 +118,10 @@ pub struct Config {
     /// HTTPS listeners and their certificate; none by default.
     #[serde(default)]
     pub tls: Option<crate::tls::TlsConfig>,
+    /// Listeners of their own for `/healthz` and `/metrics`; none by
+    /// default (they are served beside the API).
+    #[serde(default)]
+    pub admin_http: Option<AdminHttpConfig>,
     /// Rate limits of the HTTP side.
     #[serde(default)]
     pub limits: crate::limits::LimitsConfig,
@@ -141,6 +152,15 @@ pub struct HttpConfig {
     /// Connections served at once; more wait to be accepted.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Connections one source address may have open at once (HTTP and
+    /// HTTPS together); more are closed at accept. Trusted proxies are not
+    /// limited.
+    #[serde(default = "default_max_connections_per_source")]
+    pub max_connections_per_source: usize,
+    /// Milliseconds a `/healthz` result is kept before the backends are
+    /// read again.
+    #[serde(default = "default_health_cache")]
+    pub health_cache_ms: u64,
 }
 
 impl Default for HttpConfig {
@@ -151,8 +171,19 @@ impl Default for HttpConfig {
             trusted_proxies: Vec::new(),
             request_timeout_secs: default_request_timeout(),
             max_connections: default_max_connections(),
+            max_connections_per_source: default_max_connections_per_source(),
+            health_cache_ms: default_health_cache(),
         }
     }
+}
+
+/// `[admin_http]`: where `/healthz` and `/metrics` are served when they
+/// should not be reachable on the API's listeners.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminHttpConfig {
+    /// Addresses to listen on (plain HTTP); keep them private.
+    pub listen: Vec<SocketAddr>,
 }
 
 /// `[dns]`.
@@ -162,12 +193,20 @@ pub struct DnsConfig {
     /// Addresses the embedded DNS server listens on, UDP and TCP.
     #[serde(default = "default_dns_listen")]
     pub listen: Vec<SocketAddr>,
+    /// DNS-over-TCP connections served at once; more are closed at accept.
+    #[serde(default = "default_dns_tcp_max")]
+    pub tcp_max_connections: usize,
+    /// Seconds a DNS TCP connection may stay idle before it is closed.
+    #[serde(default = "default_dns_tcp_idle")]
+    pub tcp_idle_timeout_secs: u64,
 }
 
 impl Default for DnsConfig {
     fn default() -> Self {
         Self {
             listen: default_dns_listen(),
+            tcp_max_connections: default_dns_tcp_max(),
+            tcp_idle_timeout_secs: default_dns_tcp_idle(),
         }
     }
 }
@@ -331,6 +370,18 @@ fn default_request_timeout() -> u64 {
 fn default_max_connections() -> usize {
     1024
 }
+fn default_max_connections_per_source() -> usize {
+    64
+}
+fn default_health_cache() -> u64 {
+    5000
+}
+fn default_dns_tcp_max() -> usize {
+    256
+}
+fn default_dns_tcp_idle() -> u64 {
+    10
+}
 fn default_zone() -> String {
     "example.com".to_owned()
 }
@@ -357,6 +408,28 @@ fn default_cache_ttl() -> u64 {
 }
 fn default_db() -> PathBuf {
     PathBuf::from(ddns_sqlite::DEFAULT_PATH)
+}
+
+/// Logs a warning when other users can read `path`, a file that holds
+/// secrets (`what` says which).
+pub(crate) fn warn_if_readable_by_others(path: &Path, what: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o7777;
+            if mode & 0o004 != 0 {
+                tracing::warn!(
+                    file = %path.display(),
+                    mode = %format_args!("{mode:04o}"),
+                    "{what} can be read by every user of this machine; run `chmod o-rwx {}`",
+                    path.display()
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, what);
 }
 
 /// Settings given on the command line or in the environment; each one set
@@ -388,10 +461,22 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(&text).map_err(|message| ConfigError::Parse {
+        let config = Self::parse(&text).map_err(|message| ConfigError::Parse {
             path: path.to_path_buf(),
             message,
-        })
+        })?;
+        let holds_secrets = !config.http.api_keys.is_empty()
+            || matches!(
+                config.provider,
+                ProviderConfig::Rfc2136 {
+                    key_secret: Some(_),
+                    ..
+                }
+            );
+        if holds_secrets {
+            warn_if_readable_by_others(path, "the configuration file (it holds api_keys or key_secret)");
+        }
+        Ok(config)
     }
 
     /// Parses TOML text.
@@ -489,6 +574,33 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        for (setting, value) in [
+            (
+                "http.max_connections_per_source",
+                self.http.max_connections_per_source,
+            ),
+            ("dns.tcp_max_connections", self.dns.tcp_max_connections),
+            (
+                "dns.tcp_idle_timeout_secs",
+                usize::try_from(self.dns.tcp_idle_timeout_secs).unwrap_or(usize::MAX),
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(setting, "0", "must be at least 1"));
+            }
+        }
+        if let Some(admin) = &self.admin_http
+            && admin.listen.is_empty()
+        {
+            return Err(ConfigError::invalid(
+                "admin_http.listen",
+                "[]",
+                "give at least one address for /healthz and /metrics, or remove [admin_http]",
+            ));
+        }
+        self.limits
+            .check()
+            .map_err(|(setting, value, reason)| ConfigError::invalid(setting, value, reason))?;
         if self.http.api_keys.iter().any(String::is_empty) {
             return Err(ConfigError::invalid(
                 "http.api_keys",

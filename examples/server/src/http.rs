@@ -1,13 +1,19 @@
-//! The HTTP side: the seed API on any path, `/healthz` and `/metrics`.
+//! The HTTP side: the seed API on any path, dyndns2 on its paths,
+//! `/healthz` and `/metrics` (on the API's listeners, or on their own
+//! `[admin_http]` listeners when that is configured).
 //!
 //! Limits keep a slow or huge request from tying the server up: headers
 //! must arrive within [`HEADER_TIMEOUT`] and fit in [`MAX_HEADER_BYTES`],
 //! the URI in [`MAX_URI_BYTES`], bodies are never read, every request has a
-//! deadline, and at most `max_connections` connections are served at once.
+//! deadline, at most `max_connections` connections are served at once, and
+//! at most `max_connections_per_source` of them from one source (trusted
+//! proxies excepted): a few thousand idle connections from a few addresses
+//! cannot take every slot.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,7 +21,7 @@ use ddns_core::codec::HttpResponse;
 use ddns_core::codec::dyndns2::{self, Dyndns2Api, Dyndns2Params, Dyndns2Request};
 use ddns_core::codec::forwarded::TrustedProxies;
 use ddns_core::codec::seed::{self, SeedApi, SeedHttpRequest, SeedParams};
-use ddns_core::{DdnsService, Hostname, RecordKey, RecordType};
+use ddns_core::Failure;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
@@ -28,6 +34,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tracing::{debug, info, warn};
 
+use crate::health::HealthCheck;
 use crate::limits::Limits;
 use crate::metrics::{Metrics, failure_kind};
 use crate::tls::TlsCertificates;
@@ -47,12 +54,84 @@ pub const MAX_URI_BYTES: usize = 4096;
 pub(crate) struct HttpState {
     pub(crate) api: SeedApi,
     pub(crate) dyndns2: Dyndns2Api,
-    pub(crate) service: Arc<DdnsService>,
     pub(crate) proxies: TrustedProxies,
     pub(crate) metrics: Arc<Metrics>,
-    pub(crate) zone: Hostname,
+    pub(crate) health: HealthCheck,
+    /// True when `/healthz` and `/metrics` are served on `[admin_http]`
+    /// listeners only.
+    pub(crate) admin_split: bool,
     pub(crate) request_timeout: Duration,
-    pub(crate) limits: Option<Limits>,
+    pub(crate) limits: Option<Arc<Limits>>,
+}
+
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The APIs (and `/healthz`, `/metrics` unless they moved).
+    Api,
+    /// `/healthz` and `/metrics` only (`[admin_http]`).
+    Admin,
+}
+
+/// Open connections per source, capped; trusted proxies are not counted.
+#[derive(Debug)]
+pub(crate) struct SourceConnections {
+    open: Mutex<HashMap<IpAddr, usize>>,
+    cap: usize,
+    exempt: TrustedProxies,
+}
+
+/// One counted connection; dropping it frees the slot.
+#[derive(Debug)]
+pub(crate) struct ConnectionSlot {
+    owner: Arc<SourceConnections>,
+    peer: Option<IpAddr>,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        if let Some(peer) = self.peer {
+            let mut open = self.owner.open.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(count) = open.get_mut(&peer) {
+                *count -= 1;
+                if *count == 0 {
+                    open.remove(&peer);
+                }
+            }
+        }
+    }
+}
+
+impl SourceConnections {
+    pub(crate) fn new(cap: usize, exempt: TrustedProxies) -> Self {
+        Self {
+            open: Mutex::new(HashMap::new()),
+            cap,
+            exempt,
+        }
+    }
+
+    /// A slot for a connection from `peer`, or `None` when that source has
+    /// `cap` connections open already.
+    fn take(self: &Arc<Self>, peer: IpAddr) -> Option<ConnectionSlot> {
+        let peer = peer.to_canonical();
+        if self.exempt.trusts(peer) {
+            return Some(ConnectionSlot {
+                owner: self.clone(),
+                peer: None,
+            });
+        }
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(peer).or_insert(0);
+        if *count >= self.cap {
+            return None;
+        }
+        *count += 1;
+        Some(ConnectionSlot {
+            owner: self.clone(),
+            peer: Some(peer),
+        })
+    }
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -77,8 +156,13 @@ fn from_codec(r: HttpResponse) -> Reply {
     response
 }
 
+fn not_found() -> Reply {
+    reply(StatusCode::NOT_FOUND, "text/plain", "not found\n")
+}
+
 async fn handle(
     state: Arc<HttpState>,
+    role: Role,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Reply, Infallible> {
@@ -96,13 +180,28 @@ async fn handle(
             .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
         return Ok(r);
     }
-    Ok(match req.uri().path() {
-        "/healthz" => health(&state).await,
+    let path = req.uri().path();
+    let admin_here = match role {
+        Role::Admin => true,
+        Role::Api => !state.admin_split,
+    };
+    Ok(match path {
+        "/healthz" | "/metrics" if !admin_here => not_found(),
+        "/healthz" => {
+            let health = state.health.get().await;
+            let status = if health.ok {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            reply(status, "application/json", health.body)
+        }
         "/metrics" => reply(
             StatusCode::OK,
             "text/plain; version=0.0.4",
             state.metrics.render(),
         ),
+        _ if role == Role::Admin => not_found(),
         path if dyndns2::is_dyndns2_path(path) => dyndns2_api(&state, peer, &req).await,
         _ => seed_api(&state, peer, &req).await,
     })
@@ -126,12 +225,7 @@ async fn dyndns2_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming
     let started = Instant::now();
     let source = source_of(state, peer, req);
     let params = Dyndns2Params::from_query(req.uri().query().unwrap_or(""));
-    let hostnames = params.hostname.clone();
-    if let Some(Err(limited)) = state
-        .limits
-        .as_ref()
-        .map(|l| l.admit(source, hostnames.split(',')))
-    {
+    if let Some(Err(limited)) = state.limits.as_ref().map(|l| l.admit(source)) {
         state.metrics.rate_limited("dyndns2");
         info!(%source, ?limited, "rate limited");
         return reply(StatusCode::OK, "text/plain; charset=utf-8", "abuse\n");
@@ -153,13 +247,16 @@ async fn dyndns2_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming
         warn!(%source, "dyndns2 request timed out");
         return reply(StatusCode::OK, "text/plain; charset=utf-8", "911\n");
     };
-    if let (Some(limits), "badauth") = (&state.limits, answer.code) {
-        limits.failed_auth(source, hostnames.split(','));
+    if let Some(limits) = &state.limits {
+        limits.unproven(source, answer.unproven);
     }
     let elapsed = started.elapsed();
     state
         .metrics
         .observe_dyndns2(answer.code, answer.changes, elapsed);
+    for failure in &answer.failures {
+        log_failure(source, "dyndns2", failure);
+    }
     info!(%source, mode = "dyndns2", status = answer.response.status, micros = elapsed.as_micros(), outcome = answer.code, "answered");
     from_codec(answer.response)
 }
@@ -170,12 +267,7 @@ async fn seed_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) 
     let source = source_of(state, peer, req);
     let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
     let params = SeedParams::from_query(req.uri().query().unwrap_or(""));
-    let hostname = params.hostname.clone();
-    if let Some(Err(limited)) = state
-        .limits
-        .as_ref()
-        .map(|l| l.admit(source, [hostname.as_str()]))
-    {
+    if let Some(Err(limited)) = state.limits.as_ref().map(|l| l.admit(source)) {
         state
             .metrics
             .rate_limited(seed::Mode::parse(&params.mode).as_str());
@@ -195,10 +287,10 @@ async fn seed_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) 
             "The request took too long to complete; try again later.",
         ));
     };
-    if let (Some(limits), Some(failure)) = (&state.limits, &answer.failure)
-        && failure.is_authentication_failure()
+    if let Some(limits) = &state.limits
+        && (answer.forbidden || answer.failure.as_ref().is_some_and(Failure::is_unproven))
     {
-        limits.failed_auth(source, [hostname.as_str()]);
+        limits.unproven(source, 1);
     }
     let elapsed = started.elapsed();
     state.metrics.observe(&answer, elapsed);
@@ -206,17 +298,31 @@ async fn seed_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) 
     from_codec(answer.response)
 }
 
+/// Logs what the operator must see of a failure: a backend's error with
+/// its cause, or why a stored record is unusable. True when it logged.
+fn log_failure(source: IpAddr, mode: &str, failure: &Failure) -> bool {
+    match failure {
+        Failure::Backend { backend, error } => {
+            // Backend errors carry the operator's details; secrets never
+            // reach error messages.
+            warn!(%source, mode, ?backend, error = %error, cause = ?std::error::Error::source(error).map(ToString::to_string), "backend failure");
+            true
+        }
+        Failure::UnusableRecord { hostname, reason } => {
+            warn!(%source, mode, record = %hostname, reason, "refused a request for an unusable record");
+            true
+        }
+        _ => false,
+    }
+}
+
 fn log_answer(source: IpAddr, answer: &seed::SeedAnswer, elapsed: Duration) {
     let mode = answer.mode.as_str();
     let micros = elapsed.as_micros();
     let status = answer.response.status;
     match &answer.failure {
-        Some(ddns_core::Failure::Backend { backend, error }) => {
-            // Backend errors carry the operator's details; secrets never
-            // reach error messages.
-            warn!(%source, mode, status, micros, ?backend, error = %error, cause = ?std::error::Error::source(error).map(ToString::to_string), "backend failure");
-        }
         Some(failure) => {
+            log_failure(source, mode, failure);
             info!(%source, mode, status, micros, outcome = failure_kind(failure), "refused");
         }
         None => {
@@ -225,37 +331,16 @@ fn log_answer(source: IpAddr, answer: &seed::SeedAnswer, elapsed: Duration) {
     }
 }
 
-async fn health(state: &HttpState) -> Reply {
-    let key = RecordKey::new(state.zone.clone(), RecordType::A);
-    let store = state.service.store().get(&key).await.err();
-    let dns = state
-        .service
-        .provider()
-        .current(&state.zone, RecordType::A)
-        .await
-        .err();
-    if store.is_none() && dns.is_none() {
-        return reply(StatusCode::OK, "application/json", r#"{"status": "ok"}"#);
-    }
-    let mut body = String::from(r#"{"status": "unavailable""#);
-    for (name, error) in [("store", store), ("dns", dns)] {
-        if let Some(error) = error {
-            body.push_str(&format!(r#", "{name}": "#));
-            ddns_core::codec::json::push_str(&mut body, &error.to_string());
-        }
-    }
-    body.push('}');
-    reply(StatusCode::SERVICE_UNAVAILABLE, "application/json", body)
-}
-
 /// Accepts connections on `listener` until `stop` turns true; with `tls`,
 /// each connection first completes a TLS handshake (within the header
 /// timeout) with the certificate current at that moment.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     tls: Option<Arc<TlsCertificates>>,
+    role: Role,
     state: Arc<HttpState>,
     limit: Arc<Semaphore>,
+    per_source: Arc<SourceConnections>,
     graceful: Arc<GracefulShutdown>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -279,9 +364,16 @@ pub(crate) async fn accept_loop(
                 }
             },
         };
+        // Over its source's cap the connection is closed at once.
+        let Some(slot) = per_source.take(peer.ip()) else {
+            debug!(%peer, "too many connections from this source; closed");
+            drop(stream);
+            continue;
+        };
+        let permit = (permit, slot);
         let (state, graceful) = (state.clone(), graceful.clone());
         match &tls {
-            None => serve(stream, peer, state, &graceful, permit),
+            None => serve(stream, peer, role, state, &graceful, permit),
             Some(tls) => {
                 let acceptor = tls.acceptor();
                 // A handshake in progress must not keep shutdown from
@@ -291,7 +383,7 @@ pub(crate) async fn accept_loop(
                     match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(stream)) => {
                             if let Some(graceful) = graceful.upgrade() {
-                                serve(stream, peer, state, &graceful, permit);
+                                serve(stream, peer, role, state, &graceful, permit);
                             }
                         }
                         Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
@@ -304,17 +396,19 @@ pub(crate) async fn accept_loop(
 }
 
 /// Serves HTTP/1.1 on one accepted stream (plain or TLS) in its own task,
-/// holding `permit` until the connection ends.
+/// holding `permit` (the global and the per-source slot) until the
+/// connection ends.
 fn serve<S>(
     stream: S,
     peer: SocketAddr,
+    role: Role,
     state: Arc<HttpState>,
     graceful: &GracefulShutdown,
-    permit: OwnedSemaphorePermit,
+    permit: (OwnedSemaphorePermit, ConnectionSlot),
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| handle(state.clone(), peer, req));
+    let service = service_fn(move |req| handle(state.clone(), role, peer, req));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())

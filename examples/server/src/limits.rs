@@ -1,18 +1,38 @@
-//! Rate limits: token buckets per source address and per host name, so a
-//! client cannot guess secrets at speed or flood the backends.
+//! Rate limits: token buckets per source prefix and per host name, arranged
+//! so that only a record's owner can spend what the owner's requests need.
 //!
-//! Every request takes one token from its source address's bucket and one
-//! from each host name's it names; a failed authentication takes
-//! `failed_auth_cost` in all. An empty bucket is answered as a refusal
-//! (`fail` on the seed API, `abuse` on dyndns2). The defaults leave a normal
-//! client (a `get` and a `set` every minute, several hosts behind one NAT
-//! address) far below the limits.
+//! - **Per source.** Every request takes one token from its source's bucket
+//!   before anything else is done, and a request that proves nothing (a
+//!   wrong or missing credential or API key, a name with no record) takes
+//!   `failed_auth_cost` in all. Sources are keyed by prefix (IPv4 /32 and
+//!   IPv6 /64 by default), so rotating the interface id inside one /64 buys
+//!   nothing.
+//! - **Per host name.** Spent only by requests that proved their credential
+//!   ([`ddns_core::budget::HostBudget`], called by the service after the
+//!   credential check), so a stranger who knows only the name cannot lock
+//!   its owner out however fast it sends.
+//!
+//! An empty bucket is answered as a refusal (`fail` on the seed API,
+//! `abuse` on dyndns2). Memory is bounded: each table holds at most
+//! `max_tracked` keys (host names are only those of existing records, since
+//! only proven requests create them). Past that, new keys share one
+//! overflow bucket, and [`Limits::clean`] forgets only buckets that are full
+//! again, so eviction never hands an attacker a fresh bucket.
 
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use dashmap::DashMap;
+use ddns_core::{HostBudget, Hostname};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::keyed::ShrinkableKeyedStateStore;
+use governor::state::{InMemoryState, StateStore};
+use governor::{Quota, RateLimiter};
+use ipnet::IpNet;
 use serde::Deserialize;
 
 /// `[limits]`.
@@ -22,21 +42,31 @@ pub struct LimitsConfig {
     /// Whether limits apply at all.
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// Requests per minute one source address may make, sustained.
+    /// Requests per minute one source prefix may make, sustained.
     #[serde(default = "default_source_rate")]
     pub per_source_per_minute: u32,
-    /// Requests one source address may make at once.
+    /// Requests one source prefix may make at once.
     #[serde(default = "default_source_burst")]
     pub per_source_burst: u32,
-    /// Requests per minute naming one host, sustained.
+    /// Proven requests per minute for one host name, sustained.
     #[serde(default = "default_host_rate")]
     pub per_host_per_minute: u32,
-    /// Requests naming one host at once.
+    /// Proven requests for one host name at once.
     #[serde(default = "default_host_burst")]
     pub per_host_burst: u32,
-    /// Tokens a failed authentication costs (at least 1).
+    /// Tokens a request that proves nothing costs its source (at least 1).
     #[serde(default = "default_failed_cost")]
     pub failed_auth_cost: u32,
+    /// Prefix length that keys IPv4 sources (1 to 32).
+    #[serde(default = "default_prefix_v4")]
+    pub source_prefix_v4: u8,
+    /// Prefix length that keys IPv6 sources (1 to 128).
+    #[serde(default = "default_prefix_v6")]
+    pub source_prefix_v6: u8,
+    /// Most keys each table (sources, host names) tracks; past it new keys
+    /// share one overflow bucket.
+    #[serde(default = "default_max_tracked")]
+    pub max_tracked: usize,
 }
 
 fn yes() -> bool {
@@ -57,6 +87,15 @@ fn default_host_burst() -> u32 {
 fn default_failed_cost() -> u32 {
     10
 }
+fn default_prefix_v4() -> u8 {
+    32
+}
+fn default_prefix_v6() -> u8 {
+    64
+}
+fn default_max_tracked() -> usize {
+    100_000
+}
 
 impl Default for LimitsConfig {
     fn default() -> Self {
@@ -67,7 +106,38 @@ impl Default for LimitsConfig {
             per_host_per_minute: default_host_rate(),
             per_host_burst: default_host_burst(),
             failed_auth_cost: default_failed_cost(),
+            source_prefix_v4: default_prefix_v4(),
+            source_prefix_v6: default_prefix_v6(),
+            max_tracked: default_max_tracked(),
         }
+    }
+}
+
+impl LimitsConfig {
+    /// Checks the prefix lengths and the table size.
+    ///
+    /// # Errors
+    ///
+    /// The setting at fault and why.
+    pub(crate) fn check(&self) -> Result<(), (&'static str, String, &'static str)> {
+        if !(1..=32).contains(&self.source_prefix_v4) {
+            return Err((
+                "limits.source_prefix_v4",
+                self.source_prefix_v4.to_string(),
+                "must be from 1 to 32",
+            ));
+        }
+        if !(1..=128).contains(&self.source_prefix_v6) {
+            return Err((
+                "limits.source_prefix_v6",
+                self.source_prefix_v6.to_string(),
+                "must be from 1 to 128",
+            ));
+        }
+        if self.max_tracked == 0 {
+            return Err(("limits.max_tracked", "0".into(), "must be at least 1"));
+        }
+        Ok(())
     }
 }
 
@@ -77,13 +147,82 @@ fn quota(per_minute: u32, burst: u32) -> Option<Quota> {
     Some(Quota::per_minute(rate).allow_burst(burst))
 }
 
-/// Why a request was refused.
+/// A key of a [`BoundedStore`]: one it tracks, or the shared overflow.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Slot<K> {
+    Tracked(K),
+    Overflow,
+}
+
+/// governor's in-memory keyed state with a cap on the number of keys: once
+/// `cap` keys are tracked, a key not among them is measured against the one
+/// shared overflow bucket instead of getting a fresh bucket of its own.
+#[derive(Debug)]
+struct BoundedStore<K: Hash + Eq + Clone> {
+    map: DashMap<Slot<K>, InMemoryState>,
+    cap: usize,
+}
+
+impl<K: Hash + Eq + Clone> StateStore for BoundedStore<K> {
+    type Key = K;
+
+    fn measure_and_replace<T, F, E>(&self, key: &K, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        let tracked = Slot::Tracked(key.clone());
+        let slot = if self.map.len() < self.cap || self.map.contains_key(&tracked) {
+            tracked
+        } else {
+            Slot::Overflow
+        };
+        self.map.measure_and_replace(&slot, f)
+    }
+}
+
+impl<K: Hash + Eq + Clone> ShrinkableKeyedStateStore<K> for BoundedStore<K> {
+    fn retain_recent(&self, drop_below: Nanos) {
+        self.map.retain_recent(drop_below);
+    }
+
+    fn shrink_to_fit(&self) {
+        self.map.shrink_to_fit();
+    }
+
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+type Limiter<K> =
+    RateLimiter<K, BoundedStore<K>, DefaultClock, NoOpMiddleware<<DefaultClock as Clock>::Instant>>;
+
+fn limiter<K: Hash + Eq + Clone>(quota: Quota, cap: usize) -> Limiter<K> {
+    let store = BoundedStore {
+        map: DashMap::default(),
+        cap,
+    };
+    RateLimiter::new(quota, store, DefaultClock::default())
+}
+
+/// Takes `n` tokens from `key`'s bucket, emptying it when fewer are left.
+fn drain<K: Hash + Eq + Clone>(limiter: &Limiter<K>, key: &K, n: u32) {
+    for _ in 0..n {
+        if limiter.check_key(key).is_err() {
+            break;
+        }
+    }
+}
+
+/// Why a request was refused before it reached the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limited {
-    /// Its source address used up its tokens.
+    /// Its source prefix used up its tokens.
     Source,
-    /// A host name it names used up its tokens.
-    Host,
 }
 
 impl Limited {
@@ -91,17 +230,29 @@ impl Limited {
     pub fn message(self) -> &'static str {
         match self {
             Self::Source => "Too many requests from this address; wait a minute and try again.",
-            Self::Host => "Too many requests for this host name; wait a minute and try again.",
         }
     }
 }
 
-/// The buckets.
+/// The source buckets (checked by the HTTP layer) and the host budget
+/// (handed to the service).
 #[derive(Debug)]
 pub struct Limits {
-    by_source: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    by_host: Option<DefaultKeyedRateLimiter<String>>,
+    by_source: Option<Limiter<IpNet>>,
+    hosts: Option<std::sync::Arc<HostBuckets>>,
     failed_extra: u32,
+    prefix_v4: u8,
+    prefix_v6: u8,
+}
+
+/// The per-host-name buckets, spent by the service for proven requests.
+#[derive(Debug)]
+pub struct HostBuckets(Limiter<Hostname>);
+
+impl HostBudget for HostBuckets {
+    fn spend(&self, hostname: &Hostname) -> bool {
+        self.0.check_key(hostname).is_ok()
+    }
 }
 
 impl Limits {
@@ -112,74 +263,77 @@ impl Limits {
         }
         Some(Self {
             by_source: quota(config.per_source_per_minute, config.per_source_burst)
-                .map(RateLimiter::keyed),
-            by_host: quota(config.per_host_per_minute, config.per_host_burst)
-                .map(RateLimiter::keyed),
+                .map(|q| limiter(q, config.max_tracked)),
+            hosts: quota(config.per_host_per_minute, config.per_host_burst)
+                .map(|q| std::sync::Arc::new(HostBuckets(limiter(q, config.max_tracked)))),
             failed_extra: config.failed_auth_cost.saturating_sub(1),
+            prefix_v4: config.source_prefix_v4,
+            prefix_v6: config.source_prefix_v6,
         })
     }
 
-    fn host_key(host: &str) -> String {
-        host.trim().trim_end_matches('.').to_ascii_lowercase()
+    /// The budget of host names, for [`ddns_core::DdnsServiceBuilder::with_host_budget`].
+    pub fn host_budget(&self) -> Option<std::sync::Arc<HostBuckets>> {
+        self.hosts.clone()
     }
 
-    /// Takes a token for `source` and one for each of `hosts`.
+    /// The prefix that keys `source`.
+    pub fn source_key(&self, source: IpAddr) -> IpNet {
+        let source = source.to_canonical();
+        let len = if source.is_ipv4() {
+            self.prefix_v4
+        } else {
+            self.prefix_v6
+        };
+        // Lengths were checked at start-up; a bad one keys the address alone.
+        IpNet::new(source, len).map_or_else(|_| IpNet::from(source), |net| net.trunc())
+    }
+
+    /// Takes a token for `source`: what every request pays first.
     ///
     /// # Errors
     ///
-    /// [`Limited`] saying which bucket is empty.
-    pub fn admit<'a>(
-        &self,
-        source: IpAddr,
-        hosts: impl IntoIterator<Item = &'a str>,
-    ) -> Result<(), Limited> {
-        if let Some(limiter) = &self.by_source {
-            limiter.check_key(&source).map_err(|_| Limited::Source)?;
-        }
-        if let Some(limiter) = &self.by_host {
-            for host in hosts.into_iter().filter(|h| !h.trim().is_empty()) {
-                limiter
-                    .check_key(&Self::host_key(host))
-                    .map_err(|_| Limited::Host)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Charges the extra cost of a failed authentication.
-    pub fn failed_auth<'a>(&self, source: IpAddr, hosts: impl IntoIterator<Item = &'a str>) {
-        let Some(extra) = NonZeroU32::new(self.failed_extra) else {
-            return;
-        };
-        // Draining more than is left just empties the bucket.
-        if let Some(limiter) = &self.by_source {
-            for _ in 0..extra.get() {
-                if limiter.check_key(&source).is_err() {
-                    break;
-                }
-            }
-        }
-        if let Some(limiter) = &self.by_host {
-            for host in hosts.into_iter().filter(|h| !h.trim().is_empty()) {
-                let key = Self::host_key(host);
-                for _ in 0..extra.get() {
-                    if limiter.check_key(&key).is_err() {
-                        break;
-                    }
-                }
-            }
+    /// [`Limited::Source`] when the source's bucket is empty.
+    pub fn admit(&self, source: IpAddr) -> Result<(), Limited> {
+        match &self.by_source {
+            Some(limiter) => limiter
+                .check_key(&self.source_key(source))
+                .map_err(|_| Limited::Source),
+            None => Ok(()),
         }
     }
 
-    /// Forgets buckets that are full again, so memory stays flat.
+    /// Charges `source` the extra cost of `count` requests (or names of one
+    /// request) that proved nothing.
+    pub fn unproven(&self, source: IpAddr, count: usize) {
+        if let Some(limiter) = &self.by_source {
+            let count = u32::try_from(count).unwrap_or(u32::MAX);
+            drain(
+                limiter,
+                &self.source_key(source),
+                self.failed_extra.saturating_mul(count),
+            );
+        }
+    }
+
+    /// Keys tracked: (sources, host names), for the soak's report.
+    pub fn tracked(&self) -> (usize, usize) {
+        (
+            self.by_source.as_ref().map_or(0, RateLimiter::len),
+            self.hosts.as_ref().map_or(0, |h| h.0.len()),
+        )
+    }
+
+    /// Forgets buckets that are full again (indistinguishable from new
+    /// ones), so memory stays flat without resetting a drained bucket.
     pub fn clean(&self) {
         if let Some(l) = &self.by_source {
             l.retain_recent();
             l.shrink_to_fit();
         }
-        if let Some(l) = &self.by_host {
-            l.retain_recent();
-            l.shrink_to_fit();
+        if let Some(h) = &self.hosts {
+            h.0.retain_recent();
+            h.0.shrink_to_fit();
         }
     }
 }
@@ -191,33 +345,26 @@ pub const CLEAN_EVERY: Duration = Duration::from_secs(60);
 mod tests {
     use super::*;
 
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
     #[test]
-    fn a_burst_then_refusal_and_failed_auth_costs_more() {
+    fn a_burst_then_refusal_and_unproven_requests_cost_more() {
         let config = LimitsConfig {
             per_source_per_minute: 1,
             per_source_burst: 3,
-            per_host_per_minute: 1,
-            per_host_burst: 100,
             ..LimitsConfig::default()
         };
         let limits = Limits::new(&config).unwrap();
-        let a: IpAddr = "198.51.100.1".parse().unwrap();
-        let b: IpAddr = "198.51.100.2".parse().unwrap();
+        let (a, b) = (ip("198.51.100.1"), ip("198.51.100.2"));
         for _ in 0..3 {
-            assert_eq!(limits.admit(a, ["h.example.com"]), Ok(()));
+            assert_eq!(limits.admit(a), Ok(()));
         }
-        assert_eq!(limits.admit(a, ["h.example.com"]), Err(Limited::Source));
-        assert_eq!(
-            limits.admit(b, []),
-            Ok(()),
-            "other addresses are not affected"
-        );
-        limits.failed_auth(b, ["x.example.com"]);
-        assert_eq!(
-            limits.admit(b, []),
-            Err(Limited::Source),
-            "a failed authentication drains the bucket"
-        );
+        assert_eq!(limits.admit(a), Err(Limited::Source));
+        assert_eq!(limits.admit(b), Ok(()), "other addresses are not affected");
+        limits.unproven(b, 1);
+        assert_eq!(limits.admit(b), Err(Limited::Source), "a failure drains the bucket");
         assert!(
             Limits::new(&LimitsConfig {
                 enabled: false,
@@ -228,16 +375,61 @@ mod tests {
     }
 
     #[test]
-    fn host_buckets_ignore_case_and_dots() {
+    fn sources_are_keyed_by_prefix() {
+        let config = LimitsConfig {
+            per_source_per_minute: 1,
+            per_source_burst: 2,
+            ..LimitsConfig::default()
+        };
+        let limits = Limits::new(&config).unwrap();
+        assert_eq!(limits.admit(ip("2001:db8:1:2::1")), Ok(()));
+        assert_eq!(limits.admit(ip("2001:db8:1:2:ffff::9")), Ok(()));
+        assert_eq!(
+            limits.admit(ip("2001:db8:1:2:abcd::1")),
+            Err(Limited::Source),
+            "one /64 is one source"
+        );
+        assert_eq!(limits.admit(ip("2001:db8:1:3::1")), Ok(()), "the next /64 is another");
+        assert_eq!(
+            limits.source_key(ip("::ffff:198.51.100.7")).to_string(),
+            "198.51.100.7/32"
+        );
+    }
+
+    #[test]
+    fn host_budgets_are_keyed_by_name() {
         let config = LimitsConfig {
             per_host_per_minute: 1,
             per_host_burst: 2,
             ..LimitsConfig::default()
         };
+        let budget = Limits::new(&config).unwrap().host_budget().unwrap();
+        let h = Hostname::parse("h.example.com").unwrap();
+        let upper = Hostname::parse("H.EXAMPLE.com.").unwrap();
+        assert!(budget.spend(&h) && budget.spend(&upper));
+        assert!(!budget.spend(&h));
+        assert!(budget.spend(&Hostname::parse("other.example.com").unwrap()));
+    }
+
+    #[test]
+    fn a_full_table_sends_new_keys_to_one_overflow_bucket() {
+        let config = LimitsConfig {
+            per_source_per_minute: 1,
+            per_source_burst: 1,
+            max_tracked: 3,
+            ..LimitsConfig::default()
+        };
         let limits = Limits::new(&config).unwrap();
-        let a: IpAddr = "198.51.100.1".parse().unwrap();
-        assert!(limits.admit(a, ["H.example.com."]).is_ok());
-        assert!(limits.admit(a, ["h.example.com"]).is_ok());
-        assert_eq!(limits.admit(a, ["h.EXAMPLE.com"]), Err(Limited::Host));
+        for i in 1..=3 {
+            assert_eq!(limits.admit(ip(&format!("198.51.100.{i}"))), Ok(()));
+        }
+        assert_eq!(limits.tracked().0, 3);
+        // The table is full: new sources share the overflow bucket.
+        assert_eq!(limits.admit(ip("203.0.113.1")), Ok(()));
+        assert_eq!(limits.admit(ip("203.0.113.2")), Err(Limited::Source));
+        assert_eq!(limits.tracked().0, 4, "three sources and the overflow");
+        // A tracked, drained source stays drained: cleaning keeps it.
+        limits.clean();
+        assert_eq!(limits.admit(ip("198.51.100.1")), Err(Limited::Source));
     }
 }

@@ -92,11 +92,11 @@ impl Metrics {
     /// Records one answered seed API request.
     pub fn observe(&self, answer: &SeedAnswer, elapsed: Duration) {
         let mode = answer.mode.as_str();
-        let outcome = match (&answer.failure, answer.response.status) {
-            (_, 403) => "forbidden",
-            (Some(failure), _) => failure_kind(failure),
-            (None, _) if answer.mode == Mode::Invalid => "bad_mode",
-            (None, _) => "success",
+        let outcome = match &answer.failure {
+            _ if answer.forbidden => "forbidden",
+            Some(failure) => failure_kind(failure),
+            None if answer.mode == Mode::Invalid => "bad_mode",
+            None => "success",
         };
         let backend = match &answer.failure {
             Some(Failure::Backend { backend, .. }) => Some(match backend {
@@ -180,6 +180,8 @@ pub fn failure_kind(failure: &Failure) -> &'static str {
         Failure::SignatureMismatch => "signature_mismatch",
         Failure::StaleTimestamp { .. } => "stale_timestamp",
         Failure::Replayed { .. } => "replayed",
+        Failure::UnusableRecord { .. } => "unusable_record",
+        Failure::HostRateLimited { .. } => "host_rate_limited",
         Failure::Backend { .. } => "backend",
         _ => "other",
     }
