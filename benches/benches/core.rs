@@ -87,7 +87,12 @@ fn address_policy(c: &mut Criterion) {
     c.bench_function("policy/check_address (9 addresses)", |b| {
         b.iter(|| {
             for a in &addrs {
-                let _ = black_box(check_address(false, AddressAuthority::SourceOnly, black_box(*a), source));
+                let _ = black_box(check_address(
+                    false,
+                    AddressAuthority::SourceOnly,
+                    black_box(*a),
+                    source,
+                ));
             }
         })
     });

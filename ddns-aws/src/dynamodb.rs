@@ -673,7 +673,10 @@ mod tests {
     #[test]
     fn flags_that_are_not_bools_fail_closed() {
         let item: Item = HashMap::from([
-            ("hostname".into(), AttributeValue::S("h.example.com.".into())),
+            (
+                "hostname".into(),
+                AttributeValue::S("h.example.com.".into()),
+            ),
             ("record_type".into(), AttributeValue::S("A".into())),
             ("lock_record".into(), AttributeValue::S("false".into())),
             ("require_signed".into(), AttributeValue::N("0".into())),
@@ -683,7 +686,11 @@ mod tests {
         let r = record_from_item(&item).unwrap();
         assert!(r.config.lock_record && r.config.require_signed);
         assert!(!r.config.allow_internal && !r.config.read_privilege);
-        assert_eq!(r.config.shared_secret.expose_secret(), "", "a missing secret reads as empty");
+        assert_eq!(
+            r.config.shared_secret.expose_secret(),
+            "",
+            "a missing secret reads as empty"
+        );
     }
 
     #[test]

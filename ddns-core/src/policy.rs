@@ -305,9 +305,18 @@ mod tests {
         use AddressAuthority::AnyPublic;
         let me: IpAddr = "198.51.100.7".parse().unwrap();
         for ok in ["2001:db8::7", "203.0.113.5", "198.51.100.7"] {
-            assert_eq!(check_address(false, AnyPublic, ok.parse().unwrap(), me), Ok(()), "{ok}");
+            assert_eq!(
+                check_address(false, AnyPublic, ok.parse().unwrap(), me),
+                Ok(()),
+                "{ok}"
+            );
         }
-        for internal in ["192.168.1.5", "fd00::1", "::ffff:10.0.0.1", "2002:0a00:0001::1"] {
+        for internal in [
+            "192.168.1.5",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+            "2002:0a00:0001::1",
+        ] {
             assert_eq!(
                 check_address(false, AnyPublic, internal.parse().unwrap(), me),
                 Err(AddressRefusal::InternalNotAllowed),

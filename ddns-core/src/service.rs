@@ -418,8 +418,14 @@ impl DdnsService {
                 source,
             )
             .await?;
-        self.point(record, sent_name, target, source, AddressAuthority::SourceOnly)
-            .await
+        self.point(
+            record,
+            sent_name,
+            target,
+            source,
+            AddressAuthority::SourceOnly,
+        )
+        .await
     }
 
     /// A signed `set` (`docs/PROTOCOL.md` section 7): the same rules as
@@ -442,8 +448,14 @@ impl DdnsService {
         let Authenticated { record, sent_name } = self
             .authenticate(&request.hostname, record_type, credential, source)
             .await?;
-        self.point(record, sent_name, target, source, AddressAuthority::SourceOnly)
-            .await
+        self.point(
+            record,
+            sent_name,
+            target,
+            source,
+            AddressAuthority::SourceOnly,
+        )
+        .await
     }
 
     /// A `set` authenticated by the shared secret itself, as the dyndns2
@@ -470,8 +482,14 @@ impl DdnsService {
                 source,
             )
             .await?;
-        self.point(record, sent_name, target, source, AddressAuthority::AnyPublic)
-            .await
+        self.point(
+            record,
+            sent_name,
+            target,
+            source,
+            AddressAuthority::AnyPublic,
+        )
+        .await
     }
 
     /// The rest of a `set` once authenticated: lock, address policy, DNS.

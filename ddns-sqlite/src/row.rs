@@ -91,7 +91,13 @@ impl RawRow {
             .parse()
             .map_err(|_| invalid("record_type", &self.record_type))?;
         let flag = |value: &Value, column, fail_closed| {
-            flag(value, column, &self.hostname, &self.record_type, fail_closed)
+            flag(
+                value,
+                column,
+                &self.hostname,
+                &self.record_type,
+                fail_closed,
+            )
         };
         let mut config =
             RecordConfig::new(SharedSecret::new(self.shared_secret.unwrap_or_default()))

@@ -228,7 +228,11 @@ fn secure_files(path: &Path) -> Result<(), SqliteError> {
             });
         }
     }
-    let mut companions = [path.to_path_buf(), sidecar(path, "-wal"), sidecar(path, "-shm")];
+    let mut companions = [
+        path.to_path_buf(),
+        sidecar(path, "-wal"),
+        sidecar(path, "-shm"),
+    ];
     for file in &mut companions {
         // A missing -wal or -shm is fine: SQLite creates it like the database.
         if let Ok(meta) = std::fs::metadata(&*file) {

@@ -582,7 +582,11 @@ async fn the_database_and_its_wal_and_shm_are_owner_only() {
     store.create(&record("private.example.com")).await.unwrap();
     let sidecar = |suffix: &str| PathBuf::from(format!("{}{suffix}", path.display()));
     for file in [path.clone(), sidecar("-wal"), sidecar("-shm")] {
-        assert!(file.exists(), "{} exists while the store is open", file.display());
+        assert!(
+            file.exists(),
+            "{} exists while the store is open",
+            file.display()
+        );
         assert_eq!(mode(&file), 0o600, "{}", file.display());
     }
 }
@@ -616,12 +620,18 @@ async fn replaced_and_removed_secrets_do_not_linger_in_the_file() {
         let store = SqliteStore::open(&path).await.unwrap();
         let k = key("rotated.example.com", RecordType::A);
         store
-            .create(&Record::new(k.clone(), RecordConfig::new(SharedSecret::new(old))))
+            .create(&Record::new(
+                k.clone(),
+                RecordConfig::new(SharedSecret::new(old)),
+            ))
             .await
             .unwrap();
         let gone = key("removed.example.com", RecordType::A);
         store
-            .create(&Record::new(gone.clone(), RecordConfig::new(SharedSecret::new(format!("{old}-2")))))
+            .create(&Record::new(
+                gone.clone(),
+                RecordConfig::new(SharedSecret::new(format!("{old}-2"))),
+            ))
             .await
             .unwrap();
         store
@@ -637,8 +647,14 @@ async fn replaced_and_removed_secrets_do_not_linger_in_the_file() {
         bytes.extend(more);
     }
     let found = bytes.windows(old.len()).any(|w| w == old.as_bytes());
-    assert!(!found, "the old secret is still in the database's free space");
-    assert!(bytes.windows(10).any(|w| w == b"new-secret"), "the new secret is stored");
+    assert!(
+        !found,
+        "the old secret is still in the database's free space"
+    );
+    assert!(
+        bytes.windows(10).any(|w| w == b"new-secret"),
+        "the new secret is stored"
+    );
 }
 
 #[tokio::test]
@@ -663,9 +679,15 @@ async fn garbled_flags_fail_closed_and_an_empty_secret_reads_as_empty() {
         .await
         .unwrap()
         .expect("the row is read, not an error");
-    assert!(r.config.lock_record, "a lock that is not 0 or 1 reads as locked");
+    assert!(
+        r.config.lock_record,
+        "a lock that is not 0 or 1 reads as locked"
+    );
     assert!(r.config.require_signed, "likewise require_signed");
-    assert!(!r.config.allow_internal && !r.config.read_privilege, "permissions read as off");
+    assert!(
+        !r.config.allow_internal && !r.config.read_privilege,
+        "permissions read as off"
+    );
     assert!(r.config.shared_secret.is_empty());
     let all = store.list_all().await.unwrap();
     assert!(

@@ -255,10 +255,8 @@ fn distinct_names(list: &str) -> Vec<&str> {
     let mut seen: Vec<String> = Vec::new();
     let mut names = Vec::new();
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let canonical = Hostname::parse(name).map_or_else(
-            |_| name.to_ascii_lowercase(),
-            |h| h.as_str().to_owned(),
-        );
+        let canonical = Hostname::parse(name)
+            .map_or_else(|_| name.to_ascii_lowercase(), |h| h.as_str().to_owned());
         if !seen.contains(&canonical) {
             seen.push(canonical);
             names.push(name);
@@ -301,14 +299,26 @@ impl Dyndns2Api {
         let names = distinct_names(&request.params.hostname);
         // Decided before any lookup, so a long list costs nothing.
         if names.len() > MAX_HOSTNAMES {
-            return answer(text(200, "numhost\n".to_owned()), "numhost", 0, 0, Vec::new());
+            return answer(
+                text(200, "numhost\n".to_owned()),
+                "numhost",
+                0,
+                0,
+                Vec::new(),
+            );
         }
         let unproven_all = names.len().max(1);
         let Some(auth) = request.authorization.and_then(BasicAuth::parse) else {
             return answer(badauth(), "badauth", 0, unproven_all, Vec::new());
         };
         if names.is_empty() {
-            return answer(text(200, "notfqdn\n".to_owned()), "notfqdn", 0, 0, Vec::new());
+            return answer(
+                text(200, "notfqdn\n".to_owned()),
+                "notfqdn",
+                0,
+                0,
+                Vec::new(),
+            );
         }
         if !names.iter().any(|n| same_name(n, &auth.user)) {
             return answer(badauth(), "badauth", 0, unproven_all, Vec::new());
@@ -326,7 +336,10 @@ impl Dyndns2Api {
             .filter(|r| matches!(r, HostResult::NotOpened(_) | HostResult::NoHost))
             .count();
         let mut failures = Vec::new();
-        if !results.iter().any(|r| matches!(r, HostResult::Done { .. } | HostResult::Code(..))) {
+        if !results
+            .iter()
+            .any(|r| matches!(r, HostResult::Done { .. } | HostResult::Code(..)))
+        {
             for result in results {
                 if let HostResult::NotOpened(Some(failure)) = result {
                     failures.push(failure);

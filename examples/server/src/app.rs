@@ -217,12 +217,7 @@ impl RunningServer {
             },
             None => None,
         };
-        type Wanted = (
-            &'static str,
-            SocketAddr,
-            Role,
-            Option<Arc<TlsCertificates>>,
-        );
+        type Wanted = (&'static str, SocketAddr, Role, Option<Arc<TlsCertificates>>);
         let mut wanted: Vec<Wanted> = config
             .config
             .http

@@ -474,7 +474,10 @@ impl Config {
                 }
             );
         if holds_secrets {
-            warn_if_readable_by_others(path, "the configuration file (it holds api_keys or key_secret)");
+            warn_if_readable_by_others(
+                path,
+                "the configuration file (it holds api_keys or key_secret)",
+            );
         }
         Ok(config)
     }

@@ -17,11 +17,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ddns_core::Failure;
 use ddns_core::codec::HttpResponse;
 use ddns_core::codec::dyndns2::{self, Dyndns2Api, Dyndns2Params, Dyndns2Request};
 use ddns_core::codec::forwarded::TrustedProxies;
 use ddns_core::codec::seed::{self, SeedApi, SeedHttpRequest, SeedParams};
-use ddns_core::Failure;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
@@ -91,7 +91,11 @@ pub(crate) struct ConnectionSlot {
 impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         if let Some(peer) = self.peer {
-            let mut open = self.owner.open.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut open = self
+                .owner
+                .open
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             if let Some(count) = open.get_mut(&peer) {
                 *count -= 1;
                 if *count == 0 {

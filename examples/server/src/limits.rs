@@ -364,7 +364,11 @@ mod tests {
         assert_eq!(limits.admit(a), Err(Limited::Source));
         assert_eq!(limits.admit(b), Ok(()), "other addresses are not affected");
         limits.unproven(b, 1);
-        assert_eq!(limits.admit(b), Err(Limited::Source), "a failure drains the bucket");
+        assert_eq!(
+            limits.admit(b),
+            Err(Limited::Source),
+            "a failure drains the bucket"
+        );
         assert!(
             Limits::new(&LimitsConfig {
                 enabled: false,
@@ -389,7 +393,11 @@ mod tests {
             Err(Limited::Source),
             "one /64 is one source"
         );
-        assert_eq!(limits.admit(ip("2001:db8:1:3::1")), Ok(()), "the next /64 is another");
+        assert_eq!(
+            limits.admit(ip("2001:db8:1:3::1")),
+            Ok(()),
+            "the next /64 is another"
+        );
         assert_eq!(
             limits.source_key(ip("::ffff:198.51.100.7")).to_string(),
             "198.51.100.7/32"

@@ -138,3 +138,121 @@ pub fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// The loopback port logged after `label=` in the start line, whatever
+/// wraps it (`http=[127.0.0.1:P]`, `dns=Some([127.0.0.1:P])`).
+pub fn logged_port_after(line: &str, label: &str) -> Option<u16> {
+    let rest = line.split(&format!("{label}=")).nth(1)?;
+    let rest = rest.split_once("127.0.0.1:")?.1;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// A `ddns-server` process started by a test, stopped (SIGTERM, then
+/// waited for) when dropped. Its log is collected as it runs.
+pub struct Spawned {
+    pub child: std::process::Child,
+    pub http: SocketAddr,
+    pub dns: Option<SocketAddr>,
+    pub admin: Option<SocketAddr>,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+/// The `ddns-server` binary, with no environment overrides leaking in.
+pub fn server_command() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ddns-server"));
+    c.env_remove("DDNS_SECRET")
+        .env_remove("DDNS_CONFIG")
+        .env_remove("DDNS_ZONE")
+        .env_remove("DDNS_DB")
+        .env_remove("RUST_LOG");
+    c
+}
+
+/// Runs an admin command of the binary in `dir`, which must succeed.
+pub fn admin(dir: &Path, args: &[&str]) -> String {
+    let out = server_command()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+impl Spawned {
+    /// Starts `command` (a `server_command()` with its arguments) and waits
+    /// up to 30 s for its start line; panics with the log when it exits or
+    /// does not start in time.
+    pub fn start(mut command: std::process::Command) -> Self {
+        use std::io::BufRead;
+        let mut child = command
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let collected = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("ddns-server started") {
+                    let _ = started_tx.send(line.clone());
+                }
+                collected.lock().unwrap().push(line);
+            }
+        });
+        let Ok(started) = started_rx.recv_timeout(std::time::Duration::from_secs(30)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the server did not start within 30 s; its log:\n{}",
+                log.lock().unwrap().join("\n")
+            );
+        };
+        let at = |label| {
+            logged_port_after(&started, label).map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
+        };
+        Self {
+            child,
+            http: at("http").unwrap_or_else(|| panic!("no http address in {started}")),
+            dns: at("dns"),
+            admin: at("admin"),
+            log,
+        }
+    }
+
+    /// Every line logged so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits up to `limit` for a log line containing `needle`.
+    pub fn wait_for_log(&self, needle: &str, limit: std::time::Duration) -> Option<String> {
+        let begun = std::time::Instant::now();
+        loop {
+            if let Some(line) = self.log().into_iter().find(|l| l.contains(needle)) {
+                return Some(line);
+            }
+            if begun.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            terminate(&mut self.child);
+        }
+    }
+}
