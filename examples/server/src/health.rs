@@ -83,3 +83,76 @@ impl HealthCheck {
         Health { ok: false, body }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ddns_core::mock::{MockDnsProvider, MockRecordStore};
+
+    fn check(store: MockRecordStore, dns: MockDnsProvider, keep_for: Duration) -> Arc<HealthCheck> {
+        let service = DdnsService::builder(Arc::new(store), Arc::new(dns)).build();
+        Arc::new(HealthCheck::new(
+            Arc::new(service),
+            Hostname::parse("example.com").unwrap(),
+            keep_for,
+        ))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_probes_cost_one_read_of_each_backend_per_interval() {
+        let mut store = MockRecordStore::new();
+        store.expect_get().times(1).returning(|_| Ok(None));
+        let mut dns = MockDnsProvider::new();
+        dns.expect_current()
+            .times(1)
+            .returning(|_, _| Ok(Vec::new()));
+        let health = check(store, dns, Duration::from_secs(60));
+        let mut probes = tokio::task::JoinSet::new();
+        for _ in 0..50 {
+            let health = health.clone();
+            probes.spawn(async move { health.get().await });
+        }
+        while let Some(answer) = probes.join_next().await {
+            assert_eq!(
+                answer.unwrap(),
+                Health {
+                    ok: true,
+                    body: r#"{"status": "ok"}"#.to_owned()
+                }
+            );
+        }
+        // The mocks' `times(1)` are checked when they drop.
+    }
+
+    #[tokio::test]
+    async fn a_stale_result_is_checked_again() {
+        let mut store = MockRecordStore::new();
+        store.expect_get().times(2).returning(|_| Ok(None));
+        let mut dns = MockDnsProvider::new();
+        dns.expect_current()
+            .times(2)
+            .returning(|_, _| Ok(Vec::new()));
+        let health = check(store, dns, Duration::ZERO);
+        assert!(health.get().await.ok);
+        assert!(health.get().await.ok);
+    }
+
+    #[tokio::test]
+    async fn the_body_names_the_component_but_not_the_error() {
+        let mut store = MockRecordStore::new();
+        store.expect_get().returning(|_| {
+            Err(ddns_core::Error::unavailable(
+                "the database /var/lib/ddns/ddns.sqlite3 is busy",
+                true,
+            ))
+        });
+        let mut dns = MockDnsProvider::new();
+        dns.expect_current().returning(|_, _| Ok(Vec::new()));
+        let health = check(store, dns, Duration::from_secs(5)).get().await;
+        assert!(!health.ok);
+        assert_eq!(
+            health.body,
+            r#"{"status": "unavailable", "store": "unavailable"}"#
+        );
+    }
+}
