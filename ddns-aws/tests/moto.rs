@@ -179,3 +179,75 @@ async fn a_thousand_simultaneous_changes_make_a_handful_of_calls() {
         ["198.51.3.250".parse::<std::net::IpAddr>().unwrap()]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbled_items_are_read_fail_closed() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    let store = moto.store("garbled-config").await;
+    let put = |item: HashMap<String, AttributeValue>| {
+        let client = moto.dynamodb();
+        async move {
+            client
+                .put_item()
+                .table_name("garbled-config")
+                .set_item(Some(item))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    // No shared_secret at all, and a lock_record written as a string.
+    put(HashMap::from([
+        ("hostname".into(), s("nosecret.example.com.")),
+        ("record_type".into(), s("A")),
+        ("lock_record".into(), s("false")),
+        ("allow_internal".into(), s("true")),
+    ]))
+    .await;
+    put(HashMap::from([
+        ("hostname".into(), s("locked.example.com.")),
+        ("record_type".into(), s("A")),
+        ("shared_secret".into(), s("a-real-secret")),
+        ("lock_record".into(), AttributeValue::N("0".into())),
+        ("require_signed".into(), s("no")),
+    ]))
+    .await;
+    let key = |h: &str| RecordKey::new(Hostname::parse(h).unwrap(), RecordType::A);
+    let nosecret = store
+        .get(&key("nosecret.example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(nosecret.config.shared_secret.is_empty());
+    assert!(nosecret.config.lock_record && !nosecret.config.allow_internal);
+    let locked = store
+        .get(&key("locked.example.com"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(locked.config.lock_record && locked.config.require_signed);
+
+    // Through the service: the record without a secret opens to nobody,
+    // not to the hash of the address and the name alone.
+    let service = DdnsService::builder(
+        Arc::new(store),
+        Arc::new(ddns_core::memory::MemoryProvider::new()),
+    )
+    .build();
+    let source = "198.51.100.7".parse().unwrap();
+    let empty = HashToken::compute(source, "nosecret.example.com.", &SharedSecret::new(""));
+    let outcome = service
+        .set(SetRequest {
+            hostname: "nosecret.example.com".into(),
+            hash: empty.to_hex(),
+            internal_ip: None,
+            source,
+        })
+        .await;
+    assert!(
+        matches!(outcome, Err(ddns_core::Failure::UnusableRecord { .. })),
+        "{outcome:?}"
+    );
+}
