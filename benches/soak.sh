@@ -7,9 +7,14 @@
 #
 #   benches/soak.sh                       # 180 s, 200 clients every 4 s, 300 bad/s
 #   SECONDS_TOTAL=600 CLIENTS=500 ATTACK=500 benches/soak.sh
+#   ROTATE=6000 benches/soak.sh           # plus an attacker on a new /64 per request
 #
-# Exits 1 when a valid request failed or an invalid one succeeded. Every
-# process it starts is stopped on exit.
+# ROTATE adds an attacker sending that many requests a second, each from an
+# IPv6 address in a /64 of its own (over a million in a 180 s run), naming a
+# thousand random host names. Exits 1 when a valid request failed, an
+# invalid one succeeded, or the server's RSS grew by more than
+# RSS_GROWTH_MIB (default 32) after warm-up. Every process it starts is
+# stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -18,6 +23,8 @@ SECONDS_TOTAL=${SECONDS_TOTAL:-180}
 CLIENTS=${CLIENTS:-200}
 INTERVAL_MS=${INTERVAL_MS:-4000}
 ATTACK=${ATTACK:-300}
+ROTATE=${ROTATE:-0}
+RSS_GROWTH_MIB=${RSS_GROWTH_MIB:-32}
 
 cargo build --release -q -p ddns-server -p ddns-benches --bin ddns-server --bin soak
 bin="$root/target/release"
@@ -54,4 +61,4 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-"$bin/soak" run "http://127.0.0.1:$http_port" "$pid" "$SECONDS_TOTAL" "$CLIENTS" "$INTERVAL_MS" "$ATTACK"
+"$bin/soak" run "http://127.0.0.1:$http_port" "$pid" "$SECONDS_TOTAL" "$CLIENTS" "$INTERVAL_MS" "$ATTACK" "$ROTATE" "$RSS_GROWTH_MIB"

@@ -4,8 +4,16 @@
 //!
 //! ```text
 //! soak prepare DB CLIENTS                 # records in a new SQLite file
-//! soak run URL PID SECONDS CLIENTS INTERVAL_MS ATTACK_PER_SEC
+//! soak run URL PID SECONDS CLIENTS INTERVAL_MS ATTACK_PER_SEC [ROTATE_PER_SEC [RSS_GROWTH_MIB]]
 //! ```
+//!
+//! With `ROTATE_PER_SEC`, a second attacker sends that many requests a
+//! second, each from a new IPv6 address in a /64 of its own
+//! (`2001:db8:<n>::/64`, up to a million and more distinct prefixes), naming
+//! one of a thousand random host names with a random hash, or the same
+//! names over dyndns2 with a wrong password. The run fails when the
+//! server's RSS grows by more than `RSS_GROWTH_MIB` (default 32) from the
+//! first sample after warm-up to the last.
 //!
 //! Clients are told apart by `X-Forwarded-For` (the server trusts
 //! loopback as its proxy), so per-address limits apply to each as they
@@ -14,7 +22,7 @@
 
 #![allow(clippy::print_stdout)]
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -94,9 +102,12 @@ fn next(state: &mut u64) -> u64 {
 }
 
 async fn run(args: &[String]) -> Result<bool, AnyError> {
+    let (args, optional) = args.split_at(args.len().min(6));
     let [url, pid, seconds, clients, interval_ms, attack] = args else {
-        return Err("usage: soak run URL PID SECONDS CLIENTS INTERVAL_MS ATTACK_PER_SEC".into());
+        return Err("usage: soak run URL PID SECONDS CLIENTS INTERVAL_MS ATTACK_PER_SEC [ROTATE_PER_SEC [RSS_GROWTH_MIB]]".into());
     };
+    let rotate_per_sec: u64 = optional.first().map_or(Ok(0), |s| s.parse())?;
+    let growth_mib: u64 = optional.get(1).map_or(Ok(32), |s| s.parse())?;
     let url = url.trim_end_matches('/').to_owned();
     let pid: u32 = pid.parse()?;
     let duration = Duration::from_secs(seconds.parse()?);
@@ -217,6 +228,84 @@ async fn run(args: &[String]) -> Result<bool, AnyError> {
         });
     }
 
+    // The rotating attacker: a new /64 every request.
+    let rotated = Arc::new(Tally::default());
+    if rotate_per_sec > 0 {
+        let (http, url, rotated) = (http.clone(), url.clone(), rotated.clone());
+        tasks.spawn(async move {
+            let mut seed = 0xD1B5_4A32_D192_ED03u64;
+            let mut ticker =
+                tokio::time::interval(Duration::from_micros(1_000_000 / rotate_per_sec.max(1)));
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut inflight = tokio::task::JoinSet::new();
+            let mut n: u32 = 0;
+            while started.elapsed() < duration {
+                ticker.tick().await;
+                let r = next(&mut seed);
+                let [a, b, c, d] = [
+                    (r >> 48) as u16,
+                    (r >> 32) as u16,
+                    (r >> 16) as u16,
+                    r as u16,
+                ];
+                let source = IpAddr::V6(Ipv6Addr::new(
+                    0x2001,
+                    0x0db8,
+                    (n >> 16) as u16,
+                    n as u16,
+                    a,
+                    b,
+                    c,
+                    d,
+                ));
+                n = n.wrapping_add(1);
+                let name = format!("rnd-{}.example.com", r % 1000);
+                let dyndns2 = (r >> 12).is_multiple_of(4);
+                let query = if dyndns2 {
+                    format!("{url}/nic/update?hostname={name}")
+                } else {
+                    format!("{url}/?mode=set&hostname={name}&hash={r:064x}")
+                };
+                let (http, rotated) = (http.clone(), rotated.clone());
+                inflight.spawn(async move {
+                    let mut request = http
+                        .get(&query)
+                        .header("x-forwarded-for", source.to_string());
+                    if dyndns2 {
+                        request = request.basic_auth(&name, Some("wrong"));
+                    }
+                    let tally = match request.send().await {
+                        Ok(response) => {
+                            let status = response.status().as_u16();
+                            match response.text().await {
+                                Ok(body)
+                                    if body.contains("Too many requests") || body == "abuse\n" =>
+                                {
+                                    &rotated.limited
+                                }
+                                // Refused as it should be: an unknown host
+                                // (seed message 2), or badauth (401).
+                                Ok(body)
+                                    if (status == 200
+                                        && body.ends_with(r#""return_status": "fail"}"#))
+                                        || (status == 401 && body == "badauth\n") =>
+                                {
+                                    &rotated.failed
+                                }
+                                Ok(_) => &rotated.ok,
+                                Err(_) => &rotated.other,
+                            }
+                        }
+                        Err(_) => &rotated.other,
+                    };
+                    tally.fetch_add(1, Ordering::Relaxed);
+                });
+                while inflight.try_join_next().is_some() {}
+            }
+            while inflight.join_next().await.is_some() {}
+        });
+    }
+
     // Memory, every 5 s.
     let mut samples = Vec::new();
     while started.elapsed() < duration {
@@ -258,6 +347,19 @@ async fn run(args: &[String]) -> Result<bool, AnyError> {
         load(&invalid.ok),
         load(&invalid.other)
     );
+    if rotate_per_sec > 0 {
+        println!(
+            "rotating: {} sent from as many /64s; {} refused by rate limits, {} refused as unknown or unauthenticated, {} unexpected answers, {} transport errors",
+            load(&rotated.limited)
+                + load(&rotated.failed)
+                + load(&rotated.ok)
+                + load(&rotated.other),
+            load(&rotated.limited),
+            load(&rotated.failed),
+            load(&rotated.ok),
+            load(&rotated.other)
+        );
+    }
     let rss: Vec<String> = samples
         .iter()
         .map(|(t, kib)| format!("{t}s:{:.1}", *kib as f64 / 1024.0))
@@ -279,7 +381,15 @@ async fn run(args: &[String]) -> Result<bool, AnyError> {
     for failure in failures.lock().await.iter().take(5) {
         println!("valid failure: {failure}");
     }
-    Ok(load(&valid.failed) == 0 && load(&invalid.ok) == 0)
+    let flat = end.saturating_sub(warm) <= growth_mib * 1024;
+    if !flat {
+        println!("FAIL: RSS grew by more than {growth_mib} MiB after warm-up");
+    }
+    Ok(load(&valid.failed) == 0
+        && load(&invalid.ok) == 0
+        && load(&rotated.ok) == 0
+        && load(&rotated.other) == 0
+        && flat)
 }
 
 #[tokio::main]

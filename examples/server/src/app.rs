@@ -23,7 +23,7 @@ use tracing::info;
 
 use crate::config::{ConfigError, ProviderConfig, StoreConfig, ValidConfig};
 use crate::health::HealthCheck;
-use crate::http::{HttpState, Role, SourceConnections, accept_loop};
+use crate::http::{ConnectionCaps, HttpState, Role, SourceConnections, accept_loop};
 use crate::limits::{CLEAN_EVERY, Limits};
 use crate::metrics::Metrics;
 use crate::tls::TlsCertificates;
@@ -268,13 +268,15 @@ impl RunningServer {
             bound(Role::Api, true),
             bound(Role::Admin, false),
         );
-        let per_source = Arc::new(SourceConnections::new(
-            config.config.http.max_connections_per_source,
-            TrustedProxies::new(config.config.http.trusted_proxies.clone()),
-        ));
+        let caps = ConnectionCaps {
+            all: Arc::new(Semaphore::new(config.config.http.max_connections)),
+            per_source: Arc::new(SourceConnections::new(
+                config.config.http.max_connections_per_source,
+                TrustedProxies::new(config.config.http.trusted_proxies.clone()),
+            )),
+        };
         let (stop, stopped) = watch::channel(false);
         let graceful = Arc::new(GracefulShutdown::new());
-        let limit = Arc::new(Semaphore::new(config.config.http.max_connections));
         let mut loops = JoinSet::new();
         for (listener, role, certificates) in listeners {
             loops.spawn(accept_loop(
@@ -282,8 +284,7 @@ impl RunningServer {
                 certificates,
                 role,
                 state.clone(),
-                limit.clone(),
-                per_source.clone(),
+                caps.clone(),
                 graceful.clone(),
                 stopped.clone(),
             ));

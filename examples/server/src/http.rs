@@ -81,6 +81,13 @@ pub(crate) struct SourceConnections {
     exempt: TrustedProxies,
 }
 
+/// The caps every listener shares: all connections, and per source.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionCaps {
+    pub(crate) all: Arc<Semaphore>,
+    pub(crate) per_source: Arc<SourceConnections>,
+}
+
 /// One counted connection; dropping it frees the slot.
 #[derive(Debug)]
 pub(crate) struct ConnectionSlot {
@@ -343,15 +350,14 @@ pub(crate) async fn accept_loop(
     tls: Option<Arc<TlsCertificates>>,
     role: Role,
     state: Arc<HttpState>,
-    limit: Arc<Semaphore>,
-    per_source: Arc<SourceConnections>,
+    caps: ConnectionCaps,
     graceful: Arc<GracefulShutdown>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
         let permit = tokio::select! {
             _ = stop.changed() => break,
-            permit = limit.clone().acquire_owned() => match permit {
+            permit = caps.all.clone().acquire_owned() => match permit {
                 Ok(permit) => permit,
                 Err(_) => break,
             },
@@ -369,7 +375,7 @@ pub(crate) async fn accept_loop(
             },
         };
         // Over its source's cap the connection is closed at once.
-        let Some(slot) = per_source.take(peer.ip()) else {
+        let Some(slot) = caps.per_source.take(peer.ip()) else {
             debug!(%peer, "too many connections from this source; closed");
             drop(stream);
             continue;
