@@ -4,6 +4,7 @@
 #
 #   benches/load.sh                 # 10 s per run, 32 connections
 #   DURATION=5s CONNS=64 benches/load.sh
+#   SERVER_BIN=/path/to/other/ddns-server benches/load.sh   # compare another build
 #
 # Needs wrk (apt-get install wrk). Measures requests/second and p50/p99
 # latency for mode=get and for mode=set with an unchanged address, with
@@ -23,6 +24,7 @@ command -v curl >/dev/null || { echo "curl is required: apt-get install curl" >&
 
 cargo build --release -q -p ddns-server -p ddns-benches --bin ddns-server --bin hello
 bin="$root/target/release"
+server_bin=${SERVER_BIN:-$bin/ddns-server}
 
 work=$(mktemp -d)
 pids=()
@@ -38,11 +40,11 @@ http_port=$(free_port); dns_port=$(free_port); hello_port=$(free_port)
 
 # wrk sends everything from one address: the rate limits must be off.
 printf '[limits]\nenabled = false\n' > "$work/bench.toml"
-server() { (cd "$work" && "$bin/ddns-server" --config bench.toml --http-listen "127.0.0.1:$http_port" --dns-listen "127.0.0.1:$dns_port" --log warn "$@"); }
+server() { (cd "$work" && "$server_bin" --config bench.toml --http-listen "127.0.0.1:$http_port" --dns-listen "127.0.0.1:$dns_port" --log warn "$@"); }
 
 # The benchmark record: loopback clients are internal, so allow_internal.
 server add bench.example.com --type a --allow-internal --secret bench-secret-0123456789abcdef >/dev/null
-(cd "$work" && exec "$bin/ddns-server" --config bench.toml --http-listen "127.0.0.1:$http_port" --dns-listen "127.0.0.1:$dns_port" --log warn) &
+(cd "$work" && exec "$server_bin" --config bench.toml --http-listen "127.0.0.1:$http_port" --dns-listen "127.0.0.1:$dns_port" --log warn) &
 pids+=($!)
 "$bin/hello" "127.0.0.1:$hello_port" &
 pids+=($!)

@@ -22,8 +22,9 @@ use tokio::task::JoinSet;
 use tracing::info;
 
 use crate::config::{ConfigError, ProviderConfig, StoreConfig, ValidConfig};
+use crate::connections::{ConnectionCaps, SourceConnections};
 use crate::health::HealthCheck;
-use crate::http::{ConnectionCaps, HttpState, Role, SourceConnections, accept_loop};
+use crate::http::{HttpState, Role, accept_loop};
 use crate::limits::{CLEAN_EVERY, Limits};
 use crate::metrics::Metrics;
 use crate::tls::TlsCertificates;
@@ -272,6 +273,10 @@ impl RunningServer {
             all: Arc::new(Semaphore::new(config.config.http.max_connections)),
             per_source: Arc::new(SourceConnections::new(
                 config.config.http.max_connections_per_source,
+                (
+                    config.config.limits.source_prefix_v4,
+                    config.config.limits.source_prefix_v6,
+                ),
                 TrustedProxies::new(config.config.http.trusted_proxies.clone()),
             )),
         };

@@ -10,10 +10,9 @@
 //! proxies excepted): a few thousand idle connections from a few addresses
 //! cannot take every slot.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -31,9 +30,10 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, watch};
 use tracing::{debug, info, warn};
 
+use crate::connections::{ConnectionCaps, ConnectionSlot};
 use crate::health::HealthCheck;
 use crate::limits::Limits;
 use crate::metrics::{Metrics, failure_kind};
@@ -71,78 +71,6 @@ pub(crate) enum Role {
     Api,
     /// `/healthz` and `/metrics` only (`[admin_http]`).
     Admin,
-}
-
-/// Open connections per source, capped; trusted proxies are not counted.
-#[derive(Debug)]
-pub(crate) struct SourceConnections {
-    open: Mutex<HashMap<IpAddr, usize>>,
-    cap: usize,
-    exempt: TrustedProxies,
-}
-
-/// The caps every listener shares: all connections, and per source.
-#[derive(Debug, Clone)]
-pub(crate) struct ConnectionCaps {
-    pub(crate) all: Arc<Semaphore>,
-    pub(crate) per_source: Arc<SourceConnections>,
-}
-
-/// One counted connection; dropping it frees the slot.
-#[derive(Debug)]
-pub(crate) struct ConnectionSlot {
-    owner: Arc<SourceConnections>,
-    peer: Option<IpAddr>,
-}
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        if let Some(peer) = self.peer {
-            let mut open = self
-                .owner
-                .open
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if let Some(count) = open.get_mut(&peer) {
-                *count -= 1;
-                if *count == 0 {
-                    open.remove(&peer);
-                }
-            }
-        }
-    }
-}
-
-impl SourceConnections {
-    pub(crate) fn new(cap: usize, exempt: TrustedProxies) -> Self {
-        Self {
-            open: Mutex::new(HashMap::new()),
-            cap,
-            exempt,
-        }
-    }
-
-    /// A slot for a connection from `peer`, or `None` when that source has
-    /// `cap` connections open already.
-    fn take(self: &Arc<Self>, peer: IpAddr) -> Option<ConnectionSlot> {
-        let peer = peer.to_canonical();
-        if self.exempt.trusts(peer) {
-            return Some(ConnectionSlot {
-                owner: self.clone(),
-                peer: None,
-            });
-        }
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = open.entry(peer).or_insert(0);
-        if *count >= self.cap {
-            return None;
-        }
-        *count += 1;
-        Some(ConnectionSlot {
-            owner: self.clone(),
-            peer: Some(peer),
-        })
-    }
 }
 
 type Reply = Response<Full<Bytes>>;

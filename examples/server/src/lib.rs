@@ -20,6 +20,7 @@ pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod config;
+mod connections;
 mod health;
 pub mod http;
 pub mod limits;

@@ -15,14 +15,20 @@
 //! An empty bucket is answered as a refusal (`fail` on the seed API,
 //! `abuse` on dyndns2). Memory is bounded: each table holds at most
 //! `max_tracked` keys (host names are only those of existing records, since
-//! only proven requests create them). Past that, new keys share one
-//! overflow bucket, and [`Limits::clean`] forgets only buckets that are full
-//! again, so eviction never hands an attacker a fresh bucket.
+//! only proven requests create them). Buckets are forgotten only when full
+//! again ([`Limits::clean`], every minute, and at most once a second
+//! whenever a table is full), so eviction never hands an attacker a fresh
+//! bucket; an attacker who spends a new prefix on every request fills the
+//! table only with buckets that are full again seconds later. Should the
+//! table still be full of buckets in use, new keys share one overflow
+//! bucket until room is made.
 
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use ddns_core::{HostBudget, Hostname};
@@ -201,21 +207,89 @@ impl<K: Hash + Eq + Clone> ShrinkableKeyedStateStore<K> for BoundedStore<K> {
 type Limiter<K> =
     RateLimiter<K, BoundedStore<K>, DefaultClock, NoOpMiddleware<<DefaultClock as Clock>::Instant>>;
 
-fn limiter<K: Hash + Eq + Clone>(quota: Quota, cap: usize) -> Limiter<K> {
-    let store = BoundedStore {
-        map: DashMap::default(),
-        cap,
-    };
-    RateLimiter::new(quota, store, DefaultClock::default())
+/// `last_clean_ms` before the first cleaning.
+const NEVER: u64 = u64::MAX;
+
+/// The least time between two cleanings made because a table was full.
+const CLEAN_WHEN_FULL_EVERY: Duration = Duration::from_secs(1);
+
+/// One bounded table of buckets: a keyed limiter over a bounded store
+/// that forgets its full-again buckets when it fills up.
+#[derive(Debug)]
+pub struct Table<K: Hash + Eq + Clone> {
+    limiter: Limiter<K>,
+    cap: usize,
+    created: Instant,
+    /// Milliseconds after `created` of the last cleaning made when full.
+    last_clean_ms: AtomicU64,
 }
 
-/// Takes `n` tokens from `key`'s bucket, emptying it when fewer are left.
-fn drain<K: Hash + Eq + Clone>(limiter: &Limiter<K>, key: &K, n: u32) {
-    for _ in 0..n {
-        if limiter.check_key(key).is_err() {
-            break;
+impl<K: Hash + Eq + Clone> Table<K> {
+    fn new(quota: Quota, cap: usize) -> Self {
+        let store = BoundedStore {
+            map: DashMap::default(),
+            cap,
+        };
+        Self {
+            limiter: RateLimiter::new(quota, store, DefaultClock::default()),
+            cap,
+            created: Instant::now(),
+            last_clean_ms: AtomicU64::new(NEVER),
         }
     }
+
+    /// Takes one token from `key`'s bucket; false when it is empty.
+    fn take(&self, key: &K) -> bool {
+        self.make_room();
+        self.limiter.check_key(key).is_ok()
+    }
+
+    /// Takes `n` tokens from `key`'s bucket, emptying it when fewer are left.
+    fn drain(&self, key: &K, n: u32) {
+        for _ in 0..n {
+            if self.limiter.check_key(key).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Forgets the full-again buckets when the table is full, at most once
+    /// per [`CLEAN_WHEN_FULL_EVERY`] across all callers.
+    fn make_room(&self) {
+        if self.limiter.len() < self.cap {
+            return;
+        }
+        let now = u64::try_from(self.created.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = self.last_clean_ms.load(Ordering::Relaxed);
+        let every = u64::try_from(CLEAN_WHEN_FULL_EVERY.as_millis()).unwrap_or(1000);
+        if (last == NEVER || now.saturating_sub(last) >= every)
+            && self
+                .last_clean_ms
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.limiter.retain_recent();
+        }
+    }
+
+    /// Forgets the buckets that are full again and returns the memory.
+    fn clean(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+
+    fn len(&self) -> usize {
+        self.limiter.len()
+    }
+}
+
+/// The prefix of `source` that stands for it: `v4` bits of an IPv4 address
+/// (an IPv4-mapped one included), `v6` bits of an IPv6 one.
+pub fn source_prefix(source: IpAddr, v4: u8, v6: u8) -> IpNet {
+    let source = source.to_canonical();
+    let len = if source.is_ipv4() { v4 } else { v6 };
+    // Lengths are checked at start-up; a bad one keys the address alone.
+    IpNet::new(source, len).map_or_else(|_| IpNet::from(source), |net| net.trunc())
 }
 
 /// Why a request was refused before it reached the service.
@@ -238,20 +312,17 @@ impl Limited {
 /// (handed to the service).
 #[derive(Debug)]
 pub struct Limits {
-    by_source: Option<Limiter<IpNet>>,
-    hosts: Option<std::sync::Arc<HostBuckets>>,
+    by_source: Option<Table<IpNet>>,
+    hosts: Option<Arc<Table<Hostname>>>,
     failed_extra: u32,
     prefix_v4: u8,
     prefix_v6: u8,
 }
 
 /// The per-host-name buckets, spent by the service for proven requests.
-#[derive(Debug)]
-pub struct HostBuckets(Limiter<Hostname>);
-
-impl HostBudget for HostBuckets {
+impl HostBudget for Table<Hostname> {
     fn spend(&self, hostname: &Hostname) -> bool {
-        self.0.check_key(hostname).is_ok()
+        self.take(hostname)
     }
 }
 
@@ -263,9 +334,9 @@ impl Limits {
         }
         Some(Self {
             by_source: quota(config.per_source_per_minute, config.per_source_burst)
-                .map(|q| limiter(q, config.max_tracked)),
+                .map(|q| Table::new(q, config.max_tracked)),
             hosts: quota(config.per_host_per_minute, config.per_host_burst)
-                .map(|q| std::sync::Arc::new(HostBuckets(limiter(q, config.max_tracked)))),
+                .map(|q| Arc::new(Table::new(q, config.max_tracked))),
             failed_extra: config.failed_auth_cost.saturating_sub(1),
             prefix_v4: config.source_prefix_v4,
             prefix_v6: config.source_prefix_v6,
@@ -273,20 +344,13 @@ impl Limits {
     }
 
     /// The budget of host names, for [`ddns_core::DdnsServiceBuilder::with_host_budget`].
-    pub fn host_budget(&self) -> Option<std::sync::Arc<HostBuckets>> {
+    pub fn host_budget(&self) -> Option<Arc<Table<Hostname>>> {
         self.hosts.clone()
     }
 
     /// The prefix that keys `source`.
     pub fn source_key(&self, source: IpAddr) -> IpNet {
-        let source = source.to_canonical();
-        let len = if source.is_ipv4() {
-            self.prefix_v4
-        } else {
-            self.prefix_v6
-        };
-        // Lengths were checked at start-up; a bad one keys the address alone.
-        IpNet::new(source, len).map_or_else(|_| IpNet::from(source), |net| net.trunc())
+        source_prefix(source, self.prefix_v4, self.prefix_v6)
     }
 
     /// Takes a token for `source`: what every request pays first.
@@ -296,44 +360,39 @@ impl Limits {
     /// [`Limited::Source`] when the source's bucket is empty.
     pub fn admit(&self, source: IpAddr) -> Result<(), Limited> {
         match &self.by_source {
-            Some(limiter) => limiter
-                .check_key(&self.source_key(source))
-                .map_err(|_| Limited::Source),
-            None => Ok(()),
+            Some(table) if !table.take(&self.source_key(source)) => Err(Limited::Source),
+            _ => Ok(()),
         }
     }
 
     /// Charges `source` the extra cost of `count` requests (or names of one
     /// request) that proved nothing.
     pub fn unproven(&self, source: IpAddr, count: usize) {
-        if let Some(limiter) = &self.by_source {
+        if let Some(table) = &self.by_source {
             let count = u32::try_from(count).unwrap_or(u32::MAX);
-            drain(
-                limiter,
+            table.drain(
                 &self.source_key(source),
                 self.failed_extra.saturating_mul(count),
             );
         }
     }
 
-    /// Keys tracked: (sources, host names), for the soak's report.
+    /// Keys tracked: (sources, host names).
     pub fn tracked(&self) -> (usize, usize) {
         (
-            self.by_source.as_ref().map_or(0, RateLimiter::len),
-            self.hosts.as_ref().map_or(0, |h| h.0.len()),
+            self.by_source.as_ref().map_or(0, Table::len),
+            self.hosts.as_ref().map_or(0, |h| h.len()),
         )
     }
 
     /// Forgets buckets that are full again (indistinguishable from new
     /// ones), so memory stays flat without resetting a drained bucket.
     pub fn clean(&self) {
-        if let Some(l) = &self.by_source {
-            l.retain_recent();
-            l.shrink_to_fit();
+        if let Some(table) = &self.by_source {
+            table.clean();
         }
-        if let Some(h) = &self.hosts {
-            h.0.retain_recent();
-            h.0.shrink_to_fit();
+        if let Some(table) = &self.hosts {
+            table.clean();
         }
     }
 }
@@ -439,5 +498,28 @@ mod tests {
         // A tracked, drained source stays drained: cleaning keeps it.
         limits.clean();
         assert_eq!(limits.admit(ip("198.51.100.1")), Err(Limited::Source));
+    }
+
+    #[test]
+    fn a_full_table_forgets_the_buckets_that_are_full_again() {
+        // One token, refilled every 10 µs.
+        let config = LimitsConfig {
+            per_source_per_minute: 6_000_000,
+            per_source_burst: 1,
+            max_tracked: 2,
+            ..LimitsConfig::default()
+        };
+        let limits = Limits::new(&config).unwrap();
+        assert_eq!(limits.admit(ip("198.51.100.1")), Ok(()));
+        assert_eq!(limits.admit(ip("198.51.100.2")), Ok(()));
+        assert_eq!(limits.tracked().0, 2);
+        // The refill itself is what is waited for here.
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(limits.admit(ip("198.51.100.3")), Ok(()));
+        assert_eq!(
+            limits.tracked().0,
+            1,
+            "the two full buckets made room; the new source has its own"
+        );
     }
 }
