@@ -155,7 +155,7 @@ pub struct Spawned {
     pub http: SocketAddr,
     pub dns: Option<SocketAddr>,
     pub admin: Option<SocketAddr>,
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    log: std::sync::Arc<(std::sync::Mutex<Vec<String>>, std::sync::Condvar)>,
 }
 
 /// The `ddns-server` binary, with no environment overrides leaking in.
@@ -195,7 +195,8 @@ impl Spawned {
             .spawn()
             .unwrap();
         let stderr = child.stderr.take().unwrap();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log =
+            std::sync::Arc::new((std::sync::Mutex::new(Vec::new()), std::sync::Condvar::new()));
         let (started_tx, started_rx) = std::sync::mpsc::channel();
         let collected = log.clone();
         std::thread::spawn(move || {
@@ -206,7 +207,8 @@ impl Spawned {
                 if line.contains("ddns-server started") {
                     let _ = started_tx.send(line.clone());
                 }
-                collected.lock().unwrap().push(line);
+                collected.0.lock().unwrap().push(line);
+                collected.1.notify_all();
             }
         });
         let Ok(started) = started_rx.recv_timeout(std::time::Duration::from_secs(30)) else {
@@ -214,7 +216,7 @@ impl Spawned {
             let _ = child.wait();
             panic!(
                 "the server did not start within 30 s; its log:\n{}",
-                log.lock().unwrap().join("\n")
+                log.0.lock().unwrap().join("\n")
             );
         };
         let at = |label| {
@@ -231,21 +233,19 @@ impl Spawned {
 
     /// Every line logged so far.
     pub fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
+        self.log.0.lock().unwrap().clone()
     }
 
-    /// Waits up to `limit` for a log line containing `needle`.
+    /// Waits up to `limit` for a log line containing `needle`, woken by
+    /// each new line.
     pub fn wait_for_log(&self, needle: &str, limit: std::time::Duration) -> Option<String> {
-        let begun = std::time::Instant::now();
-        loop {
-            if let Some(line) = self.log().into_iter().find(|l| l.contains(needle)) {
-                return Some(line);
-            }
-            if begun.elapsed() > limit {
-                return None;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        let (lines, logged) = &*self.log;
+        let (lines, _) = logged
+            .wait_timeout_while(lines.lock().unwrap(), limit, |lines| {
+                !lines.iter().any(|l| l.contains(needle))
+            })
+            .unwrap();
+        lines.iter().find(|l| l.contains(needle)).cloned()
     }
 }
 
