@@ -186,10 +186,11 @@ async fn the_zone_is_rebuilt_from_the_store() {
             .unwrap();
         if let Some(ip) = ip {
             let change = ChangeUpdate {
+                previous: None,
                 ip_address: ip.parse().unwrap(),
                 at: Timestamp::now(),
             };
-            store.record_change(&key, change).await.unwrap();
+            assert!(store.record_change(&key, change).await.unwrap());
         }
     }
     let (server, _zone, provider, addr) = start().await;

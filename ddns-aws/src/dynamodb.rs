@@ -189,6 +189,20 @@ impl DynamoDbStore {
         }
     }
 
+    /// The item of `key` as stored, read consistently.
+    async fn raw_item(&self, key: &RecordKey) -> ddns_core::Result<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key_item(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "GetItem", &self.what(), &e))?;
+        Ok(output.item)
+    }
+
     /// Runs an update under a condition; false when the condition failed.
     async fn conditional_update(
         &self,
@@ -374,17 +388,9 @@ fn cursor_key(cursor: &ListCursor) -> ddns_core::Result<Item> {
 #[async_trait]
 impl RecordStore for DynamoDbStore {
     async fn get(&self, key: &RecordKey) -> ddns_core::Result<Option<Record>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key_item(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(SERVICE, "GetItem", &self.what(), &e))?;
-        output
-            .item()
+        self.raw_item(key)
+            .await?
+            .as_ref()
             .map(record_from_item)
             .transpose()
             .map_err(Into::into)
@@ -452,18 +458,54 @@ impl RecordStore for DynamoDbStore {
         .await
     }
 
-    async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> ddns_core::Result<()> {
-        self.update_existing(
-            key,
-            "UpdateItem",
-            "SET ip_address = :i, last_updated = :u",
-            &[],
-            vec![
+    async fn record_change(
+        &self,
+        key: &RecordKey,
+        change: ChangeUpdate,
+    ) -> ddns_core::Result<bool> {
+        let values = |stored: Option<AttributeValue>| {
+            let mut values = vec![
                 (":i", ip(change.ip_address)),
                 (":u", AttributeValue::S(change.at.to_string())),
-            ],
-        )
-        .await
+            ];
+            values.extend(stored.map(|v| (":p", v)));
+            values
+        };
+        let update = |stored: bool| Update {
+            operation: "UpdateItem",
+            expression: "SET ip_address = :i, last_updated = :u",
+            condition: if stored {
+                "attribute_exists(hostname) AND ip_address = :p"
+            } else {
+                "attribute_exists(hostname) AND attribute_not_exists(ip_address)"
+            },
+            names: &[],
+        };
+        // The usual case: the item holds the address as this store writes it.
+        let previous = change.previous.map(ip);
+        if self
+            .conditional_update(key, update(previous.is_some()), values(previous))
+            .await?
+        {
+            return Ok(true);
+        }
+        // Otherwise read what the item holds (consistently): another
+        // writer's address loses the race; a value the original stack or
+        // a person wrote that means the same address still matches.
+        let item = self.raw_item(key).await?;
+        let Some(item) = item else {
+            return Err(ddns_core::Error::not_found(format!("record {key}")));
+        };
+        let stored = item.get("ip_address").cloned();
+        let means = match &stored {
+            Some(AttributeValue::S(text)) => text.parse::<IpAddr>().ok().map(|a| a.to_canonical()),
+            _ => None,
+        };
+        if means != change.previous.map(|a| a.to_canonical()) {
+            return Ok(false);
+        }
+        self.conditional_update(key, update(stored.is_some()), values(stored))
+            .await
     }
 
     async fn advance_replay_guard(

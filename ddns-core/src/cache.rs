@@ -137,14 +137,17 @@ impl RecordStore for CachedStore {
         result
     }
 
-    async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<()> {
+    async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<bool> {
+        // Always the backing store's compare-and-set: the cached address
+        // may be stale when other instances share the store.
         let result = self.inner.record_change(key, change).await;
         match &result {
-            Ok(()) => self.patch(key, |r| {
+            Ok(true) => self.patch(key, |r| {
                 r.state.ip_address = Some(change.ip_address);
                 r.state.last_updated = Some(change.at);
             }),
-            Err(_) => self.forget(key),
+            // Someone else wrote the record: the cached entry is stale.
+            Ok(false) | Err(_) => self.forget(key),
         }
         result
     }
@@ -252,10 +255,11 @@ mod tests {
         let (_inner, cached) = fixture(Duration::from_secs(3600));
         cached.get(&key()).await.unwrap();
         let change = ChangeUpdate {
+            previous: None,
             ip_address: "198.51.100.7".parse().unwrap(),
             at: Timestamp::from_unix_micros(5),
         };
-        cached.record_change(&key(), change).await.unwrap();
+        assert!(cached.record_change(&key(), change).await.unwrap());
         let access = AccessUpdate {
             source: "198.51.100.8".parse().unwrap(),
             at: Timestamp::from_unix_micros(6),

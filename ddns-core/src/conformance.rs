@@ -156,15 +156,20 @@ pub async fn store(store: &dyn RecordStore) {
         "record_access must write last_accessed and last_checked only"
     );
 
-    // Change write-back touches only its two fields.
+    // Change write-back touches only its two fields, and only while the
+    // record holds the address the writer read.
     let change = ChangeUpdate {
+        previous: expected.state.ip_address,
         ip_address: ip("198.51.100.200"),
         at: Timestamp::from_unix_micros(1_700_000_100_000_000),
     };
-    store
-        .record_change(&a_key, change)
-        .await
-        .expect("record_change");
+    assert!(
+        store
+            .record_change(&a_key, change)
+            .await
+            .expect("record_change"),
+        "record_change from the current address must write"
+    );
     expected.state.ip_address = Some(change.ip_address);
     expected.state.last_updated = Some(change.at);
     assert_eq!(
@@ -172,6 +177,51 @@ pub async fn store(store: &dyn RecordStore) {
         expected,
         "record_change must write ip_address and last_updated only"
     );
+    let stale = ChangeUpdate {
+        previous: Some(ip("198.51.100.1")),
+        ip_address: ip("198.51.100.201"),
+        at: Timestamp::from_unix_micros(1_700_000_200_000_000),
+    };
+    assert!(
+        !store
+            .record_change(&a_key, stale)
+            .await
+            .expect("record_change"),
+        "record_change from an address the record no longer holds must lose"
+    );
+    assert_eq!(
+        store.get(&a_key).await.unwrap().unwrap(),
+        expected,
+        "a lost record_change writes nothing"
+    );
+    // Of writers racing from the same address, exactly one wins.
+    for round in 0..10u8 {
+        let from = store.get(&a_key).await.unwrap().unwrap().state.ip_address;
+        let racer = |last: u8| ChangeUpdate {
+            previous: from,
+            ip_address: IpAddr::from([192, 0, 2, last]),
+            at: Timestamp::from_unix_micros(1_700_000_300_000_000 + i64::from(round)),
+        };
+        let (x, y) = tokio::join!(
+            store.record_change(&a_key, racer(2 * round)),
+            store.record_change(&a_key, racer(2 * round + 1))
+        );
+        let (x, y) = (
+            x.expect("racing record_change"),
+            y.expect("racing record_change"),
+        );
+        assert!(
+            x ^ y,
+            "exactly one of two racing record_changes must win ({x}, {y})"
+        );
+        let winner = if x { 2 * round } else { 2 * round + 1 };
+        assert_eq!(
+            store.get(&a_key).await.unwrap().unwrap().state.ip_address,
+            Some(IpAddr::from([192, 0, 2, winner])),
+            "the winner's address is stored"
+        );
+    }
+    expected = store.get(&a_key).await.unwrap().unwrap();
 
     // Write-backs of a missing record fail with NotFound and create nothing.
     let ghost = ghost_key(&base);
@@ -319,6 +369,13 @@ pub async fn store(store: &dyn RecordStore) {
             at: Timestamp::from_unix_micros(1_800_000_000_000_000 + i64::from(round)),
         };
         let change = ChangeUpdate {
+            previous: store
+                .get(&aaaa_key)
+                .await
+                .unwrap()
+                .unwrap()
+                .state
+                .ip_address,
             ip_address: IpAddr::from([203, 0, 113, round]),
             at: Timestamp::from_unix_micros(1_900_000_000_000_000 + i64::from(round)),
         };
@@ -327,7 +384,10 @@ pub async fn store(store: &dyn RecordStore) {
             store.record_change(&aaaa_key, change)
         );
         x.expect("concurrent record_access");
-        y.expect("concurrent record_change");
+        assert!(
+            y.expect("concurrent record_change"),
+            "the change was written"
+        );
         let state = store.get(&aaaa_key).await.unwrap().unwrap().state;
         assert_eq!(
             state.last_accessed,

@@ -55,6 +55,7 @@ pub mod outcome;
 pub mod policy;
 pub mod provider;
 pub mod record;
+mod record_lock;
 pub mod secret;
 pub mod service;
 pub mod signed;

@@ -135,11 +135,16 @@ impl RecordStore for MemoryStore {
         })
     }
 
-    async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<()> {
+    async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<bool> {
+        let mut written = false;
         self.modify(key, |r| {
-            r.state.ip_address = Some(change.ip_address);
-            r.state.last_updated = Some(change.at);
-        })
+            if r.state.ip_address == change.previous {
+                r.state.ip_address = Some(change.ip_address);
+                r.state.last_updated = Some(change.at);
+                written = true;
+            }
+        })?;
+        Ok(written)
     }
 
     async fn advance_replay_guard(&self, key: &RecordKey, timestamp: u64) -> Result<bool> {
@@ -243,6 +248,7 @@ pub struct MemoryProvider {
     reads: AtomicU64,
     batches: AtomicU64,
     changes: AtomicU64,
+    latency: Option<std::time::Duration>,
 }
 
 impl Default for MemoryProvider {
@@ -263,7 +269,30 @@ impl MemoryProvider {
             reads: AtomicU64::new(0),
             batches: AtomicU64::new(0),
             changes: AtomicU64::new(0),
+            latency: None,
         }
+    }
+
+    /// Makes every read and every change batch take a random time up to
+    /// `max` first, as a real backend's round trips do, so that tests can
+    /// race concurrent requests. Needs a tokio runtime with time enabled.
+    #[must_use]
+    pub fn with_latency(mut self, max: std::time::Duration) -> Self {
+        self.latency = Some(max);
+        self
+    }
+
+    async fn wait(&self) {
+        let Some(max) = self.latency else {
+            return;
+        };
+        let mut bytes = [0u8; 8];
+        // Without randomness the full latency is as good a delay as any.
+        let fraction = match getrandom::fill(&mut bytes) {
+            Ok(()) => u64::from_le_bytes(bytes) as f64 / u64::MAX as f64,
+            Err(_) => 1.0,
+        };
+        tokio::time::sleep(max.mul_f64(fraction)).await;
     }
 
     /// Serves only names in `zone`; changes to other names fail.
@@ -359,6 +388,7 @@ impl DnsProvider for MemoryProvider {
 
     /// Reads all `keys` as one backend call.
     async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<IpAddr>>> {
+        self.wait().await;
         self.reads.fetch_add(1, Ordering::SeqCst);
         if let Err(e) = self.check_available() {
             return keys.iter().map(|_| Err(e.clone())).collect();
@@ -379,6 +409,7 @@ impl DnsProvider for MemoryProvider {
     }
 
     async fn apply(&self, changes: &[DnsChange]) -> Vec<ChangeResult> {
+        self.wait().await;
         let mut results = Vec::with_capacity(changes.len());
         for chunk in changes.chunks(self.max_batch) {
             self.batches.fetch_add(1, Ordering::SeqCst);

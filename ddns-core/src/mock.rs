@@ -28,7 +28,7 @@ mockall::mock! {
         async fn get(&self, key: &RecordKey) -> Result<Option<Record>>;
         async fn discovery_group(&self, secret: &SharedSecret) -> Result<Vec<GroupMember>>;
         async fn record_access(&self, key: &RecordKey, access: AccessUpdate) -> Result<()>;
-        async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<()>;
+        async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<bool>;
         async fn record_access_many(&self, updates: &[(RecordKey, AccessUpdate)]) -> Result<()>;
         async fn advance_replay_guard(&self, key: &RecordKey, timestamp: u64) -> Result<bool>;
         async fn create(&self, record: &Record) -> Result<()>;

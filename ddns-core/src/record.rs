@@ -224,9 +224,14 @@ pub struct AccessUpdate {
     pub at: Timestamp,
 }
 
-/// The change state written after a DNS change.
+/// The change state written after a DNS change, conditional on what the
+/// writer read: [`RecordStore::record_change`](crate::RecordStore::record_change)
+/// writes it only while the record still holds `previous`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChangeUpdate {
+    /// The `ip_address` the writer read before changing DNS (`None`: the
+    /// record had none).
+    pub previous: Option<IpAddr>,
     /// The address now in DNS (`ip_address`).
     pub ip_address: IpAddr,
     /// When it was set (`last_updated`).

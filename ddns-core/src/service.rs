@@ -55,6 +55,7 @@ use crate::outcome::{Failure, HostList, SetOutcome};
 use crate::policy::{AddressAuthority, AddressRefusal, check_address, check_lock};
 use crate::provider::{DnsChange, DnsProvider};
 use crate::record::{AccessUpdate, ChangeUpdate, DEFAULT_TTL, Record, RecordKey, RecordType};
+use crate::record_lock::RecordLocks;
 use crate::secret::SharedSecret;
 use crate::signed::{DEFAULT_SIGNED_WINDOW, ParsedProof, SignedMessage, SignedMode, SignedProof};
 use crate::store::RecordStore;
@@ -239,6 +240,7 @@ pub struct DdnsService {
     access_delay: Duration,
     access: Arc<AccessBuffer>,
     budget: Option<Arc<dyn HostBudget>>,
+    turns: RecordLocks,
 }
 
 /// Builds a [`DdnsService`]; see [`DdnsService::builder`].
@@ -339,6 +341,7 @@ impl DdnsServiceBuilder {
             access_delay: self.access_delay,
             access: Arc::new(AccessBuffer::default()),
             budget: self.budget,
+            turns: RecordLocks::default(),
         }
     }
 }
@@ -409,20 +412,11 @@ impl DdnsService {
         let token = HashToken::parse(&request.hash).map_err(|_| Failure::BadHashFormat)?;
         let source = request.source.to_canonical();
         let target = target_address(request.internal_ip.as_deref(), source)?;
-        let record_type = RecordType::for_address(target);
-        let Authenticated { record, sent_name } = self
-            .authenticate(
-                &request.hostname,
-                record_type,
-                Credential::Token(&token),
-                source,
-            )
-            .await?;
-        self.point(
-            record,
-            sent_name,
-            target,
+        self.set_as(
+            &request.hostname,
+            Credential::Token(&token),
             source,
+            target,
             AddressAuthority::SourceOnly,
         )
         .await
@@ -439,20 +433,16 @@ impl DdnsService {
         let proof = request.proof.parse().map_err(Failure::BadSignedFormat)?;
         let source = request.source.to_canonical();
         let target = target_address(request.internal_ip.as_deref(), source)?;
-        let record_type = RecordType::for_address(target);
         let credential = Credential::Signed {
             mode: SignedMode::Set,
             address: target,
             proof: &proof,
         };
-        let Authenticated { record, sent_name } = self
-            .authenticate(&request.hostname, record_type, credential, source)
-            .await?;
-        self.point(
-            record,
-            sent_name,
-            target,
+        self.set_as(
+            &request.hostname,
+            credential,
             source,
+            target,
             AddressAuthority::SourceOnly,
         )
         .await
@@ -473,23 +463,39 @@ impl DdnsService {
     pub async fn set_with_secret(&self, request: SecretSetRequest) -> Result<SetOutcome, Failure> {
         let source = request.source.to_canonical();
         let target = request.address.map_or(source, |a| a.to_canonical());
-        let record_type = RecordType::for_address(target);
-        let Authenticated { record, sent_name } = self
-            .authenticate(
-                &request.hostname,
-                record_type,
-                Credential::Secret(&request.secret),
-                source,
-            )
-            .await?;
-        self.point(
-            record,
-            sent_name,
-            target,
+        self.set_as(
+            &request.hostname,
+            Credential::Secret(&request.secret),
             source,
+            target,
             AddressAuthority::AnyPublic,
         )
         .await
+    }
+
+    /// Every `set`: waits for the record's turn (one order per record in
+    /// this process), authenticates, then points the record at `target`.
+    /// The turn covers the record's read as well, so the state it decides
+    /// on includes every earlier change made here.
+    async fn set_as(
+        &self,
+        sent_hostname: &str,
+        credential: Credential<'_>,
+        source: IpAddr,
+        target: IpAddr,
+        authority: AddressAuthority,
+    ) -> Result<SetOutcome, Failure> {
+        let record_type = RecordType::for_address(target);
+        let (sent_name, key) = named(sent_hostname, record_type);
+        let _turn = match &key {
+            Some(key) => Some(self.turns.lock(key.clone()).await),
+            None => None,
+        };
+        let Authenticated { record, sent_name } = self
+            .authenticate(sent_name, key, record_type, credential, source)
+            .await?;
+        self.point(record, sent_name, target, source, authority)
+            .await
     }
 
     /// The rest of a `set` once authenticated: lock, address policy, DNS.
@@ -532,10 +538,12 @@ impl DdnsService {
                     return Err(Failure::MultipleValues);
                 }
                 if values.first() == Some(&target) {
-                    if record.state.ip_address != Some(target) {
-                        self.record_change(key, target, now).await?;
+                    let stored = record.state.ip_address;
+                    if stored == Some(target)
+                        || self.record_change(key, stored, target, now).await?
+                    {
+                        self.remember(key, target, now);
                     }
-                    self.remember(key, target, now);
                     return Ok(SetOutcome::Unchanged { address: target });
                 }
             }
@@ -558,13 +566,18 @@ impl DdnsService {
             // A failed change may still have reached DNS (a lost reply, a
             // timeout): what the service knew about the record no longer
             // holds.
-            self.known_values().remove(key);
+            self.forget(key);
             return Err(Failure::dns(error));
         }
-        // DNS has the address now: remember it even if the store write
-        // below fails, so a retry converges without another DNS change.
-        self.remember(key, target, now);
-        self.record_change(key, target, now).await?;
+        // What DNS holds is remembered only once the store agrees: after a
+        // failed write, or one that lost to another writer (another server
+        // on the same store), the next request reads DNS again.
+        if self
+            .record_change(key, record.state.ip_address, target, now)
+            .await?
+        {
+            self.remember(key, target, now);
+        }
         Ok(SetOutcome::Changed {
             hostname: sent_name,
             address: target,
@@ -581,9 +594,11 @@ impl DdnsService {
         let token = HashToken::parse(&request.hash).map_err(|_| Failure::BadHashFormat)?;
         let source = request.source.to_canonical();
         let record_type = RecordType::for_address(source);
+        let (sent_name, key) = named(&request.hostname, record_type);
         let Authenticated { record, .. } = self
             .authenticate(
-                &request.hostname,
+                sent_name,
+                key,
                 record_type,
                 Credential::Token(&token),
                 source,
@@ -609,13 +624,10 @@ impl DdnsService {
             address: source,
             proof: &proof,
         };
+        let record_type = RecordType::for_address(source);
+        let (sent_name, key) = named(&request.hostname, record_type);
         let Authenticated { record, .. } = self
-            .authenticate(
-                &request.hostname,
-                RecordType::for_address(source),
-                credential,
-                source,
-            )
+            .authenticate(sent_name, key, record_type, credential, source)
             .await?;
         self.group_of(&record).await
     }
@@ -639,19 +651,18 @@ impl DdnsService {
     /// authenticated request.
     async fn authenticate(
         &self,
-        sent_hostname: &str,
+        sent_name: String,
+        key: Option<RecordKey>,
         record_type: RecordType,
         credential: Credential<'_>,
         source: IpAddr,
     ) -> Result<Authenticated, Failure> {
-        let sent_name = with_trailing_dot(sent_hostname);
         let not_configured = || Failure::NotConfigured {
             hostname: sent_name.clone(),
             record_type,
         };
         // A name that is not a valid host name cannot have a record.
-        let hostname = Hostname::parse(&sent_name).map_err(|_| not_configured())?;
-        let key = RecordKey::new(hostname, record_type);
+        let key = key.ok_or_else(not_configured)?;
         let record = self
             .store
             .get(&key)
@@ -767,20 +778,30 @@ impl DdnsService {
         }
     }
 
+    /// Writes `address` to the store if it still holds `previous`; false
+    /// when another writer changed it first. Either way short of success
+    /// the remembered DNS value is dropped.
     async fn record_change(
         &self,
         key: &RecordKey,
+        previous: Option<IpAddr>,
         address: IpAddr,
         at: Timestamp,
-    ) -> Result<(), Failure> {
+    ) -> Result<bool, Failure> {
         let change = ChangeUpdate {
+            previous,
             ip_address: address,
             at,
         };
-        self.store
-            .record_change(key, change)
-            .await
-            .map_err(Failure::store)
+        let written = self.store.record_change(key, change).await;
+        if !matches!(written, Ok(true)) {
+            self.forget(key);
+        }
+        written.map_err(Failure::store)
+    }
+
+    fn forget(&self, key: &RecordKey) {
+        self.known_values().remove(key);
     }
 
     /// The single value DNS is known to hold for the record, if that
@@ -854,6 +875,17 @@ impl DdnsService {
         // thread is still usable.
         self.known.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// The host name as sent, with its trailing dot (for messages), and the
+/// key it names when it is a valid host name (no record can exist for one
+/// that is not).
+fn named(sent_hostname: &str, record_type: RecordType) -> (String, Option<RecordKey>) {
+    let sent_name = with_trailing_dot(sent_hostname);
+    let key = Hostname::parse(&sent_name)
+        .ok()
+        .map(|hostname| RecordKey::new(hostname, record_type));
+    (sent_name, key)
 }
 
 /// The address a `set` points the record at: `internalIp` when given,

@@ -81,11 +81,16 @@ pub trait RecordStore: Send + Sync + Debug {
     async fn record_access(&self, key: &RecordKey, access: AccessUpdate) -> Result<()>;
 
     /// Writes the change state (`ip_address`, `last_updated`) of `key`,
-    /// touching no other field.
+    /// touching no other field, if and only if its `ip_address` still is
+    /// `change.previous`: a compare-and-set in one atomic step, so that of
+    /// two writers that read the same value (two servers sharing the store)
+    /// exactly one wins. Returns false, writing nothing, when the record
+    /// holds another address: the caller lost a race and must not trust
+    /// what it believes about the record's DNS value.
     ///
     /// Fails with [`crate::Error::NotFound`] when the record does not exist;
     /// it must not create one.
-    async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<()>;
+    async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<bool>;
 
     /// [`RecordStore::record_access`] for many records at once, as the
     /// service's deferred access writes flush them. Records that no longer

@@ -114,7 +114,7 @@ impl RecordStore for FaultyStore {
         down(&self.faults.access)?;
         self.inner.record_access(key, access).await
     }
-    async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<()> {
+    async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<bool> {
         down(&self.faults.change)?;
         self.inner.record_change(key, change).await
     }

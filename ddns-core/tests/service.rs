@@ -162,8 +162,10 @@ async fn a_changed_address_is_applied_then_recorded() {
         .expect_record_change()
         .times(1)
         .in_sequence(&mut seq)
-        .withf(|_, change| change.ip_address == ip(PUBLIC_V4) && change.at == START)
-        .returning(|_, _| Ok(()));
+        .withf(|_, change| {
+            change.previous.is_none() && change.ip_address == ip(PUBLIC_V4) && change.at == START
+        })
+        .returning(|_, _| Ok(true));
     let service = mock_service(store, dns);
     let outcome = service.set(set_request(PUBLIC_V4, PUBLIC_V4, None)).await;
     assert_eq!(

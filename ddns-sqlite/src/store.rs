@@ -465,6 +465,47 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Runs a conditional `UPDATE` of one record (its `?1` and `?2` are the
+    /// key): true when it changed the row, false when the row exists but
+    /// the condition did not hold, [`ddns_core::Error::NotFound`] when
+    /// there is no row. The writer connection is held throughout, so the
+    /// check and the write are one step for every caller of this store, and
+    /// SQLite's write lock makes it one step across processes.
+    async fn update_if<P>(
+        &self,
+        key: &RecordKey,
+        sql: &'static str,
+        params: P,
+    ) -> ddns_core::Result<bool>
+    where
+        P: rusqlite::Params + Send + 'static,
+    {
+        let (hostname, record_type) = key_params(key);
+        let missing = format!("record {key}");
+        let updated = self
+            .write(move |pool| {
+                let conn = pool.writer();
+                let changed = conn
+                    .prepare_cached(sql)
+                    .and_then(|mut stmt| stmt.execute(params))
+                    .map_err(pool.sqlite())?;
+                if changed > 0 {
+                    return Ok(Some(true));
+                }
+                let exists = conn
+                    .prepare_cached(
+                        "SELECT 1 FROM records WHERE hostname = ?1 AND record_type = ?2",
+                    )
+                    .and_then(|mut stmt| stmt.exists(params![hostname, record_type]))
+                    .map_err(pool.sqlite())?;
+                Ok(exists.then_some(false))
+            })
+            .await?;
+        updated.ok_or_else(|| ddns_core::Error::not_found(missing))
+    }
+}
+
 /// Writes the access state of one record.
 const ACCESS_SQL: &str = "UPDATE records SET last_accessed = ?3, last_checked = ?4 \
      WHERE hostname = ?1 AND record_type = ?2";
@@ -562,20 +603,59 @@ impl RecordStore for SqliteStore {
         .await
     }
 
-    async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> ddns_core::Result<()> {
+    async fn record_change(
+        &self,
+        key: &RecordKey,
+        change: ChangeUpdate,
+    ) -> ddns_core::Result<bool> {
         let (hostname, record_type) = key_params(key);
-        self.modify(
-            key,
-            "UPDATE records SET ip_address = ?3, last_updated = ?4 \
-             WHERE hostname = ?1 AND record_type = ?2",
-            (
-                hostname,
-                record_type,
-                ip_text(change.ip_address),
-                change.at.to_string(),
-            ),
-        )
-        .await
+        let missing = format!("record {key}");
+        let written = self
+            .write(move |pool| {
+                let conn = pool.writer();
+                let update = |stored: Option<String>| {
+                    conn.prepare_cached(
+                        "UPDATE records SET ip_address = ?3, last_updated = ?4 \
+                         WHERE hostname = ?1 AND record_type = ?2 AND ip_address IS ?5",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.execute(params![
+                            hostname,
+                            record_type,
+                            ip_text(change.ip_address),
+                            change.at.to_string(),
+                            stored
+                        ])
+                    })
+                    .map_err(pool.sqlite())
+                };
+                // The usual case: the row holds the address as this store
+                // writes it.
+                if update(change.previous.map(ip_text))? > 0 {
+                    return Ok(Some(true));
+                }
+                // Otherwise read what the row holds: a value written by
+                // hand that means the same address still matches.
+                let stored: Option<Option<String>> = conn
+                    .prepare_cached(
+                        "SELECT ip_address FROM records WHERE hostname = ?1 AND record_type = ?2",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.query_row(params![hostname, record_type], |row| row.get(0))
+                            .optional()
+                    })
+                    .map_err(pool.sqlite())?;
+                let Some(stored) = stored else {
+                    return Ok(None);
+                };
+                let means = stored.as_deref().and_then(|t| t.parse::<IpAddr>().ok());
+                if means.map(|a| a.to_canonical()) != change.previous.map(|a| a.to_canonical()) {
+                    return Ok(Some(false));
+                }
+                Ok(Some(update(stored)? > 0))
+            })
+            .await?;
+        written.ok_or_else(|| ddns_core::Error::not_found(missing))
     }
 
     async fn advance_replay_guard(
@@ -583,34 +663,15 @@ impl RecordStore for SqliteStore {
         key: &RecordKey,
         timestamp: u64,
     ) -> ddns_core::Result<bool> {
+        let at = guard_value(timestamp).map_err(|e| SqliteError::from_sqlite(self.path(), e))?;
         let (hostname, record_type) = key_params(key);
-        let missing = format!("record {key}");
-        let advanced = self
-            .write(move |pool| {
-                let conn = pool.writer();
-                let at = guard_value(timestamp).map_err(pool.sqlite())?;
-                // The writer connection is held throughout: the check and
-                // the write are one step for every caller of this store.
-                let changed = conn
-                    .prepare_cached(
-                        "UPDATE records SET last_signed = ?3 WHERE hostname = ?1 \
-                         AND record_type = ?2 AND (last_signed IS NULL OR last_signed < ?3)",
-                    )
-                    .and_then(|mut stmt| stmt.execute(params![hostname, record_type, at]))
-                    .map_err(pool.sqlite())?;
-                if changed > 0 {
-                    return Ok(Some(true));
-                }
-                let exists = conn
-                    .prepare_cached(
-                        "SELECT 1 FROM records WHERE hostname = ?1 AND record_type = ?2",
-                    )
-                    .and_then(|mut stmt| stmt.exists(params![hostname, record_type]))
-                    .map_err(pool.sqlite())?;
-                Ok(exists.then_some(false))
-            })
-            .await?;
-        advanced.ok_or_else(|| ddns_core::Error::not_found(missing))
+        self.update_if(
+            key,
+            "UPDATE records SET last_signed = ?3 WHERE hostname = ?1 \
+             AND record_type = ?2 AND (last_signed IS NULL OR last_signed < ?3)",
+            (hostname, record_type, at),
+        )
+        .await
     }
 
     async fn create(&self, record: &Record) -> ddns_core::Result<()> {

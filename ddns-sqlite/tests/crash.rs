@@ -79,11 +79,19 @@ fn child(path: &Path, start: u64) {
         for i in start.. {
             let item = Record::new(item_key(i), RecordConfig::new(SharedSecret::new("x")));
             store.create(&item).await.unwrap();
+            let previous = store
+                .get(&counter_key())
+                .await
+                .unwrap()
+                .unwrap()
+                .state
+                .ip_address;
             let change = ChangeUpdate {
+                previous,
                 ip_address: address(i),
                 at: Timestamp::now(),
             };
-            store.record_change(&counter_key(), change).await.unwrap();
+            assert!(store.record_change(&counter_key(), change).await.unwrap());
             writeln!(out, "{i}").unwrap();
             out.flush().unwrap();
         }

@@ -149,6 +149,7 @@ async fn the_table_uses_the_record_table_names_and_is_durable_wal() {
         .record_change(
             &k,
             ChangeUpdate {
+                previous: None,
                 ip_address: "::ffff:198.51.100.7".parse().unwrap(),
                 at: Timestamp::from_unix_micros(1_532_624_645_000_042),
             },
@@ -470,12 +471,19 @@ async fn concurrent_writers_lose_no_update_and_readers_see_whole_rows() {
         }));
         let (s, kk) = (store.clone(), k.clone());
         tasks.push(tokio::spawn(async move {
+            // The only writer of this record's address: it knows what it
+            // wrote last, so every compare-and-set must win.
+            let mut previous = None;
             for round in 0..ROUNDS {
                 let ip_address = IpAddr::from([203, 0, 113, round as u8]);
                 let at = Timestamp::from_unix_micros(1_000 + i64::from(round));
-                s.record_change(&kk, ChangeUpdate { ip_address, at })
-                    .await
-                    .unwrap();
+                let change = ChangeUpdate {
+                    previous,
+                    ip_address,
+                    at,
+                };
+                assert!(s.record_change(&kk, change).await.unwrap());
+                previous = Some(ip_address);
             }
         }));
         let (s, kk) = (store.clone(), k.clone());
