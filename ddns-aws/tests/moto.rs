@@ -251,3 +251,13 @@ async fn garbled_items_are_read_fail_closed() {
         "{outcome:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_services_on_one_table_converge_within_one_more_request_each() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    let first = moto.store("shared-config").await;
+    let second = moto.handle("shared-config").await;
+    conformance::shared_store(Arc::new(first), Arc::new(second), 30).await;
+}

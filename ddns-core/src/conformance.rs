@@ -1,7 +1,9 @@
 //! The conformance suites every adapter runs (feature `conformance`).
 //!
 //! [`store`] checks a [`RecordStore`] and [`provider`] a [`DnsProvider`]
-//! against the contracts documented on the traits. Each suite works under a
+//! against the contracts documented on the traits; [`shared_store`] races
+//! two services over two handles of one store, as two servers sharing a
+//! table do. Each suite works under a
 //! fresh random label, so it can run against a shared backend (an emulator,
 //! a real BIND) alongside other tests, and removes the records it created.
 //! A failed check panics with a message naming the contract it broke, which
@@ -608,4 +610,99 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
         provider.apply(&[]).await.is_empty(),
         "an empty batch gives no results"
     );
+}
+
+/// Two services, each over its own handle of one store (two servers on one
+/// SQLite file or DynamoDB table) and one DNS whose calls take random time,
+/// race on one record for `rounds` rounds. Checks what the service
+/// documents across processes: of two concurrent sets exactly one takes
+/// effect (the other is told [`crate::Failure::ConcurrentUpdate`]), store
+/// and DNS agree right after the race, and after one more request from
+/// each they hold the last request's address. Removes its record.
+pub async fn shared_store(
+    first: std::sync::Arc<dyn RecordStore>,
+    second: std::sync::Arc<dyn RecordStore>,
+    rounds: u8,
+) {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::memory::MemoryProvider;
+    use crate::outcome::Failure;
+    use crate::service::{DdnsService, SetRequest};
+
+    let base = format!("{}.conformance.example", random_label());
+    let key = RecordKey::new(name(&base, "raced"), RecordType::A);
+    first
+        .create(&Record::new(
+            key.clone(),
+            RecordConfig::new(SharedSecret::new("raced-secret")).with_allow_internal(true),
+        ))
+        .await
+        .expect("create the raced record");
+    let dns = Arc::new(MemoryProvider::new().with_latency(Duration::from_millis(2)));
+    let services = [first.clone(), second]
+        .map(|store| Arc::new(DdnsService::builder(store, dns.clone()).build()));
+    let source = ip("198.51.100.7");
+    let hash = crate::auth::HashToken::compute(
+        source,
+        key.hostname.as_str(),
+        &SharedSecret::new("raced-secret"),
+    )
+    .to_hex();
+    let set = |service: Arc<DdnsService>, target: IpAddr| {
+        let (hash, hostname) = (hash.clone(), key.hostname.as_str().to_owned());
+        async move {
+            service
+                .set(SetRequest {
+                    hostname,
+                    hash,
+                    internal_ip: Some(target.to_string()),
+                    source,
+                })
+                .await
+        }
+    };
+    let held = || async {
+        let stored = first
+            .get(&key)
+            .await
+            .expect("get")
+            .expect("the raced record exists")
+            .state
+            .ip_address;
+        (stored, dns.rrset(&key).map(|r| r.values))
+    };
+    for round in 0..rounds {
+        let (a, b) = (
+            IpAddr::from([10, 1, round, 1]),
+            IpAddr::from([10, 2, round, 2]),
+        );
+        let (x, y) = tokio::join!(set(services[0].clone(), a), set(services[1].clone(), b));
+        let winner = match (&x, &y) {
+            (Err(Failure::ConcurrentUpdate { .. }), Ok(_)) => b,
+            (Ok(_), Err(Failure::ConcurrentUpdate { .. })) => a,
+            // Not concurrent after all: the one answered last stays.
+            (Ok(_), Ok(_)) => held().await.0.expect("an address is stored"),
+            other => panic!("round {round}: unexpected outcomes {other:?}"),
+        };
+        assert_eq!(
+            held().await,
+            (Some(winner), Some(vec![winner])),
+            "round {round}: store and DNS must agree right after a race"
+        );
+        // One more request each, as each client's next poll.
+        set(services[0].clone(), a)
+            .await
+            .expect("the follow-up set");
+        set(services[1].clone(), b)
+            .await
+            .expect("the follow-up set");
+        assert_eq!(
+            held().await,
+            (Some(b), Some(vec![b])),
+            "round {round}: after one more request each, both hold the last one's address"
+        );
+    }
+    first.delete(&key).await.expect("remove the raced record");
 }

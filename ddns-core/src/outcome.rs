@@ -124,6 +124,13 @@ pub enum Failure {
         /// The host name as sent, with a trailing dot.
         hostname: String,
     },
+    /// Another writer (a server sharing the store) changed the record while
+    /// this request was changing it, and its change stays; the request may
+    /// be sent again (new).
+    ConcurrentUpdate {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+    },
     /// A backend failed (new); the request may or may not be retried.
     Backend {
         /// Which backend.

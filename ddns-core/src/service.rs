@@ -539,20 +539,55 @@ impl DdnsService {
                 }
                 if values.first() == Some(&target) {
                     let stored = record.state.ip_address;
-                    if stored == Some(target)
-                        || self.record_change(key, stored, target, now).await?
+                    if stored != Some(target)
+                        && !self.record_change(key, stored, target, now).await?
                     {
-                        self.remember(key, target, now);
+                        // Another writer changed the record after DNS was
+                        // read; its DNS change came after the read too.
+                        return Err(Failure::ConcurrentUpdate {
+                            hostname: sent_name,
+                        });
                     }
+                    self.remember(key, target, now);
                     return Ok(SetOutcome::Unchanged { address: target });
                 }
             }
         }
 
         let ttl = record.config.effective_ttl(self.default_ttl);
-        let change = DnsChange::upsert(key.hostname.clone(), ttl, target);
-        let applied = self
-            .timed(self.provider.apply(std::slice::from_ref(&change)))
+        if let Err(error) = self.upsert(key, ttl, target).await {
+            // A failed change may still have reached DNS (a lost reply, a
+            // timeout): what the service knew about the record no longer
+            // holds.
+            self.forget(key);
+            return Err(Failure::dns(error));
+        }
+        // What DNS holds is remembered only once the store agrees: after a
+        // failed write the next request reads DNS again.
+        if !self
+            .record_change(key, record.state.ip_address, target, now)
+            .await?
+        {
+            // Another writer (a server sharing the store) changed the record
+            // while this request changed DNS: its change reached DNS first,
+            // and this one overwrote it. Put DNS back to the winner's address,
+            // which the store holds, so the two agree.
+            self.restore(key, ttl).await;
+            return Err(Failure::ConcurrentUpdate {
+                hostname: sent_name,
+            });
+        }
+        self.remember(key, target, now);
+        Ok(SetOutcome::Changed {
+            hostname: sent_name,
+            address: target,
+        })
+    }
+
+    /// One DNS change of `key` to `address`, within the provider timeout.
+    async fn upsert(&self, key: &RecordKey, ttl: u32, address: IpAddr) -> crate::Result<()> {
+        let change = DnsChange::upsert(key.hostname.clone(), ttl, address);
+        self.timed(self.provider.apply(std::slice::from_ref(&change)))
             .await
             .and_then(|mut results| {
                 results.pop().unwrap_or_else(|| {
@@ -561,27 +596,18 @@ impl DdnsService {
                         false,
                     ))
                 })
-            });
-        if let Err(error) = applied {
-            // A failed change may still have reached DNS (a lost reply, a
-            // timeout): what the service knew about the record no longer
-            // holds.
-            self.forget(key);
-            return Err(Failure::dns(error));
-        }
-        // What DNS holds is remembered only once the store agrees: after a
-        // failed write, or one that lost to another writer (another server
-        // on the same store), the next request reads DNS again.
-        if self
-            .record_change(key, record.state.ip_address, target, now)
-            .await?
+            })
+    }
+
+    /// After losing the store write to another writer: sets DNS to the
+    /// address the store now holds. Best effort: if it fails, the next
+    /// request reads DNS (nothing of the record is remembered) and mends it.
+    async fn restore(&self, key: &RecordKey, ttl: u32) {
+        if let Ok(Some(record)) = self.store.get(key).await
+            && let Some(address) = record.state.ip_address
         {
-            self.remember(key, target, now);
+            let _ = self.upsert(key, ttl, address).await;
         }
-        Ok(SetOutcome::Changed {
-            hostname: sent_name,
-            address: target,
-        })
     }
 
     /// `mode=list_hosts`: the discovery group of the caller's record, whose

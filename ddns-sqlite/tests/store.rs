@@ -703,3 +703,11 @@ async fn garbled_flags_fail_closed_and_an_empty_secret_reads_as_empty() {
         "the whole table is still listed: {all:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_services_on_one_file_converge_within_one_more_request_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = SqliteStore::open(db(&dir)).await.unwrap();
+    let second = SqliteStore::open(db(&dir)).await.unwrap();
+    conformance::shared_store(Arc::new(first), Arc::new(second), 100).await;
+}

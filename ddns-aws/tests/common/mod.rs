@@ -136,6 +136,11 @@ impl Moto {
 
     pub async fn store(&self, table: &str) -> DynamoDbStore {
         self.create_table(table).await;
+        self.handle(table).await
+    }
+
+    /// Another store over the existing `table`, as a second server has.
+    pub async fn handle(&self, table: &str) -> DynamoDbStore {
         DynamoDbStore::builder()
             .with_table(table)
             .with_sdk_config(self.config.clone())

@@ -237,6 +237,8 @@ fn failure_code(failure: &Failure) -> &'static str {
         Failure::MultipleValues => "dnserr",
         // dyndns2's word for "slow down".
         Failure::HostRateLimited { .. } => "abuse",
+        // A server-side condition the client should retry after a while.
+        Failure::ConcurrentUpdate { .. } => "911",
         Failure::Backend {
             backend: Backend::Dns,
             ..

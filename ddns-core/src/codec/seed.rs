@@ -444,6 +444,9 @@ pub fn render_failure(failure: &Failure) -> HttpResponse {
         // wrong with it is for the operator's log.
         Failure::HashMismatch | Failure::UnusableRecord { .. } => MSG_HASH_MISMATCH.to_owned(),
         Failure::HostRateLimited { .. } => MSG_HOST_RATE_LIMITED.to_owned(),
+        Failure::ConcurrentUpdate { hostname } => format!(
+            "Another update of {hostname} was made at the same moment and took effect; send the request again."
+        ),
         Failure::Locked { hostname } => {
             format!("The record for {hostname} is locked, update denied.")
         }

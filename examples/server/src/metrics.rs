@@ -182,6 +182,7 @@ pub fn failure_kind(failure: &Failure) -> &'static str {
         Failure::Replayed { .. } => "replayed",
         Failure::UnusableRecord { .. } => "unusable_record",
         Failure::HostRateLimited { .. } => "host_rate_limited",
+        Failure::ConcurrentUpdate { .. } => "concurrent_update",
         Failure::Backend { .. } => "backend",
         _ => "other",
     }

@@ -159,8 +159,12 @@ pub struct Spawned {
 }
 
 /// The `ddns-server` binary, with no environment overrides leaking in.
+/// `DDNS_TEST_SERVER_BIN` names another build to run instead (to show that
+/// a test catches what an older build got wrong).
 pub fn server_command() -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_ddns-server"));
+    let bin = std::env::var_os("DDNS_TEST_SERVER_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_ddns-server").into());
+    let mut c = std::process::Command::new(bin);
     c.env_remove("DDNS_SECRET")
         .env_remove("DDNS_CONFIG")
         .env_remove("DDNS_ZONE")
