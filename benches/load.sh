@@ -9,8 +9,9 @@
 # Needs wrk (apt-get install wrk). Measures requests/second and p50/p99
 # latency for mode=get and for mode=set with an unchanged address, with
 # keep-alive and with one connection per request, and prints the ratio of
-# each to the hello-world ceiling. Every process it starts is stopped on
-# exit.
+# each to the hello-world ceiling. Then changed sets: every request moves
+# one of 64 records (round robin) to a new address, checking that each was
+# answered "has been set to". Every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -42,8 +43,11 @@ http_port=$(free_port); dns_port=$(free_port); hello_port=$(free_port)
 printf '[limits]\nenabled = false\n' > "$work/bench.toml"
 server() { (cd "$work" && "$server_bin" --config bench.toml --http-listen "127.0.0.1:$http_port" --dns-listen "127.0.0.1:$dns_port" --log warn "$@"); }
 
-# The benchmark record: loopback clients are internal, so allow_internal.
+# The benchmark records: loopback clients are internal, so allow_internal.
 server add bench.example.com --type a --allow-internal --secret bench-secret-0123456789abcdef >/dev/null
+for i in $(seq 0 63); do
+  server add "c$i.example.com" --type a --allow-internal --secret bench-secret-0123456789abcdef >/dev/null
+done
 (cd "$work" && exec "$server_bin" --config bench.toml --http-listen "127.0.0.1:$http_port" --dns-listen "127.0.0.1:$dns_port" --log warn) &
 pids+=($!)
 "$bin/hello" "127.0.0.1:$hello_port" &
@@ -88,6 +92,42 @@ for mode in keep-alive per-request; do
   run "mode=set, unchanged" "$mode" "http://127.0.0.1:$http_port$set_path"
 done
 
+# Changed sets over 64 records: a wrk script that moves record n mod 64 to
+# a new address with request n and counts answers that are not a change.
+{
+  echo "local hashes = {"
+  for i in $(seq 0 63); do
+    echo "  [$i] = \"$(server token --hostname "c$i.example.com" --ip 127.0.0.1)\","
+  done
+  cat <<'LUA'
+}
+local n = 0
+bad = 0
+request = function()
+  n = n + 1
+  local i = n % 64
+  local ip = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)
+  return wrk.format("GET", "/?mode=set&hostname=c" .. i .. ".example.com&hash=" .. hashes[i] .. "&internalIp=" .. ip)
+end
+response = function(status, headers, body)
+  if not string.find(body, "has been set to", 1, true) then bad = bad + 1 end
+end
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("bad") end
+  io.write(string.format("not-a-change %d\n", total))
+end
+LUA
+} > "$work/changed.lua"
+out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$work/changed.lua" "http://127.0.0.1:$http_port")
+bad=$(awk '/^not-a-change/ {print $2}' <<<"$out")
+changed_rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+printf '%-28s %-11s %12s %10s %10s\n' "mode=set, changed (64 rec.)" "keep-alive" "$changed_rps" \
+  "$(awk '$1 == "50%" {print $2}' <<<"$out")" "$(awk '$1 == "99%" {print $2}' <<<"$out")"
+if [ "${bad:-1}" != "0" ]; then echo "changed sets: $bad answers were not a change" >&2; echo "$out" >&2; exit 1; fi
+
 echo
 for mode in keep-alive per-request; do
   ceiling=${rps["hello-world (ceiling)/$mode"]}
@@ -96,3 +136,5 @@ for mode in keep-alive per-request; do
       "$name" "$mode" "${rps["$name/$mode"]}" "$ceiling"
   done
 done
+python3 -c "import sys; print(f'{sys.argv[1]:<22} {sys.argv[2]:<11} {float(sys.argv[3])/float(sys.argv[4]):.2f} of the ceiling')" \
+  "mode=set, changed" "keep-alive" "$changed_rps" "${rps["hello-world (ceiling)/keep-alive"]}"

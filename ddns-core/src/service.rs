@@ -20,6 +20,18 @@
 //! in the store. A record with `require_signed` refuses hash tokens and
 //! passwords once they are checked, writing nothing.
 //!
+//! # One order per record
+//!
+//! The sets of one record take turns within a service (a fair async mutex
+//! per record in use): the record is read, decided on, changed in DNS and
+//! written to the store before the next set of that record starts, so the
+//! request answered last is the value both sides hold. Unrelated records
+//! never wait for each other. Across processes the store write is a
+//! compare-and-set on the address read ([`RecordStore::record_change`]);
+//! a set that loses it puts DNS back to the address the store holds and
+//! fails with [`Failure::ConcurrentUpdate`]. A failed or lost store write
+//! drops the remembered DNS value, so the next request reads DNS.
+//!
 //! # When is the address "already current"?
 //!
 //! Clients re-send their unchanged address every few minutes, so that case
