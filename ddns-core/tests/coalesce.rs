@@ -210,3 +210,50 @@ async fn concurrent_reads_become_one_call_with_each_answer_in_place() {
     assert!(batched.apply(&[]).await.is_empty());
     assert!(batched.current_many(&[]).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_of_one_record_reach_the_provider_in_arrival_order() {
+    // Every caller of the decorator, not only the service, may send two
+    // changes of one record at once: the later one must win.
+    let dns = Arc::new(MemoryProvider::new().with_latency(Duration::from_millis(1)));
+    let batched =
+        Arc::new(CoalescingProvider::new(dns.clone()).with_window(Duration::from_millis(20)));
+    let name = Hostname::parse("ordered.example.com").unwrap();
+    let k = key("ordered.example.com", RecordType::A);
+    for round in 0..20u8 {
+        let changes: Vec<DnsChange> = (0..5u8)
+            .map(|i| DnsChange::upsert(name.clone(), 60, IpAddr::from([10, round, 0, i])))
+            .collect();
+        // Each joins the open batch before the next one starts.
+        let mut waits = Vec::new();
+        for change in changes {
+            let batched = batched.clone();
+            let (joined, joined_rx) = tokio::sync::oneshot::channel();
+            waits.push(tokio::spawn(async move {
+                let changes = [change];
+                let mut call = std::pin::pin!(batched.apply(&changes));
+                // Poll it once, which puts the change in the queue, before
+                // letting the next caller start.
+                let done = tokio::select! {
+                    biased;
+                    results = &mut call => Some(results),
+                    () = std::future::ready(()) => None,
+                };
+                let _ = joined.send(());
+                match done {
+                    Some(results) => results,
+                    None => call.await,
+                }
+            }));
+            joined_rx.await.unwrap();
+        }
+        for wait in waits {
+            assert!(wait.await.unwrap().iter().all(Result::is_ok));
+        }
+        assert_eq!(
+            dns.rrset(&k).unwrap().values,
+            [IpAddr::from([10, round, 0, 4])],
+            "round {round}: the last change sent is the one DNS holds"
+        );
+    }
+}
