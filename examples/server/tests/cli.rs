@@ -12,12 +12,7 @@ use ddns_core::{HashToken, SharedSecret};
 mod common;
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ddns-server"));
-    c.env_remove("DDNS_SECRET")
-        .env_remove("DDNS_CONFIG")
-        .env_remove("DDNS_ZONE")
-        .env_remove("DDNS_DB");
-    c
+    common::server_command()
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
