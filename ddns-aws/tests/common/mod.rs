@@ -12,7 +12,7 @@
     clippy::print_stdout
 )]
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,7 @@ pub const ZONE: &str = "example.com";
 
 pub struct Moto {
     child: Child,
+    log: tempfile::NamedTempFile,
     pub url: String,
     pub config: aws_config::SdkConfig,
 }
@@ -38,21 +39,29 @@ impl Drop for Moto {
     }
 }
 
-fn find_moto() -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("moto_server"))
-            .find(|p| p.exists())
-    })
+/// The Python interpreter that has moto: `DDNS_PYTHON`, or `python3` on
+/// `PATH` (a virtual environment's, when one is active).
+fn moto_python() -> Option<std::ffi::OsString> {
+    let python = std::env::var_os("DDNS_PYTHON").unwrap_or_else(|| "python3".into());
+    let has_moto = Command::new(&python)
+        .args(["-c", "import moto.moto_server.werkzeug_app, werkzeug"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    has_moto.then_some(python)
 }
 
 impl Moto {
     pub async fn start() -> Option<Self> {
-        let Some(binary) = find_moto() else {
+        let Some(python) = moto_python() else {
             if std::env::var("DDNS_REQUIRE_INTEGRATION").as_deref() == Ok("1") {
-                panic!("moto_server is required: pip install 'moto[server]'");
+                panic!(
+                    "moto is required: pip install 'moto[server]' \
+                     (in the python3 on PATH, or set DDNS_PYTHON)"
+                );
             }
-            println!("SKIPPED: moto_server not installed (pip install 'moto[server]')");
+            println!("SKIPPED: moto not installed (pip install 'moto[server]')");
             return None;
         };
         let port = TcpListener::bind("127.0.0.1:0")
@@ -60,20 +69,16 @@ impl Moto {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+        let log = tempfile::NamedTempFile::new().unwrap();
+        // Included, not named by path: this module is shared by the tests
+        // of other packages too.
+        let launcher = include_str!("../moto_serial.py");
+        let child = Command::new(python)
+            .args(["-c", launcher, "127.0.0.1", &port.to_string()])
+            .stdout(log.reopen().unwrap())
+            .stderr(log.reopen().unwrap())
             .spawn()
             .unwrap();
-        let begun = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                begun.elapsed() < Duration::from_secs(30),
-                "moto_server did not start within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
         let url = format!("http://127.0.0.1:{port}");
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
@@ -83,7 +88,36 @@ impl Moto {
             .endpoint_url(&url)
             .load()
             .await;
-        Some(Self { child, url, config })
+        let mut moto = Self {
+            child,
+            url,
+            config,
+            log,
+        };
+        moto.wait_until_answering().await;
+        Some(moto)
+    }
+
+    /// Waits until moto answers a real DynamoDB request (ListTables), for
+    /// at most 30 s; fails with moto's log otherwise.
+    async fn wait_until_answering(&mut self) {
+        let begun = Instant::now();
+        let client = self.dynamodb();
+        loop {
+            let answer = client.list_tables().send().await;
+            if answer.is_ok() {
+                return;
+            }
+            let exited = self.child.try_wait().unwrap();
+            if exited.is_some() || begun.elapsed() > Duration::from_secs(30) {
+                let log = std::fs::read_to_string(self.log.path()).unwrap_or_default();
+                panic!(
+                    "moto did not answer ListTables within 30 s (exit: {exited:?}, \
+                     last answer: {answer:?}); its log:\n{log}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
