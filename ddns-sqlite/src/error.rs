@@ -71,6 +71,9 @@ pub(crate) enum SqliteError {
     #[error("the journal mode of {} could not be set to WAL (it stayed {mode:?}); put the database on a local file system", path.display())]
     NoWal { path: PathBuf, mode: String },
 
+    #[error("the database {} did not take synchronous=FULL (it reads back {level}); writes would not be durable, so it is not used: check that nothing (a SQLITE_DEFAULT_SYNCHRONOUS build option, an extension) overrides the setting", path.display())]
+    NotDurable { path: PathBuf, level: i64 },
+
     #[error("a row of the database {} holds an invalid {column} ({value:?}); fix or delete it with sqlite3", path.display())]
     InvalidRow {
         path: PathBuf,
@@ -128,6 +131,7 @@ impl From<SqliteError> for ddns_core::Error {
             | SqliteError::Corrupt { .. }
             | SqliteError::NewerSchema { .. }
             | SqliteError::NoWal { .. }
+            | SqliteError::NotDurable { .. }
             | SqliteError::InvalidRow { .. }
             | SqliteError::Sqlite { .. }
             | SqliteError::Task { .. } => Self::unavailable(message, false),

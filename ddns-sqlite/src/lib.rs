@@ -34,6 +34,6 @@ mod store;
 
 pub use schema::SCHEMA_VERSION;
 pub use store::{
-    DEFAULT_BUSY_TIMEOUT, DEFAULT_PATH, DEFAULT_READERS, ENV_PATH, ENV_ZONE, SqliteStore,
-    SqliteStoreBuilder,
+    ConnectionSettings, DEFAULT_BUSY_TIMEOUT, DEFAULT_PAGE_SIZE, DEFAULT_PATH, DEFAULT_READERS,
+    ENV_PATH, ENV_ZONE, SqliteStore, SqliteStoreBuilder,
 };

@@ -23,8 +23,12 @@ use crate::error::SqliteError;
 use crate::row::{COLUMNS, RawRow, guard_value, insert};
 use crate::schema::{SCHEMA_VERSION, migrate};
 
-/// Records in one [`RecordStore::list_page`] page.
-const PAGE_SIZE: usize = 500;
+/// Records in one [`RecordStore::list_page`] page, unless
+/// [`SqliteStoreBuilder::with_page_size`] says otherwise.
+pub const DEFAULT_PAGE_SIZE: usize = 500;
+
+/// `PRAGMA synchronous` FULL: the WAL is synced at every commit.
+const SYNCHRONOUS_FULL: i64 = 2;
 
 /// How long a statement waits for a lock held by another connection or
 /// process before failing as busy, by default.
@@ -51,6 +55,7 @@ pub struct SqliteStoreBuilder {
     busy_timeout: Duration,
     readers: usize,
     check_integrity: bool,
+    page_size: usize,
 }
 
 impl SqliteStoreBuilder {
@@ -62,6 +67,7 @@ impl SqliteStoreBuilder {
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
             readers: DEFAULT_READERS,
             check_integrity: true,
+            page_size: DEFAULT_PAGE_SIZE,
         }
     }
 
@@ -119,6 +125,15 @@ impl SqliteStoreBuilder {
         self
     }
 
+    /// How many records one [`RecordStore::list_page`] page holds (default
+    /// [`DEFAULT_PAGE_SIZE`]; at least one). Small pages are for tests that
+    /// cross page boundaries with few records.
+    #[must_use]
+    pub fn with_page_size(mut self, records: usize) -> Self {
+        self.page_size = records.max(1);
+        self
+    }
+
     /// Opens (creating, migrating and seeding as needed) the database.
     ///
     /// # Errors
@@ -168,6 +183,7 @@ impl SqliteStoreBuilder {
                 writer: Mutex::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
+                page_size: self.page_size,
             }),
         })
     }
@@ -202,6 +218,16 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, SqliteErro
          PRAGMA secure_delete = ON;",
     )
     .map_err(sqlite)?;
+    // A setting SQLite ignores fails silently; durability is read back.
+    let level: i64 = conn
+        .pragma_query_value(None, "synchronous", |row| row.get(0))
+        .map_err(sqlite)?;
+    if level < SYNCHRONOUS_FULL {
+        return Err(SqliteError::NotDurable {
+            path: path.to_path_buf(),
+            level,
+        });
+    }
     Ok(conn)
 }
 
@@ -308,6 +334,7 @@ struct Pool {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    page_size: usize,
 }
 
 fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -335,6 +362,52 @@ impl Pool {
         let conn = self.writer();
         let mut stmt = conn.prepare_cached(sql).map_err(self.sqlite())?;
         stmt.execute(params).map_err(self.sqlite())
+    }
+}
+
+/// The settings one connection of a [`SqliteStore`] runs with, read back
+/// from SQLite by [`SqliteStore::connection_settings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionSettings {
+    /// True for a reader connection (`query_only`), false for the writer.
+    pub reader: bool,
+    /// `PRAGMA journal_mode`, lower case (`"wal"`).
+    pub journal_mode: String,
+    /// `PRAGMA synchronous`: `"OFF"`, `"NORMAL"`, `"FULL"` or `"EXTRA"`.
+    pub synchronous: &'static str,
+    /// `PRAGMA query_only`.
+    pub query_only: bool,
+    /// `PRAGMA foreign_keys`.
+    pub foreign_keys: bool,
+    /// `PRAGMA secure_delete` (deleted secrets are overwritten).
+    pub secure_delete: bool,
+}
+
+impl ConnectionSettings {
+    fn read(conn: &Connection, reader: bool, path: &Path) -> Result<Self, SqliteError> {
+        let sqlite = |e| SqliteError::from_sqlite(path, e);
+        let int = |name: &str| {
+            conn.pragma_query_value(None, name, |row| row.get::<_, i64>(0))
+                .map_err(sqlite)
+        };
+        let journal_mode: String = conn
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .map_err(sqlite)?;
+        let synchronous = match int("synchronous")? {
+            0 => "OFF",
+            1 => "NORMAL",
+            2 => "FULL",
+            _ => "EXTRA",
+        };
+        Ok(Self {
+            reader,
+            journal_mode: journal_mode.to_ascii_lowercase(),
+            synchronous,
+            query_only: int("query_only")? != 0,
+            foreign_keys: int("foreign_keys")? != 0,
+            secure_delete: int("secure_delete")? != 0,
+        })
     }
 }
 
@@ -420,6 +493,24 @@ impl SqliteStore {
             stmt.query_map([], |row| row.get(0))
                 .and_then(Iterator::collect)
                 .map_err(pool.sqlite())
+        })
+        .await
+    }
+
+    /// Reads back the settings of every connection the store holds (the
+    /// writer first, then each reader), as SQLite reports them now: what
+    /// durability and safety the store really runs with.
+    ///
+    /// # Errors
+    ///
+    /// When a setting cannot be read.
+    pub async fn connection_settings(&self) -> ddns_core::Result<Vec<ConnectionSettings>> {
+        self.write(|pool| {
+            let mut settings = vec![ConnectionSettings::read(&pool.writer(), false, &pool.path)?];
+            for reader in &pool.readers {
+                settings.push(ConnectionSettings::read(&lock(reader), true, &pool.path)?);
+            }
+            Ok(settings)
         })
         .await
     }
@@ -746,15 +837,16 @@ impl RecordStore for SqliteStore {
                      ORDER BY hostname, record_type LIMIT ?3"
                 ))
                 .map_err(pool.sqlite())?;
-            let limit = i64::try_from(PAGE_SIZE + 1).unwrap_or(i64::MAX);
+            let page_size = pool.page_size;
+            let limit = i64::try_from(page_size + 1).unwrap_or(i64::MAX);
             let raws: Vec<RawRow> = stmt
                 .query_map(params![hostname, record_type, limit], RawRow::read)
                 .and_then(Iterator::collect)
                 .map_err(pool.sqlite())?;
-            let more = raws.len() > PAGE_SIZE;
+            let more = raws.len() > page_size;
             let records = raws
                 .into_iter()
-                .take(PAGE_SIZE)
+                .take(page_size)
                 .map(|raw| raw.into_record(&pool.path))
                 .collect::<Result<Vec<_>, _>>()?;
             let next = match (more, records.last()) {

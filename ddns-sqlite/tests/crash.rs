@@ -1,8 +1,14 @@
 //! Crash safety, tested for real: a child process streams updates through
 //! `SqliteStore` and reports each one on stdout only after it returned Ok;
-//! the parent kills it with SIGKILL at a random moment, then checks that the
-//! database opens, passes `PRAGMA integrity_check`, and holds every update
-//! the child had acknowledged. Repeated for [`ROUNDS`] rounds on one file.
+//! once it has acknowledged one, the parent kills it with SIGKILL at a
+//! random moment, checks that it died by that signal (not by a panic of its
+//! own), then that the database opens, passes `PRAGMA integrity_check`, and
+//! holds every update the child had acknowledged, row for row. Repeated for
+//! [`ROUNDS`] rounds on one file.
+//!
+//! A killed process's writes stay in the kernel's page cache, so this test
+//! cannot tell a synced write from an unsynced one: `durability.rs` shows
+//! the sync of every acknowledged write.
 //!
 //! This file has its own `main` (`harness = false`): the same binary is the
 //! parent, and, with `DDNS_SQLITE_CRASH_CHILD` set, the child.
@@ -17,9 +23,10 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use ddns_core::{
@@ -55,6 +62,20 @@ fn address(i: u64) -> IpAddr {
     ))
 }
 
+/// The row the child creates for step `i`: each one different, so that a
+/// row from another step, or a torn one, cannot pass for it.
+fn item(i: u64) -> Record {
+    let config = RecordConfig::new(SharedSecret::new(format!("secret-{i}")))
+        .with_ttl(30 + u32::try_from(i % 1000).unwrap())
+        .with_comment(format!("step {i}"))
+        .with_allow_internal(i.is_multiple_of(2));
+    Record::new(item_key(i), config)
+}
+
+fn counter() -> Record {
+    Record::new(counter_key(), RecordConfig::new(SharedSecret::new("c")))
+}
+
 fn random_below(n: u64) -> u64 {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).unwrap();
@@ -70,15 +91,13 @@ fn child(path: &Path, start: u64) {
         .unwrap();
     rt.block_on(async {
         let store = SqliteStore::open(path).await.unwrap();
-        let counter = Record::new(counter_key(), RecordConfig::new(SharedSecret::new("c")));
-        match store.create(&counter).await {
+        match store.create(&counter()).await {
             Ok(()) | Err(Error::Conflict { .. }) => {}
             Err(e) => panic!("creating the counter: {e}"),
         }
         let mut out = std::io::stdout().lock();
         for i in start.. {
-            let item = Record::new(item_key(i), RecordConfig::new(SharedSecret::new("x")));
-            store.create(&item).await.unwrap();
+            store.create(&item(i)).await.unwrap();
             let previous = store
                 .get(&counter_key())
                 .await
@@ -101,9 +120,15 @@ fn child(path: &Path, start: u64) {
 struct Round {
     acked: Vec<u64>,
     killed_after: Duration,
+    /// What went wrong with the child itself (not the database).
+    problems: Vec<String>,
 }
 
-/// Starts the child, kills it at a random moment, returns what it acked.
+/// How long the child may take to acknowledge its first update.
+const FIRST_ACK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Starts the child, waits for its first acknowledgement, kills it at a
+/// random moment after that, and returns what it acked.
 fn run_round(path: &Path, start: u64) -> Round {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .env(CHILD_ENV, path)
@@ -114,6 +139,7 @@ fn run_round(path: &Path, start: u64) -> Round {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let acked = Arc::new(Mutex::new(Vec::new()));
+    let (first_tx, first_rx) = mpsc::channel();
     let reader = {
         let acked = acked.clone();
         std::thread::spawn(move || {
@@ -121,22 +147,39 @@ fn run_round(path: &Path, start: u64) -> Round {
                 let Ok(line) = line else { break };
                 if let Ok(i) = line.trim().parse::<u64>() {
                     acked.lock().unwrap().push(i);
+                    let _ = first_tx.send(());
                 }
             }
         })
     };
+    let mut problems = Vec::new();
     let begun = Instant::now();
-    std::thread::sleep(Duration::from_millis(20 + random_below(300)));
+    if first_rx.recv_timeout(FIRST_ACK_TIMEOUT).is_err() {
+        problems.push(format!(
+            "the child acknowledged nothing within {} s",
+            FIRST_ACK_TIMEOUT.as_secs()
+        ));
+    }
+    std::thread::sleep(Duration::from_millis(random_below(300)));
     child.kill().unwrap(); // SIGKILL
     let killed_after = begun.elapsed();
-    child.wait().unwrap();
+    let status = child.wait().unwrap();
+    if status.signal() != Some(SIGKILL) {
+        problems.push(format!(
+            "the child ended by itself ({status}), not by the kill: it failed a write"
+        ));
+    }
     reader.join().unwrap();
     let acked = acked.lock().unwrap().clone();
     Round {
         acked,
         killed_after,
+        problems,
     }
 }
+
+/// SIGKILL's number on every Unix this runs on.
+const SIGKILL: i32 = 9;
 
 /// Checks the database after a crash; returns the problems found.
 fn verify(path: &Path, acked: &[u64]) -> Vec<String> {
@@ -155,17 +198,27 @@ fn verify(path: &Path, acked: &[u64]) -> Vec<String> {
             other => problems.push(format!("integrity_check: {other:?}")),
         }
         for &i in acked {
-            if store.get(&item_key(i)).await.ok().flatten().is_none() {
-                problems.push(format!("acknowledged record r{i} is missing"));
+            match store.get(&item_key(i)).await {
+                Ok(Some(row)) if row == item(i) => {}
+                Ok(Some(row)) => problems.push(format!(
+                    "acknowledged record r{i} holds {row:?}, not {:?}",
+                    item(i)
+                )),
+                Ok(None) => problems.push(format!("acknowledged record r{i} is missing")),
+                Err(e) => problems.push(format!("acknowledged record r{i} cannot be read: {e}")),
             }
         }
         if let Some(&last) = acked.last() {
-            let ip = store
-                .get(&counter_key())
-                .await
-                .ok()
-                .flatten()
-                .and_then(|r| r.state.ip_address);
+            let row = store.get(&counter_key()).await.ok().flatten();
+            // The counter's configuration never changes; its state is the
+            // last committed step's.
+            if row.as_ref().map(|r| &r.config) != Some(&counter().config) {
+                problems.push(format!("the counter row is {row:?}"));
+            }
+            if row.as_ref().is_some_and(|r| r.state.last_updated.is_none()) {
+                problems.push("the counter has an address but no last_updated".to_owned());
+            }
+            let ip = row.and_then(|r| r.state.ip_address);
             // Steps after the last acknowledged one may have committed
             // before the kill (and may show up only once a later process
             // has recovered the journal); anything older is a lost update.
@@ -202,13 +255,18 @@ fn main() -> ExitCode {
         let Round {
             acked,
             killed_after,
+            problems: child_problems,
         } = run_round(&path, next);
         all_acked.extend(&acked);
         // Start the next round well past every step this one may have
         // committed without acknowledging it, acknowledged or not.
         next = acked.last().map_or(next, |&last| last + 1).max(next) + STEP_GAP;
         // Every acknowledgement so far, from every round, must still hold.
-        let problems = verify(&path, &all_acked);
+        let mut problems = child_problems;
+        if acked.is_empty() {
+            problems.push("nothing was acknowledged in this round".to_owned());
+        }
+        problems.extend(verify(&path, &all_acked));
         println!(
             "crash round {round}: killed after {} ms, {} updates acknowledged ({} in all): {}",
             killed_after.as_millis(),

@@ -93,6 +93,29 @@ async fn a_new_database_is_seeded_once() {
 }
 
 #[tokio::test]
+async fn every_connection_of_the_store_runs_wal_with_synchronous_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::builder(db(&dir))
+        .with_readers(3)
+        .open()
+        .await
+        .unwrap();
+    let settings = store.connection_settings().await.unwrap();
+    // One writer, then the three readers.
+    assert_eq!(
+        settings.iter().map(|c| c.reader).collect::<Vec<_>>(),
+        [false, true, true, true]
+    );
+    for connection in &settings {
+        assert_eq!(connection.journal_mode, "wal", "{connection:?}");
+        assert_eq!(connection.synchronous, "FULL", "{connection:?}");
+        assert!(connection.foreign_keys, "{connection:?}");
+        assert!(connection.secure_delete, "{connection:?}");
+        assert_eq!(connection.query_only, connection.reader, "{connection:?}");
+    }
+}
+
+#[tokio::test]
 async fn the_table_uses_the_record_table_names_and_is_durable_wal() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(db(&dir)).await.unwrap();
