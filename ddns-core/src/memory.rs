@@ -216,11 +216,25 @@ pub struct ProviderCalls {
     /// Backend reads: calls of [`DnsProvider::current`] or
     /// [`DnsProvider::current_many`] (one each, however many keys).
     pub reads: u64,
-    /// Backend calls made by [`DnsProvider::apply`] (one per chunk of at
-    /// most [`DnsProvider::max_batch_size`] changes).
+    /// Backend calls made by [`DnsProvider::apply`]: one per chunk of at
+    /// most [`DnsProvider::max_batch_size`] changes, as a real backend
+    /// splits a larger call ([`MemoryProvider::call_sizes`] has the size of
+    /// each call as the caller made it).
     pub batches: u64,
     /// Changes applied successfully.
     pub changes: u64,
+}
+
+/// The size of every backend call a [`MemoryProvider`] received, in the
+/// order they came: what a test asserts batching against.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallSizes {
+    /// Keys asked for by each [`DnsProvider::current_many`] call (1 for
+    /// each [`DnsProvider::current`]).
+    pub reads: Vec<usize>,
+    /// Changes sent by each [`DnsProvider::apply`] call, as the caller
+    /// sent them (before any split at the maximum batch size).
+    pub applies: Vec<usize>,
 }
 
 /// A [`DnsProvider`] in memory, counting its calls.
@@ -248,6 +262,7 @@ pub struct MemoryProvider {
     reads: AtomicU64,
     batches: AtomicU64,
     changes: AtomicU64,
+    sizes: RwLock<CallSizes>,
     latency: Option<std::time::Duration>,
 }
 
@@ -269,6 +284,7 @@ impl MemoryProvider {
             reads: AtomicU64::new(0),
             batches: AtomicU64::new(0),
             changes: AtomicU64::new(0),
+            sizes: RwLock::new(CallSizes::default()),
             latency: None,
         }
     }
@@ -316,6 +332,11 @@ impl MemoryProvider {
             batches: self.batches.load(Ordering::SeqCst),
             changes: self.changes.load(Ordering::SeqCst),
         }
+    }
+
+    /// The size of every call so far, in order.
+    pub fn call_sizes(&self) -> CallSizes {
+        read(&self.sizes).clone()
     }
 
     /// The RRset of `key`, if any.
@@ -390,6 +411,7 @@ impl DnsProvider for MemoryProvider {
     async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<IpAddr>>> {
         self.wait().await;
         self.reads.fetch_add(1, Ordering::SeqCst);
+        write(&self.sizes).reads.push(keys.len());
         if let Err(e) = self.check_available() {
             return keys.iter().map(|_| Err(e.clone())).collect();
         }
@@ -410,6 +432,7 @@ impl DnsProvider for MemoryProvider {
 
     async fn apply(&self, changes: &[DnsChange]) -> Vec<ChangeResult> {
         self.wait().await;
+        write(&self.sizes).applies.push(changes.len());
         let mut results = Vec::with_capacity(changes.len());
         for chunk in changes.chunks(self.max_batch) {
             self.batches.fetch_add(1, Ordering::SeqCst);
