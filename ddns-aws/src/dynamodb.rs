@@ -42,9 +42,19 @@ type Item = HashMap<String, AttributeValue>;
 pub struct DynamoDbStoreBuilder {
     table: Option<String>,
     aws: crate::AwsSettings,
+    page_size: Option<usize>,
 }
 
 impl DynamoDbStoreBuilder {
+    /// How many items one [`RecordStore::list_page`] page reads at most
+    /// (the Scan's `Limit`; default: DynamoDB's own 1 MB pages). Small pages
+    /// are for tests that cross page boundaries with few records.
+    #[must_use]
+    pub fn with_page_size(mut self, items: usize) -> Self {
+        self.page_size = Some(items.max(1));
+        self
+    }
+
     /// The table name (`<stack>-config` in the original stack).
     #[must_use]
     pub fn with_table(mut self, table: impl Into<String>) -> Self {
@@ -87,7 +97,9 @@ impl DynamoDbStoreBuilder {
             .ok_or_else(|| ddns_core::Error::invalid_input("the DynamoDB table name is not set"))?;
         let sdk = self.aws.load().await;
         let config = aws_sdk_dynamodb::config::Builder::from(&sdk).build();
-        Ok(DynamoDbStore::from_client(Client::from_conf(config), table))
+        let mut store = DynamoDbStore::from_client(Client::from_conf(config), table);
+        store.page_size = self.page_size.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+        Ok(store)
     }
 }
 
@@ -107,6 +119,7 @@ impl DynamoDbStoreBuilder {
 pub struct DynamoDbStore {
     client: Client,
     table: String,
+    page_size: Option<i32>,
 }
 
 impl DynamoDbStore {
@@ -141,6 +154,7 @@ impl DynamoDbStore {
         Self {
             client,
             table: table.into(),
+            page_size: None,
         }
     }
 
@@ -642,6 +656,7 @@ impl RecordStore for DynamoDbStore {
             .table_name(&self.table)
             .consistent_read(true)
             .set_exclusive_start_key(start)
+            .set_limit(self.page_size)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(SERVICE, "Scan", &self.what(), &e))?;

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::*;
+use ddns_aws::DynamoDbStore;
 use ddns_core::coalesce::CoalescingProvider;
 use ddns_core::{
     DdnsService, DnsChange, DnsProvider, HashToken, Hostname, RecordKey, RecordStore, RecordType,
@@ -29,6 +30,16 @@ async fn dynamodb_store_conforms() {
         return;
     };
     conformance::store(&moto.store("ddns-config").await).await;
+    // Pages of 7 items: the listing crosses some twenty Scan pages.
+    moto.create_table("ddns-paged").await;
+    let paged = DynamoDbStore::builder()
+        .with_table("ddns-paged")
+        .with_sdk_config(moto.config.clone())
+        .with_page_size(7)
+        .build()
+        .await
+        .unwrap();
+    conformance::paged_store(&paged, 7).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

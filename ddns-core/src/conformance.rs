@@ -1,11 +1,14 @@
 //! The conformance suites every adapter runs (feature `conformance`).
 //!
 //! [`store`] checks a [`RecordStore`] and [`provider`] a [`DnsProvider`]
-//! against the contracts documented on the traits; [`shared_store`] races
-//! two services over two handles of one store, as two servers sharing a
-//! table do. Each suite works under a
-//! fresh random label, so it can run against a shared backend (an emulator,
-//! a real BIND) alongside other tests, and removes the records it created.
+//! against the contracts documented on the traits; [`paged_store`] also
+//! checks listing pages against the store's page size; [`shared_store`]
+//! races two services over two handles of one store, as two servers
+//! sharing a table do. Each suite works under a fresh random label, so it
+//! can run against a shared backend (an emulator, a real BIND) alongside
+//! other tests. The store suites remove the records they created; the
+//! provider suite cannot yet, since the port has no deletion: its names stay
+//! under their random label, so run it against a zone made for the test.
 //! A failed check panics with a message naming the contract it broke, which
 //! is what a test wants.
 //!
@@ -85,6 +88,47 @@ fn ghost_key(base: &str) -> RecordKey {
 ///
 /// On the first broken contract, with a message saying which.
 pub async fn store(store: &dyn RecordStore) {
+    store_checks(store, None).await;
+}
+
+/// [`store`], for a store whose listing pages hold at most `page_size`
+/// records: also checks that no page is larger and that the suite's
+/// records (more than 140) are spread over as many pages as that takes.
+/// Give a small page size (most stores have a builder setting) so that the
+/// listing crosses many pages.
+///
+/// # Panics
+///
+/// On the first broken contract, with a message saying which.
+pub async fn paged_store(store: &dyn RecordStore, page_size: usize) {
+    store_checks(store, Some(page_size.max(1))).await;
+}
+
+/// Walks [`RecordStore::list_page`] to the end; returns the size of each
+/// page and every record. Fails on a cursor that leads nowhere new.
+async fn walk_pages(store: &dyn RecordStore) -> (Vec<usize>, Vec<Record>) {
+    let mut cursor = None;
+    let mut seen = BTreeSet::new();
+    let mut pages = Vec::new();
+    let mut all = Vec::new();
+    loop {
+        let page = store.list_page(cursor).await.expect("list_page");
+        pages.push(page.records.len());
+        all.extend(page.records);
+        match page.next {
+            Some(next) => {
+                assert!(
+                    seen.insert(next.as_str().to_owned()),
+                    "list_page returned the cursor {next:?} twice"
+                );
+                cursor = Some(next);
+            }
+            None => return (pages, all),
+        }
+    }
+}
+
+async fn store_checks(store: &dyn RecordStore, page_size: Option<usize>) {
     let base = format!("{}.conformance.example", random_label());
     let mut created: Vec<RecordKey> = Vec::new();
 
@@ -119,6 +163,61 @@ pub async fn store(store: &dyn RecordStore) {
         a,
         "a refused create must change nothing"
     );
+
+    // Of creates racing for one new key, exactly one wins; the others are
+    // Conflict and the stored row is the winner's.
+    let raced_key = RecordKey::new(name(&base, "raced"), RecordType::A);
+    let contenders: Vec<Record> = (0..8)
+        .map(|i| {
+            Record::new(
+                raced_key.clone(),
+                RecordConfig::new(SharedSecret::new(format!("contender-{i}"))),
+            )
+        })
+        .collect();
+    let outcomes = futures_util::future::join_all(contenders.iter().map(|r| store.create(r))).await;
+    let winners: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.is_ok().then_some(i))
+        .collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one of 8 racing creates of one key must win: {outcomes:?}"
+    );
+    for outcome in &outcomes {
+        assert!(
+            matches!(outcome, Ok(()) | Err(Error::Conflict { .. })),
+            "a losing create must be Conflict, got {outcome:?}"
+        );
+    }
+    created.push(raced_key.clone());
+    assert_eq!(
+        store.get(&raced_key).await.unwrap(),
+        Some(contenders[winners[0]].clone()),
+        "the stored record is the winning create's"
+    );
+
+    // TTLs round-trip at their edges: none (the default), 0 and the largest
+    // DNS allows.
+    for (label, ttl) in [
+        ("ttl-none", None),
+        ("ttl-zero", Some(0)),
+        ("ttl-max", Some(crate::record::MAX_TTL)),
+    ] {
+        let key = RecordKey::new(name(&base, label), RecordType::Aaaa);
+        let mut config = RecordConfig::new(SharedSecret::new(label));
+        config.ttl = ttl;
+        let record = Record::new(key.clone(), config);
+        store.create(&record).await.expect("create with a TTL");
+        created.push(key.clone());
+        assert_eq!(
+            store.get(&key).await.unwrap().map(|r| r.config.ttl),
+            Some(ttl),
+            "the TTL {ttl:?} must read back as written"
+        );
+    }
 
     // A and AAAA of one name are different records.
     let aaaa_key = RecordKey::new(a_key.hostname.clone(), RecordType::Aaaa);
@@ -467,11 +566,22 @@ pub async fn store(store: &dyn RecordStore) {
         "an unknown secret has an empty group"
     );
 
-    // Listing returns every record once.
-    let listed: Vec<RecordKey> = store
-        .list_all()
-        .await
-        .expect("list_all")
+    // Listing returns every record once, page by page.
+    let (pages, all) = walk_pages(store).await;
+    if let Some(size) = page_size {
+        let ours = created.len();
+        assert!(
+            pages.iter().all(|&n| n <= size),
+            "a page holds more than the store's page size {size}: {pages:?}"
+        );
+        assert!(
+            pages.len() >= ours.div_ceil(size),
+            "{ours} records in pages of {size} need at least {} pages, got {}",
+            ours.div_ceil(size),
+            pages.len()
+        );
+    }
+    let listed: Vec<RecordKey> = all
         .into_iter()
         .map(|r| r.key)
         .filter(|k| k.hostname.as_str().ends_with(&format!("{base}.")))
@@ -590,6 +700,86 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
             "{} must hold the batched value",
             change.key()
         );
+    }
+
+    // current_many answers every key in order, a missing one as empty.
+    let missing = name(&base, "nobody");
+    let keys = [
+        RecordKey::new(host.clone(), RecordType::Aaaa),
+        RecordKey::new(missing.clone(), RecordType::A),
+        RecordKey::new(host.clone(), RecordType::A),
+        changes[0].key().clone(),
+    ];
+    let answers: Vec<Vec<IpAddr>> = provider
+        .current_many(&keys)
+        .await
+        .into_iter()
+        .map(|r| r.expect("current_many"))
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            vec![ip("2001:db8::7")],
+            vec![],
+            vec![ip("198.51.100.2")],
+            vec![changes[0].value()]
+        ],
+        "current_many must answer each key in the order asked"
+    );
+
+    // A batch mixing changes that can and cannot apply: each gets its own
+    // result, and the good ones land.
+    let outside_name = Hostname::parse(&format!(
+        "{}.not-{}",
+        random_label(),
+        zone.without_trailing_dot()
+    ))
+    .expect("outside name");
+    let mixed = [
+        DnsChange::upsert(name(&base, "mixed0"), 60, ip("203.0.113.10")),
+        DnsChange::upsert(outside_name, 60, ip("203.0.113.11")),
+        DnsChange::upsert(name(&base, "mixed2"), 60, ip("2001:db8::12")),
+    ];
+    let results = provider.apply(&mixed).await;
+    assert_eq!(results.len(), 3, "one result per change of a mixed batch");
+    assert!(
+        results[0].is_ok() && results[1].is_err() && results[2].is_ok(),
+        "in a mixed batch only the change outside the zone fails: {results:?}"
+    );
+    for change in [&mixed[0], &mixed[2]] {
+        assert_eq!(
+            provider
+                .current(change.name(), change.record_type())
+                .await
+                .unwrap(),
+            [change.value()],
+            "the good changes of a mixed batch must land"
+        );
+    }
+
+    // One record twice in a batch (callers split such batches): either the
+    // whole batch is refused as invalid and nothing changes, or the
+    // changes apply in order and the later one wins; never a success that
+    // leaves the earlier value.
+    let twice = name(&base, "twice");
+    let duplicate = [
+        DnsChange::upsert(twice.clone(), 60, ip("198.51.100.21")),
+        DnsChange::upsert(twice.clone(), 60, ip("198.51.100.22")),
+    ];
+    let results = provider.apply(&duplicate).await;
+    assert_eq!(results.len(), 2);
+    let held = provider.current(&twice, RecordType::A).await.unwrap();
+    match (&results[0], &results[1]) {
+        (Ok(()), Ok(())) => assert_eq!(
+            held,
+            [ip("198.51.100.22")],
+            "a batch with a record twice that succeeds must leave the later value"
+        ),
+        (Err(Error::InvalidInput { .. }), Err(Error::InvalidInput { .. })) => assert!(
+            held.is_empty(),
+            "a refused batch must change nothing, the record holds {held:?}"
+        ),
+        other => panic!("a batch with one record twice gave {other:?}"),
     }
 
     // A name outside the zone is an error, not a silent success.

@@ -74,7 +74,7 @@ pub use hostname::{Hostname, HostnameError};
 pub use outcome::{Failure, HostList, SetOutcome};
 pub use provider::{ChangeResult, DnsChange, DnsProvider};
 pub use record::{
-    AccessUpdate, ChangeUpdate, DEFAULT_TTL, GroupMember, Record, RecordConfig, RecordKey,
+    AccessUpdate, ChangeUpdate, DEFAULT_TTL, GroupMember, MAX_TTL, Record, RecordConfig, RecordKey,
     RecordState, RecordType, example_records,
 };
 pub use secret::SharedSecret;

@@ -101,6 +101,10 @@ impl fmt::Display for RecordKey {
     }
 }
 
+/// The largest TTL DNS allows: 2<sup>31</sup> − 1 seconds (RFC 2181
+/// section 8). Stores may refuse a larger one as invalid input.
+pub const MAX_TTL: u32 = 2_147_483_647;
+
 /// What an operator configures for a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

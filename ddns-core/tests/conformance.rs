@@ -17,14 +17,14 @@ fn zone() -> Hostname {
 async fn memory_store_conforms() {
     conformance::store(&MemoryStore::new()).await;
     // Small pages: listing and groups must follow pagination.
-    conformance::store(&MemoryStore::new().with_page_size(7)).await;
+    conformance::paged_store(&MemoryStore::new().with_page_size(7), 7).await;
 }
 
 #[tokio::test]
 async fn cached_store_conforms() {
     let inner = Arc::new(MemoryStore::new().with_page_size(7));
     let cached = ddns_core::cache::CachedStore::new(inner, std::time::Duration::from_secs(60));
-    conformance::store(&cached).await;
+    conformance::paged_store(&cached, 7).await;
 }
 
 #[tokio::test]

@@ -54,6 +54,13 @@ pub(crate) enum SqliteError {
         source: rusqlite::Error,
     },
 
+    #[error("the database {} refused a value as out of range ({source}); a TTL is at most 2147483647 seconds", path.display())]
+    OutOfRange {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+
     #[error("the database {} refused the write: {source}", path.display())]
     Constraint {
         path: PathBuf,
@@ -106,6 +113,17 @@ impl SqliteError {
                 path,
                 detail: source.to_string(),
             },
+            // A CHECK constraint guards a value's range; the others (the key,
+            // NOT NULL) are conflicts.
+            Some(ErrorCode::ConstraintViolation)
+                if matches!(
+                    &source,
+                    rusqlite::Error::SqliteFailure(e, _)
+                        if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_CHECK
+                ) =>
+            {
+                Self::OutOfRange { path, source }
+            }
             Some(ErrorCode::ConstraintViolation) => Self::Constraint { path, source },
             Some(ErrorCode::DiskFull) => Self::DiskFull { path, source },
             Some(ErrorCode::CannotOpen) => Self::Open { path, source },
@@ -124,6 +142,7 @@ impl From<SqliteError> for ddns_core::Error {
                 Self::permission_denied(message)
             }
             SqliteError::Constraint { .. } => Self::conflict(message),
+            SqliteError::OutOfRange { .. } => Self::invalid_input(message),
             SqliteError::MissingDirectory { .. }
             | SqliteError::Open { .. }
             | SqliteError::Create { .. }

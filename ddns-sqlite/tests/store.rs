@@ -63,6 +63,14 @@ async fn conforms_to_the_record_store_contract() {
     let store = SqliteStore::open(db(&dir)).await.unwrap();
     assert!(store.list_all().await.unwrap().is_empty());
     conformance::store(&store).await;
+    // And with pages of 7: the listing crosses some twenty pages.
+    drop(store);
+    let paged = SqliteStore::builder(db(&dir))
+        .with_page_size(7)
+        .open()
+        .await
+        .unwrap();
+    conformance::paged_store(&paged, 7).await;
 }
 
 #[tokio::test]

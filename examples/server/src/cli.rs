@@ -143,8 +143,8 @@ pub struct AddArgs {
     /// The shared secret; a random 128-bit one is generated when not given.
     #[arg(long, env = "DDNS_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
-    /// TTL in seconds (default: the zone's default TTL).
-    #[arg(long)]
+    /// TTL in seconds, at most 2147483647 (default: the zone's default TTL).
+    #[arg(long, value_parser = ttl_value())]
     pub ttl: Option<u32>,
     /// Allow internal addresses and addresses other than the client's own.
     #[arg(long)]
@@ -178,8 +178,8 @@ pub struct UpdateArgs {
     /// Which record types.
     #[arg(long = "type", value_enum, default_value_t = Types::Both)]
     pub types: Types,
-    /// A new TTL in seconds.
-    #[arg(long, conflicts_with = "default_ttl")]
+    /// A new TTL in seconds, at most 2147483647.
+    #[arg(long, conflicts_with = "default_ttl", value_parser = ttl_value())]
     pub ttl: Option<u32>,
     /// Use the zone's default TTL.
     #[arg(long)]
@@ -214,4 +214,9 @@ pub struct UpdateArgs {
     /// Refuse a given secret weaker than 128 bits instead of warning.
     #[arg(long)]
     pub strict: bool,
+}
+
+/// A TTL as DNS allows it: 0 to 2147483647 seconds (RFC 2181).
+fn ttl_value() -> impl clap::builder::TypedValueParser<Value = u32> {
+    clap::value_parser!(u32).range(..=i64::from(ddns_core::MAX_TTL))
 }
