@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod probe;
+pub use probe::soa_answered;
+
 use base64::Engine as _;
 use ddns_core::Hostname;
 use ddns_rfc2136::{Rfc2136Provider, TsigAlgorithmName, TsigKey};
@@ -137,20 +140,28 @@ impl DnsServer {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// Waits (at most 20 s) until the server answers the zone's SOA with
+    /// NOERROR over both UDP and TCP: up, listening and the zone loaded.
     fn wait_ready(mut self) -> Self {
         let begun = Instant::now();
+        let mut last = String::new();
         while begun.elapsed() < Duration::from_secs(20) {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("{} exited at start ({status}):\n{}", self.name, self.log());
             }
-            if TcpStream::connect(self.addr).is_ok() {
-                // TCP is up; give UDP and zone loading a moment as well.
-                std::thread::sleep(Duration::from_millis(200));
-                return self;
+            match soa_answered(self.addr, ZONE, false)
+                .and_then(|()| soa_answered(self.addr, ZONE, true))
+            {
+                Ok(()) => return self,
+                Err(e) => last = e,
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("{} did not start within 20 s:\n{}", self.name, self.log());
+        panic!(
+            "{} did not answer the SOA of {ZONE} within 20 s (last: {last}):\n{}",
+            self.name,
+            self.log()
+        );
     }
 
     /// BIND, if installed.

@@ -348,10 +348,34 @@ async fn list_hosts_and_discovery_from_a_fixture_table() {
     server.shutdown().await;
 }
 
+/// How many seed-API `get`s the server answered, from its `/metrics`.
+fn gets_answered(server: &RunningServer) -> u64 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(server.http_addrs()[0]).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("ddns_requests_total{")
+                && l.contains("mode=\"get\"")
+                && l.contains("outcome=\"success\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_mode_updates_once_and_keeps_checking() {
+    const EVERY: Duration = Duration::from_millis(300);
     let dir = tempfile::tempdir().unwrap();
     let server = server(dir.path()).await;
+    let before = gets_answered(&server);
     let mut child = Command::new(env!("CARGO_BIN_EXE_ddns-client"))
         .args(args(
             &server,
@@ -361,9 +385,39 @@ async fn daemon_mode_updates_once_and_keeps_checking() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Each check asks the server for the public address (a `get`): wait
+    // for the first check and four more, for at most 20 s, noting when
+    // the second and the fifth came.
+    let begun = std::time::Instant::now();
+    let mut second = None;
+    let fifth = loop {
+        let checks = gets_answered(&server) - before;
+        if checks >= 2 && second.is_none() {
+            second = Some(std::time::Instant::now());
+        }
+        if checks >= 5 {
+            break std::time::Instant::now();
+        }
+        if begun.elapsed() > Duration::from_secs(20) || child.try_wait().unwrap().is_some() {
+            child.kill().ok();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the daemon made {checks} checks in {:?} (every 300ms asked); stderr: {}",
+                begun.elapsed(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     child.kill().unwrap();
     let out = child.wait_with_output().unwrap();
+    // Three intervals lie between the second check and the fifth: the
+    // daemon waits its interval after each check, never less.
+    let spacing = fifth - second.unwrap();
+    assert!(
+        spacing >= EVERY * 3 - Duration::from_millis(60),
+        "checks 2 to 5 came {spacing:?} apart, less than three intervals of {EVERY:?}"
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         text, "Your hostname record home.example.com. has been set to 192.168.1.77\n",
@@ -413,10 +467,24 @@ async fn signed_requests_open_records_that_require_them() {
         ip_of(&server, "home.example.com", RecordType::A).await,
         Some("10.0.0.1".parse().unwrap())
     );
-    let guard = store.get(&key).await.unwrap().unwrap().state.last_signed;
-    assert!(guard.is_some());
-    // A second request in a later second goes through too.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let guard = store
+        .get(&key)
+        .await
+        .unwrap()
+        .unwrap()
+        .state
+        .last_signed
+        .expect("the replay guard moved");
+    // A second request in a later second goes through too: wait for the
+    // clock to pass the guard's second.
+    while std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        <= guard
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let o = client(args(&server, &["--signed", "--list-hosts"])).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(

@@ -13,27 +13,13 @@ mod common;
 #[path = "../../../ddns-aws/tests/common/mod.rs"]
 mod moto;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use common::get;
+use common::{Spawned, get};
 use ddns_core::{DnsProvider, HashToken, Hostname, RecordType, SharedSecret};
 
-struct Server {
-    child: Child,
-    http: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn command(dir: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ddns-server"));
+    let mut c = common::server_command();
     c.current_dir(dir)
         .args(["--config", "aws.toml"])
         .env("AWS_ACCESS_KEY_ID", "test")
@@ -43,23 +29,16 @@ fn command(dir: &std::path::Path) -> Command {
     c
 }
 
-fn serve(dir: &std::path::Path) -> Server {
-    let mut child = command(dir).stderr(Stdio::piped()).spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let started = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find(|l| l.contains("ddns-server started") || l.starts_with("error"))
+/// A server on the config in `dir`, started and answering HTTP.
+fn serve(dir: &std::path::Path) -> Spawned {
+    let server = Spawned::start(command(dir));
+    let started = server
+        .log()
+        .into_iter()
+        .find(|l| l.contains("ddns-server started"))
         .expect("the server logs its start");
     assert!(started.contains("provider=\"route53\""), "{started}");
-    let port = common::logged_port(&started, "http");
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Server {
-        child,
-        http: SocketAddr::from(([127, 0, 0, 1], port)),
-    }
+    server
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,7 +85,7 @@ endpoint_url = "{url}"
 
     let one = serve(dir.path());
     let two = serve(dir.path());
-    let set = |server: &Server, source: &'static str| {
+    let set = |server: &Spawned, source: &'static str| {
         let hash = HashToken::compute(
             source.parse().unwrap(),
             "home.example.com.",

@@ -3,9 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use ddns_core::{HashToken, SharedSecret};
 
@@ -331,40 +330,34 @@ fn serves_until_sigterm_logging_no_secrets() {
         ],
     );
     let hash = hash.trim().to_owned();
-    let mut child = bin()
-        .current_dir(d)
-        .args([
-            "--http-listen",
-            "127.0.0.1:0",
-            "--dns-listen",
-            "127.0.0.1:0",
-            "--log",
-            "debug",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let started = lines
-        .by_ref()
-        .map_while(Result::ok)
+    let mut command = bin();
+    command.current_dir(d).args([
+        "--http-listen",
+        "127.0.0.1:0",
+        "--dns-listen",
+        "127.0.0.1:0",
+        "--log",
+        "debug",
+    ]);
+    let mut server = common::Spawned::start(command);
+    let started = server
+        .log()
+        .into_iter()
         .find(|l| l.contains("ddns-server started"))
         .expect("the start is logged");
     assert!(started.contains("zone=example.com."), "{started}");
-    let port = common::logged_port(&started, "http");
     let request = format!(
         "GET /?mode=set&hostname=home.example.com&hash={hash} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
     );
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut stream = std::net::TcpStream::connect(server.http).unwrap();
     std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
     let mut answer = String::new();
     std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
     assert!(answer.contains("has been set to 127.0.0.1"), "{answer}");
 
-    let status = common::terminate(&mut child);
+    let status = server.stop();
     assert!(status.success(), "exit status {status}");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let rest = server.log();
     assert!(
         rest.iter().any(|l| l.contains("mode=\"set\"")),
         "the request is logged: {rest:?}"

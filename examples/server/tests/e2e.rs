@@ -461,16 +461,37 @@ async fn listens_on_ipv6_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_requests_in_flight() {
     let dir = tempfile::tempdir().unwrap();
-    // A long coalescing window keeps a changing `set` in flight for 1.5 s.
+    // A long coalescing window keeps a changing `set` in flight for 3 s
+    // (1.5 s for the DNS read, 1.5 s for the change); access state written
+    // at once shows when the request has been authenticated.
     let server = RunningServer::start(config_in(dir.path(), |c| {
-        c.service.coalesce_window_ms = 1500
+        c.service.coalesce_window_ms = 1500;
+        c.service.access_write_delay_ms = 0;
     }))
     .await
     .unwrap();
     add(&server, "home.example.com", RecordType::A, |c| c).await;
+    let key = RecordKey::new(Hostname::parse("home.example.com").unwrap(), RecordType::A);
     let c = Client::of(&server);
     let in_flight = tokio::spawn(async move { c.set("home.example.com", PUBLIC, "").await });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let waited = std::time::Instant::now();
+    while server
+        .service()
+        .store()
+        .get(&key)
+        .await
+        .unwrap()
+        .unwrap()
+        .state
+        .last_checked
+        .is_none()
+    {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(10),
+            "the set was not authenticated within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let begun = std::time::Instant::now();
     server.shutdown().await;
     let reply = in_flight.await.unwrap();

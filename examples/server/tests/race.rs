@@ -121,7 +121,9 @@ async fn every_record_agrees_across_store_and_dns_after_concurrent_updates() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("ddns.toml"),
-        "[http]\nlisten = [\"127.0.0.1:0\"]\n[dns]\nlisten = [\"127.0.0.1:0\"]\n\
+        // 64 connections from one address is the default cap per source;
+        // room above it keeps a closing probe from taking the last slot.
+        "[http]\nlisten = [\"127.0.0.1:0\"]\nmax_connections_per_source = 256\n[dns]\nlisten = [\"127.0.0.1:0\"]\n\
          [limits]\nenabled = false\n[store]\nkind = \"sqlite\"\npath = \"ddns.sqlite3\"\n",
     )
     .unwrap();

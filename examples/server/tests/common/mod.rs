@@ -11,6 +11,9 @@
     clippy::print_stdout
 )]
 
+#[path = "../../../../ddns-rfc2136/tests/common/probe.rs"]
+mod probe;
+
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -226,13 +229,74 @@ impl Spawned {
         let at = |label| {
             logged_port_after(&started, label).map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
         };
-        Self {
+        let mut spawned = Self {
             child,
             http: at("http").unwrap_or_else(|| panic!("no http address in {started}")),
             dns: at("dns"),
             admin: at("admin"),
             log,
+        };
+        spawned.wait_until_answering();
+        if let (Some(dns), Some(zone)) = (spawned.dns, logged_zone(&started)) {
+            spawned.wait_until_dns_answers(dns, &zone);
         }
+        spawned
+    }
+
+    /// Waits (at most 10 s) until the embedded DNS answers the SOA of
+    /// `zone` with NOERROR over UDP and TCP; panics with the log otherwise.
+    fn wait_until_dns_answers(&mut self, dns: SocketAddr, zone: &str) {
+        let begun = std::time::Instant::now();
+        let mut last = String::new();
+        while begun.elapsed() < std::time::Duration::from_secs(10) {
+            match probe::soa_answered(dns, zone, false)
+                .and_then(|()| probe::soa_answered(dns, zone, true))
+            {
+                Ok(()) => return,
+                Err(e) => last = e,
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!(
+            "the embedded DNS at {dns} did not answer the SOA of {zone} within 10 s \
+             (last: {last}); its log:\n{}",
+            self.log().join("\n")
+        );
+    }
+
+    /// Waits (at most 10 s) until the HTTP listener answers a real request
+    /// (`GET /healthz`: any HTTP answer will do, the API listener gives 404
+    /// when `[admin_http]` took the path); panics with the log otherwise.
+    fn wait_until_answering(&mut self) {
+        let begun = std::time::Instant::now();
+        let mut last = String::new();
+        while begun.elapsed() < std::time::Duration::from_secs(10) {
+            match http_status_line(self.http, "/healthz") {
+                Ok(line) if line.starts_with("HTTP/1.1 ") => return,
+                Ok(line) => last = line,
+                Err(e) => last = e.to_string(),
+            }
+            if self.child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!(
+            "the server at {} did not answer HTTP within 10 s (last: {last}); its log:\n{}",
+            self.http,
+            self.log().join("\n")
+        );
+    }
+
+    /// Stops the server with SIGTERM (at most 10 s) and waits until its
+    /// log is read to the end; returns its exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let status = terminate(&mut self.child);
+        // The reader thread ends with the pipe; wait for its last line.
+        let _ = self.wait_for_log("ddns-server stopped", std::time::Duration::from_secs(10));
+        status
     }
 
     /// Every line logged so far.
@@ -259,4 +323,33 @@ impl Drop for Spawned {
             terminate(&mut self.child);
         }
     }
+}
+
+/// The status line of `GET path` at `addr` (blocking, 2 s timeouts).
+pub fn http_status_line(addr: SocketAddr, path: &str) -> std::io::Result<String> {
+    use std::io::{BufRead, Write};
+    let timeout = std::time::Duration::from_secs(2);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut reader = std::io::BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    // Read to the server's close, so the connection is gone on both sides.
+    std::io::copy(&mut reader, &mut std::io::sink())?;
+    Ok(line.trim_end().to_owned())
+}
+
+/// The zone named in the start line (`zone=example.com.`), without its dot.
+fn logged_zone(line: &str) -> Option<String> {
+    let rest = line.split("zone=").nth(1)?;
+    let zone: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"')
+        .collect();
+    let zone = zone.trim_end_matches('.');
+    (!zone.is_empty()).then(|| zone.to_owned())
 }
