@@ -25,6 +25,7 @@ use ddns_core::{
     RecordState, RecordType, SharedSecret,
 };
 
+use crate::Backoff;
 use crate::error::AwsError;
 
 /// The name of the original's discovery index.
@@ -43,9 +44,39 @@ pub struct DynamoDbStoreBuilder {
     table: Option<String>,
     aws: crate::AwsSettings,
     page_size: Option<usize>,
+    backoff: Option<Backoff>,
+}
+
+/// How the store retries a throttled or failed DynamoDB call by default:
+/// four attempts in all, waiting about 25, 50 and 100 ms between them, so
+/// that a request waiting on the store is answered within a fraction of a
+/// second either way.
+pub const DEFAULT_STORE_BACKOFF: Backoff = Backoff {
+    attempts: 4,
+    initial: std::time::Duration::from_millis(25),
+    max: std::time::Duration::from_secs(1),
+};
+
+/// `client` with the SDK's standard retries set to `backoff` (the SDK's own
+/// default would wait up to 20 s between attempts).
+fn with_retries(client: &Client, backoff: Backoff) -> Client {
+    let retries = aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+        .with_max_attempts(backoff.attempts.max(1))
+        .with_initial_backoff(backoff.initial)
+        .with_max_backoff(backoff.max);
+    Client::from_conf(client.config().to_builder().retry_config(retries).build())
 }
 
 impl DynamoDbStoreBuilder {
+    /// How throttled and failed calls are retried (default
+    /// [`DEFAULT_STORE_BACKOFF`]). A conditional write that lost is never
+    /// retried: it is an answer, not a failure.
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = Some(backoff);
+        self
+    }
+
     /// How many items one [`RecordStore::list_page`] page reads at most
     /// (the Scan's `Limit`; default: DynamoDB's own 1 MB pages). Small pages
     /// are for tests that cross page boundaries with few records.
@@ -98,6 +129,9 @@ impl DynamoDbStoreBuilder {
         let sdk = self.aws.load().await;
         let config = aws_sdk_dynamodb::config::Builder::from(&sdk).build();
         let mut store = DynamoDbStore::from_client(Client::from_conf(config), table);
+        if let Some(backoff) = self.backoff {
+            store = store.with_backoff(backoff);
+        }
         store.page_size = self.page_size.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
         Ok(store)
     }
@@ -149,13 +183,23 @@ impl DynamoDbStore {
         Ok(builder)
     }
 
-    /// A store on `table` through `client` (for tests and custom clients).
+    /// A store on `table` through `client` (for tests and custom clients),
+    /// with the store's own retries ([`DEFAULT_STORE_BACKOFF`]) in place
+    /// of the client's.
     pub fn from_client(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client,
+            client: with_retries(&client, DEFAULT_STORE_BACKOFF),
             table: table.into(),
             page_size: None,
         }
+    }
+
+    /// The store with throttled and failed calls retried by `backoff`
+    /// instead of [`DEFAULT_STORE_BACKOFF`].
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.client = with_retries(&self.client, backoff);
+        self
     }
 
     /// The table name.

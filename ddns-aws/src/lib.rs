@@ -19,7 +19,9 @@ mod dynamodb;
 mod error;
 mod route53;
 
-pub use dynamodb::{DynamoDbStore, DynamoDbStoreBuilder, ENV_TABLE, SECRET_INDEX};
+pub use dynamodb::{
+    DEFAULT_STORE_BACKOFF, DynamoDbStore, DynamoDbStoreBuilder, ENV_TABLE, SECRET_INDEX,
+};
 pub use route53::{
     Backoff, ENV_ZONE_ID, ENV_ZONE_NAME, MAX_CHANGES_PER_CALL, Route53Provider,
     Route53ProviderBuilder,

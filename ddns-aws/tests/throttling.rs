@@ -18,7 +18,7 @@ use aws_sdk_route53::operation::change_resource_record_sets::{
 use aws_sdk_route53::types::error::{InvalidChangeBatch, PriorRequestNotComplete};
 use aws_sdk_route53::types::{ChangeInfo, ChangeStatus};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use ddns_aws::{Backoff, DynamoDbStore, Route53Provider};
+use ddns_aws::{Backoff, DEFAULT_STORE_BACKOFF, DynamoDbStore, Route53Provider};
 use ddns_core::{
     AccessUpdate, DnsChange, DnsProvider, Error, Hostname, RecordKey, RecordStore, RecordType,
     Timestamp,
@@ -130,9 +130,11 @@ async fn route53_rejected_batches_are_not_retried() {
     assert_eq!(rule.num_calls(), 1, "a rejected batch is not retried");
 }
 
-/// A mocked DynamoDB answering by `rule`, with quick SDK retries.
+/// A mocked DynamoDB answering by `rule`. Its own retries are switched
+/// off: what the tests see is the store's retry policy, which the store
+/// puts on every client it is given.
 fn dynamodb(rule: &Rule, mode: RuleMode) -> aws_sdk_dynamodb::Client {
-    mock_client!(aws_sdk_dynamodb, mode, [rule], retry_quickly)
+    mock_client!(aws_sdk_dynamodb, mode, [rule], no_dynamodb_retries)
 }
 
 fn store(client: aws_sdk_dynamodb::Client) -> DynamoDbStore {
@@ -150,12 +152,10 @@ fn key() -> RecordKey {
     RecordKey::new(Hostname::parse("h.example.com").unwrap(), RecordType::A)
 }
 
-fn retry_quickly(config: aws_sdk_dynamodb::config::Builder) -> aws_sdk_dynamodb::config::Builder {
-    config.retry_config(
-        aws_sdk_dynamodb::config::retry::RetryConfig::standard()
-            .with_max_attempts(3)
-            .with_initial_backoff(Duration::from_millis(1)),
-    )
+fn no_dynamodb_retries(
+    config: aws_sdk_dynamodb::config::Builder,
+) -> aws_sdk_dynamodb::config::Builder {
+    config.retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
 }
 
 #[tokio::test]
@@ -215,7 +215,27 @@ async fn dynamodb_throttling_is_retried_then_reported() {
             .contains("ProvisionedThroughputExceededException"),
         "{err}"
     );
-    assert_eq!(rule.num_calls(), 3);
+    assert_eq!(
+        rule.num_calls(),
+        DEFAULT_STORE_BACKOFF.attempts as usize,
+        "the store's default policy: {DEFAULT_STORE_BACKOFF:?}"
+    );
+    assert_eq!(DEFAULT_STORE_BACKOFF.attempts, 4, "as documented");
+
+    // A policy of its own is honoured.
+    let rule = mock!(aws_sdk_dynamodb::Client::update_item)
+        .sequence()
+        .error(throttled)
+        .repeatedly()
+        .build();
+    let client = dynamodb(&rule, RuleMode::Sequential);
+    let err = store(client)
+        .with_backoff(tiny_backoff(2))
+        .record_access(&key(), access())
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    assert_eq!(rule.num_calls(), 2);
 }
 
 #[tokio::test]

@@ -453,10 +453,12 @@ mod tests {
             m.nonce.clone(),
         );
         assert_eq!(v6.address(), "192.0.2.1".parse::<IpAddr>().unwrap());
-        assert!(
-            String::from_utf8(v6.canonical())
-                .unwrap()
-                .contains("\n192.0.2.1\n")
+        // The whole message, byte for byte: the mapped address is signed in
+        // its IPv4 form, in its place.
+        assert_eq!(
+            v6.canonical(),
+            b"ddns-signed-v1\nset\nhome.example.com.\n192.0.2.1\n1764172800\n\
+              0123456789abcdef0123456789abcdef\n"
         );
         assert_eq!(
             SignedMessage::from_canonical(

@@ -274,3 +274,103 @@ async fn user_name_may_be_any_requested_host_in_any_spelling() {
     assert_eq!(r.body, "good 198.51.100.7\ngood 198.51.100.7\n");
     let _ = Hostname::parse(HOST).unwrap();
 }
+
+/// Words that update clients take for success wherever they appear in an
+/// answer (inadyn matches substrings of the body, not the first word).
+const INADYN_SUCCESS_WORDS: [&str; 5] = ["ok", "good", "true", "updated", "nochg"];
+
+#[tokio::test]
+async fn every_refusal_the_codec_writes_avoids_the_words_inadyn_reads_as_success() {
+    let (f, api) = fixture();
+    let auth = basic(HOST, SECRET);
+    let mut answers = Vec::new();
+    // nohost, notfqdn and abuse, one line each, after the line of the name
+    // the password opens (a success, left out).
+    let r = update(
+        &api,
+        &format!(
+            "hostname={HOST},nobody.example.com,bad_name.example.com,locked.example.com,com\
+             &myip=198.51.100.7"
+        ),
+        Some(&auth),
+        PUBLIC_V4,
+    )
+    .await;
+    let (first, refusals) = r.body.split_once('\n').unwrap();
+    assert_eq!(first, "good 198.51.100.7");
+    answers.push(refusals.to_owned());
+    // abuse for an address a default record may not hold.
+    let v4only = basic("v4only.example.com", SECRET);
+    let r = update(
+        &api,
+        "hostname=v4only.example.com&myip=192.168.1.5",
+        Some(&v4only),
+        PUBLIC_V4,
+    )
+    .await;
+    answers.push(r.body);
+    // numhost.
+    let names: Vec<String> = (0..21).map(|i| format!("h{i}.example.com")).collect();
+    let r = update(
+        &api,
+        &format!("hostname={}", names.join(",")),
+        Some(&auth),
+        PUBLIC_V4,
+    )
+    .await;
+    answers.push(r.body);
+    // badauth.
+    let r = update(
+        &api,
+        &format!("hostname={HOST}"),
+        Some(&basic(HOST, "wrong")),
+        PUBLIC_V4,
+    )
+    .await;
+    answers.push(r.body);
+    // dnserr (a new address, so DNS must be written).
+    f.dns.set_unavailable(true);
+    let r = update(
+        &api,
+        &format!("hostname={HOST}&myip=198.51.100.8"),
+        Some(&auth),
+        PUBLIC_V4,
+    )
+    .await;
+    answers.push(r.body);
+    // 911.
+    let mut store = MockRecordStore::new();
+    store
+        .expect_get()
+        .returning(|_| Err(ddns_core::Error::unavailable("database is locked", true)));
+    let service = DdnsService::builder(Arc::new(store), Arc::new(MemoryProvider::new())).build();
+    let r = update(
+        &Dyndns2Api::new(Arc::new(service)),
+        &format!("hostname={HOST}&myip=198.51.100.7"),
+        Some(&auth),
+        PUBLIC_V4,
+    )
+    .await;
+    answers.push(r.body);
+
+    let codes: Vec<&str> = answers
+        .iter()
+        .flat_map(|body| body.lines())
+        .map(|line| line.split(' ').next().unwrap_or(line))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "nohost", "notfqdn", "abuse", "notfqdn", "abuse", "numhost", "badauth", "dnserr", "911"
+        ],
+        "every refusal code, as the codec wrote it"
+    );
+    for body in &answers {
+        for word in INADYN_SUCCESS_WORDS {
+            assert!(
+                !body.contains(word),
+                "the refusal {body:?} contains {word:?}, which inadyn reads as success"
+            );
+        }
+    }
+}

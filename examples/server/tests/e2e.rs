@@ -430,8 +430,13 @@ async fn records_outside_the_zone_refuse_the_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listens_on_ipv6_too() {
-    if std::net::TcpListener::bind("[::1]:0").is_err() {
-        println!("SKIPPED: no IPv6 loopback on this machine");
+    if let Err(e) = std::net::TcpListener::bind("[::1]:0") {
+        assert!(
+            std::env::var("DDNS_REQUIRE_INTEGRATION").as_deref() != Ok("1"),
+            "the IPv6 loopback ::1 is required ({e}): enable IPv6 on lo \
+             (sysctl net.ipv6.conf.lo.disable_ipv6=0)"
+        );
+        println!("SKIPPED: no IPv6 loopback on this machine ({e})");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
