@@ -11,7 +11,10 @@
 # keep-alive and with one connection per request, and prints the ratio of
 # each to the hello-world ceiling. Then changed sets: every request moves
 # one of 64 records (round robin) to a new address, checking that each was
-# answered "has been set to". Every process it starts is stopped on exit.
+# answered "has been set to". After every run against ddns-server, its
+# /metrics must show that each request was a success of the intended mode
+# and changed DNS exactly as planned (benches/outcomes.py), so that no row
+# can silently measure refusals. Every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -54,10 +57,12 @@ pids+=($!)
 pids+=($!)
 
 for port in "$http_port" "$hello_port"; do
+  ready=
   for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$port/?mode=get" && break
+    if curl -sf -o /dev/null "http://127.0.0.1:$port/?mode=get"; then ready=1; break; fi
     sleep 0.1
   done
+  [ -n "$ready" ] || { echo "the server on port $port did not answer within 10 s" >&2; exit 1; }
 done
 
 hash=$(server token --hostname bench.example.com --ip 127.0.0.1)
@@ -69,15 +74,28 @@ case "$answer" in
   *) echo "the benchmark set is not 'unchanged': $answer" >&2; exit 1 ;;
 esac
 
+metrics() { curl -sf "http://127.0.0.1:$http_port/metrics" > "$1"; }
+# Checks the run whose wrk output is $1 against the metrics before ($2):
+# every request a success of seed mode $3, DNS changes "all" or "none" ($4).
+outcomes() {
+  local out=$1 before=$2 mode=$3 changes=$4 sent
+  sent=$(awk '/requests in/ {print $1}' <<<"$out")
+  metrics "$work/after"
+  python3 "$root/benches/outcomes.py" "$before" "$work/after" "$mode" "$sent" "$CONNS" "$changes" >/dev/null \
+    || { echo "$out" >&2; exit 1; }
+}
+
 declare -A rps
 printf '%-28s %-11s %12s %10s %10s\n' "target" "connections" "requests/s" "p50" "p99"
 run() {
-  local name=$1 mode=$2 url=$3
+  local name=$1 mode=$2 url=$3 seed_mode=${4:-} changes=${5:-none}
   local extra=()
   [ "$mode" = "per-request" ] && extra=(-H "Connection: close")
   local out
+  [ -n "$seed_mode" ] && metrics "$work/before"
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${extra[@]}" "$url")
   if grep -q "Non-2xx" <<<"$out"; then echo "$name: non-2xx answers" >&2; echo "$out" >&2; exit 1; fi
+  [ -n "$seed_mode" ] && outcomes "$out" "$work/before" "$seed_mode" "$changes"
   local r p50 p99
   r=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
@@ -88,8 +106,8 @@ run() {
 
 for mode in keep-alive per-request; do
   run "hello-world (ceiling)" "$mode" "http://127.0.0.1:$hello_port/?mode=get"
-  run "mode=get" "$mode" "http://127.0.0.1:$http_port/?mode=get"
-  run "mode=set, unchanged" "$mode" "http://127.0.0.1:$http_port$set_path"
+  run "mode=get" "$mode" "http://127.0.0.1:$http_port/?mode=get" get none
+  run "mode=set, unchanged" "$mode" "http://127.0.0.1:$http_port$set_path" set none
 done
 
 # Changed sets over 64 records: a wrk script that moves record n mod 64 to
@@ -121,7 +139,9 @@ function done(summary, latency, requests)
 end
 LUA
 } > "$work/changed.lua"
+metrics "$work/before"
 out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$work/changed.lua" "http://127.0.0.1:$http_port")
+outcomes "$out" "$work/before" set all
 bad=$(awk '/^not-a-change/ {print $2}' <<<"$out")
 changed_rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
 printf '%-28s %-11s %12s %10s %10s\n' "mode=set, changed (64 rec.)" "keep-alive" "$changed_rps" \

@@ -11,10 +11,13 @@
 #
 # ROTATE adds an attacker sending that many requests a second, each from an
 # IPv6 address in a /64 of its own (over a million in a 180 s run), naming a
-# thousand random host names. Exits 1 when a valid request failed, an
-# invalid one succeeded, or the server's RSS grew by more than
-# RSS_GROWTH_MIB (default 32) after warm-up. Every process it starts is
-# stopped on exit.
+# thousand random host names. Every answer is classified by protocol,
+# status and body. Exits 1 when a valid request was not answered as
+# planned (a change "has been set to" its address, a repeat "matches"),
+# when DNS does not hold a client's last address at the end, when an
+# invalid request succeeded or got an answer other than a refusal (a 5xx,
+# a 431), or when the server's RSS grew by more than RSS_GROWTH_MIB
+# (default 32) after warm-up. Every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -56,9 +59,11 @@ TOML
 "$bin/soak" prepare "$work/ddns.sqlite3" "$CLIENTS"
 "$bin/ddns-server" --config "$work/soak.toml" --log warn &
 pid=$!
+ready=
 for _ in $(seq 1 100); do
-  curl -s -o /dev/null "http://127.0.0.1:$http_port/healthz" && break
+  if curl -sf -o /dev/null "http://127.0.0.1:$http_port/healthz"; then ready=1; break; fi
   sleep 0.1
 done
+[ -n "$ready" ] || { echo "the server did not answer /healthz within 10 s" >&2; exit 1; }
 
-"$bin/soak" run "http://127.0.0.1:$http_port" "$pid" "$SECONDS_TOTAL" "$CLIENTS" "$INTERVAL_MS" "$ATTACK" "$ROTATE" "$RSS_GROWTH_MIB"
+"$bin/soak" run "http://127.0.0.1:$http_port" "127.0.0.1:$dns_port" "$pid" "$SECONDS_TOTAL" "$CLIENTS" "$INTERVAL_MS" "$ATTACK" "$ROTATE" "$RSS_GROWTH_MIB"
