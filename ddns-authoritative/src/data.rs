@@ -1,11 +1,11 @@
 //! The zone's records in memory, shared by the DNS server (which reads
 //! them) and the provider (which changes them).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use ddns_core::{DnsChange, Hostname, RecordType as DdnsType};
+use ddns_core::{ChangeKind, DnsChange, Hostname, RecordType as DdnsType};
 use hickory_server::proto::rr::rdata::{A, AAAA};
 use hickory_server::proto::rr::{LowerName, RData, RecordSet, RecordType};
 
@@ -29,9 +29,38 @@ struct State {
     soa: Arc<RecordSet>,
     ns: Arc<RecordSet>,
     rrsets: HashMap<(LowerName, RecordType), Arc<RecordSet>>,
-    /// Every name that exists: owners of records and their ancestors up to
-    /// the apex (empty non-terminals exist too).
-    names: HashSet<LowerName>,
+    /// Every name that exists, with how many RRsets it owns or has below
+    /// it: owners of records and their ancestors up to the apex (empty
+    /// non-terminals exist too). A name whose count falls to zero is gone.
+    /// The apex always exists.
+    names: HashMap<LowerName, usize>,
+}
+
+impl State {
+    /// Counts one more RRset at `owner`, for it and every ancestor below
+    /// `origin`.
+    fn add_name(&mut self, origin: &LowerName, owner: &LowerName) {
+        let mut name = owner.clone();
+        while origin.zone_of(&name) && name != *origin {
+            *self.names.entry(name.clone()).or_insert(0) += 1;
+            name = name.base_name();
+        }
+    }
+
+    /// Counts one RRset fewer at `owner` and its ancestors, dropping the
+    /// names left with none.
+    fn remove_name(&mut self, origin: &LowerName, owner: &LowerName) {
+        let mut name = owner.clone();
+        while origin.zone_of(&name) && name != *origin {
+            if let Some(count) = self.names.get_mut(&name) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    self.names.remove(&name);
+                }
+            }
+            name = name.base_name();
+        }
+    }
 }
 
 /// The records of one zone, readable and changeable concurrently.
@@ -60,7 +89,7 @@ impl ZoneData {
             soa: Arc::new(config.soa(serial)?),
             ns: Arc::new(config.ns()?),
             rrsets: HashMap::new(),
-            names: HashSet::from([origin.clone()]),
+            names: HashMap::from([(origin.clone(), 1)]),
         };
         Ok(Self {
             config,
@@ -145,7 +174,7 @@ impl ZoneData {
         }
         if !sets.is_empty() {
             Ok(sets)
-        } else if state.names.contains(name) {
+        } else if state.names.contains_key(name) {
             Err(Absence::NoData)
         } else {
             Err(Absence::NoName)
@@ -155,21 +184,26 @@ impl ZoneData {
     /// Applies `changes`, one result each; bumps the serial once if any
     /// change was applied.
     pub(crate) fn apply(&self, changes: &[DnsChange]) -> Vec<Result<(), AuthoritativeError>> {
-        let prepared: Vec<Result<(LowerName, RecordSet), AuthoritativeError>> =
+        let prepared: Vec<Result<Prepared, AuthoritativeError>> =
             changes.iter().map(|c| self.prepare(c)).collect();
         let mut state = self.write();
         let mut applied = false;
         let results = prepared
             .into_iter()
             .map(|p| {
-                let (owner, set) = p?;
-                let mut ancestor = owner.clone();
-                while self.origin.zone_of(&ancestor) && state.names.insert(ancestor.clone()) {
-                    ancestor = ancestor.base_name();
+                match p? {
+                    Prepared::Put(owner, set) => {
+                        let key = (owner.clone(), set.record_type());
+                        if state.rrsets.insert(key, Arc::new(set)).is_none() {
+                            state.add_name(&self.origin, &owner);
+                        }
+                    }
+                    Prepared::Remove(owner, rtype) => {
+                        if state.rrsets.remove(&(owner.clone(), rtype)).is_some() {
+                            state.remove_name(&self.origin, &owner);
+                        }
+                    }
                 }
-                state
-                    .rrsets
-                    .insert((owner, set.record_type()), Arc::new(set));
                 applied = true;
                 Ok(())
             })
@@ -183,8 +217,8 @@ impl ZoneData {
         results
     }
 
-    /// Builds the RRset a change installs, checking it belongs here.
-    fn prepare(&self, change: &DnsChange) -> Result<(LowerName, RecordSet), AuthoritativeError> {
+    /// What a change does to the zone, checked to belong here.
+    fn prepare(&self, change: &DnsChange) -> Result<Prepared, AuthoritativeError> {
         let owner_name = name(change.name())?;
         let owner = LowerName::from(owner_name.clone());
         if !self.origin.zone_of(&owner) {
@@ -194,13 +228,31 @@ impl ZoneData {
             });
         }
         let rtype = hickory_type(change.record_type());
-        let mut set = RecordSet::with_ttl(owner_name, rtype, change.ttl());
-        set.add_rdata(match change.value() {
-            IpAddr::V4(v4) => RData::A(A(v4)),
-            IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),
-        });
-        Ok((owner, set))
+        Ok(match change.kind() {
+            ChangeKind::Upsert { ttl, value } => {
+                let mut set = RecordSet::with_ttl(owner_name, rtype, ttl);
+                set.add_rdata(match value {
+                    IpAddr::V4(v4) => RData::A(A(v4)),
+                    IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),
+                });
+                Prepared::Put(owner, set)
+            }
+            ChangeKind::Delete => Prepared::Remove(owner, rtype),
+            _ => {
+                return Err(AuthoritativeError::UnsupportedChange {
+                    name: change.name().to_string(),
+                });
+            }
+        })
     }
+}
+
+/// A change, ready to apply under the write lock.
+enum Prepared {
+    /// Install this RRset at the owner.
+    Put(LowerName, RecordSet),
+    /// Remove the owner's RRset of this type.
+    Remove(LowerName, RecordType),
 }
 
 fn lower(name_: &Hostname) -> Result<LowerName, AuthoritativeError> {

@@ -21,15 +21,20 @@ pub(crate) enum AuthoritativeError {
 
     #[error("{name} is not in the zone {zone}")]
     OutsideZone { name: String, zone: String },
+
+    #[error(
+        "the embedded DNS cannot apply this kind of change to {name}; upgrade ddns-authoritative"
+    )]
+    UnsupportedChange { name: String },
 }
 
 impl From<AuthoritativeError> for ddns_core::Error {
     fn from(e: AuthoritativeError) -> Self {
         let message = e.to_string();
         match &e {
-            AuthoritativeError::Name { .. } | AuthoritativeError::OutsideZone { .. } => {
-                Self::invalid_input(message)
-            }
+            AuthoritativeError::Name { .. }
+            | AuthoritativeError::OutsideZone { .. }
+            | AuthoritativeError::UnsupportedChange { .. } => Self::invalid_input(message),
             AuthoritativeError::Bind { .. } => Self::unavailable(message, false).with_source(e),
         }
     }

@@ -110,6 +110,48 @@ async fn negative_answers_are_told_apart() {
 }
 
 #[tokio::test]
+async fn deleted_names_are_gone_and_their_ancestors_with_them() {
+    let (server, zone, provider, addr) = start().await;
+    set(&provider, "a.b.example.com", 60, "198.51.100.7").await;
+    set(&provider, "a.b.example.com", 60, "2001:db8::7").await;
+    set(&provider, "c.b.example.com", 60, "198.51.100.8").await;
+    let delete = |host: &str, t| DnsChange::delete(RecordKey::new(hostname(host), t));
+    let before = zone.serial();
+
+    // A goes, AAAA stays: the name has NODATA for A.
+    let results = provider
+        .apply(&[delete("a.b.example.com", DdnsType::A)])
+        .await;
+    results[0].as_ref().unwrap();
+    assert_eq!(zone.serial(), before + 1, "a deletion bumps the serial");
+    let r = query(addr, "a.b.example.com.", RecordType::A).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::NoError);
+    assert!(r.answers.is_empty());
+    // Its last RRset goes: NXDOMAIN; b still holds c.
+    provider
+        .apply(&[delete("a.b.example.com", DdnsType::Aaaa)])
+        .await;
+    let r = query(addr, "a.b.example.com.", RecordType::A).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::NXDomain);
+    let r = query(addr, "b.example.com.", RecordType::A).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::NoError);
+    // The last name below b goes: b is gone too. The apex stays.
+    provider
+        .apply(&[delete("c.b.example.com", DdnsType::A)])
+        .await;
+    let r = query(addr, "b.example.com.", RecordType::A).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::NXDomain);
+    let r = query(addr, "example.com.", RecordType::SOA).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::NoError);
+    // Deleting what is not there succeeds.
+    let results = provider
+        .apply(&[delete("c.b.example.com", DdnsType::A)])
+        .await;
+    assert!(results[0].is_ok());
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn apex_has_soa_and_ns_from_configuration() {
     let (server, _zone, _provider, addr) = start().await;
     let r = query(addr, "example.com.", RecordType::NS).await;

@@ -16,7 +16,7 @@ use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
 use ddns_core::provider::apply_in_zone;
-use ddns_core::{ChangeResult, DnsChange, DnsProvider, Hostname, RecordType};
+use ddns_core::{ChangeKind, ChangeResult, DnsChange, DnsProvider, Hostname, RecordType};
 
 use crate::error::AwsError;
 
@@ -215,7 +215,7 @@ impl Route53Provider {
     }
 
     /// Sends one batch, retrying throttling with backoff.
-    async fn change(&self, changes: &[&DnsChange]) -> Result<(), AwsError> {
+    async fn change(&self, changes: &[Change]) -> Result<(), AwsError> {
         let batch = change_batch(changes)?;
         let mut attempt = 1;
         loop {
@@ -240,20 +240,100 @@ impl Route53Provider {
         }
     }
 
+    /// The RRset of `name` and `record_type` as Route 53 holds it, if any.
+    async fn rrset(
+        &self,
+        name: &Hostname,
+        record_type: RecordType,
+    ) -> Result<Option<ResourceRecordSet>, AwsError> {
+        let wanted = rr_type(record_type);
+        let output = self
+            .client
+            .list_resource_record_sets()
+            .hosted_zone_id(&self.zone_id)
+            .start_record_name(name.as_str())
+            .start_record_type(wanted.clone())
+            .max_items(1)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "ListResourceRecordSets", &self.what(), &e))?;
+        Ok(output
+            .resource_record_sets()
+            .iter()
+            .find(|set| {
+                set.r#type() == &wanted && unescape(set.name()).eq_ignore_ascii_case(name.as_str())
+            })
+            .cloned())
+    }
+
+    /// The Route 53 change for `change`: an UPSERT, or a DELETE of the RRset
+    /// as it stands (Route 53 deletes only an exact match); `None` when
+    /// there is nothing to delete.
+    async fn prepare(&self, change: &DnsChange) -> Result<Option<Change>, AwsError> {
+        let built = |e: aws_sdk_route53::error::BuildError| AwsError::BadItem(e.to_string());
+        let (action, set) = match change.kind() {
+            ChangeKind::Upsert { ttl, value } => {
+                let record = ResourceRecord::builder()
+                    .value(value.to_string())
+                    .build()
+                    .map_err(built)?;
+                let set = ResourceRecordSet::builder()
+                    .name(change.name().as_str())
+                    .r#type(rr_type(change.record_type()))
+                    .ttl(i64::from(ttl))
+                    .resource_records(record)
+                    .build()
+                    .map_err(built)?;
+                (ChangeAction::Upsert, set)
+            }
+            ChangeKind::Delete => match self.rrset(change.name(), change.record_type()).await? {
+                Some(set) => (ChangeAction::Delete, set),
+                None => return Ok(None),
+            },
+            _ => {
+                return Err(AwsError::BadItem(format!(
+                    "{}: a kind of change this version cannot send",
+                    change.name()
+                )));
+            }
+        };
+        Change::builder()
+            .action(action)
+            .resource_record_set(set)
+            .build()
+            .map(Some)
+            .map_err(built)
+    }
+
     /// Applies a chunk; a rejected batch is resent change by change so only
     /// the rejected changes fail.
     async fn apply_chunk(&self, changes: &[&DnsChange]) -> Vec<Result<(), AwsError>> {
-        match self.change(changes).await {
-            Ok(()) => changes.iter().map(|_| Ok(())).collect(),
-            Err(AwsError::Rejected { .. }) if changes.len() > 1 => {
-                let mut results = Vec::with_capacity(changes.len());
-                for change in changes {
-                    results.push(self.change(&[change]).await);
-                }
-                results
+        let mut results: Vec<Option<Result<(), AwsError>>> = vec![None; changes.len()];
+        let mut prepared: Vec<(usize, Change)> = Vec::with_capacity(changes.len());
+        for (i, change) in changes.iter().enumerate() {
+            match self.prepare(change).await {
+                Ok(Some(sent)) => prepared.push((i, sent)),
+                Ok(None) => results[i] = Some(Ok(())),
+                Err(e) => results[i] = Some(Err(e)),
             }
-            Err(e) => changes.iter().map(|_| Err(e.clone())).collect(),
         }
+        if !prepared.is_empty() {
+            let batch: Vec<Change> = prepared.iter().map(|(_, c)| c.clone()).collect();
+            match self.change(&batch).await {
+                Ok(()) => prepared
+                    .iter()
+                    .for_each(|(i, _)| results[*i] = Some(Ok(()))),
+                Err(AwsError::Rejected { .. }) if prepared.len() > 1 => {
+                    for (i, sent) in &prepared {
+                        results[*i] = Some(self.change(std::slice::from_ref(sent)).await);
+                    }
+                }
+                Err(e) => prepared
+                    .iter()
+                    .for_each(|(i, _)| results[*i] = Some(Err(e.clone()))),
+            }
+        }
+        results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
     }
 }
 
@@ -264,34 +344,12 @@ fn rr_type(t: RecordType) -> RrType {
     }
 }
 
-fn change_batch(changes: &[&DnsChange]) -> Result<ChangeBatch, AwsError> {
-    let built = |e: aws_sdk_route53::error::BuildError| AwsError::BadItem(e.to_string());
-    let mut list = Vec::with_capacity(changes.len());
-    for change in changes {
-        let record = ResourceRecord::builder()
-            .value(change.value().to_string())
-            .build()
-            .map_err(built)?;
-        let set = ResourceRecordSet::builder()
-            .name(change.name().as_str())
-            .r#type(rr_type(change.record_type()))
-            .ttl(i64::from(change.ttl()))
-            .resource_records(record)
-            .build()
-            .map_err(built)?;
-        list.push(
-            Change::builder()
-                .action(ChangeAction::Upsert)
-                .resource_record_set(set)
-                .build()
-                .map_err(built)?,
-        );
-    }
+fn change_batch(changes: &[Change]) -> Result<ChangeBatch, AwsError> {
     ChangeBatch::builder()
-        .set_changes(Some(list))
+        .set_changes(Some(changes.to_vec()))
         .comment("ddns")
         .build()
-        .map_err(built)
+        .map_err(|e| AwsError::BadItem(e.to_string()))
 }
 
 /// Route 53 writes `*` and other specials as octal escapes (`\052`).
@@ -328,23 +386,10 @@ impl DnsProvider for Route53Provider {
                 self.zone
             )));
         }
-        let output = self
-            .client
-            .list_resource_record_sets()
-            .hosted_zone_id(&self.zone_id)
-            .start_record_name(name.as_str())
-            .start_record_type(rr_type(record_type))
-            .max_items(1)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(SERVICE, "ListResourceRecordSets", &self.what(), &e))?;
-        let wanted = rr_type(record_type);
-        Ok(output
-            .resource_record_sets()
+        Ok(self
+            .rrset(name, record_type)
+            .await?
             .iter()
-            .filter(|set| {
-                set.r#type() == &wanted && unescape(set.name()).eq_ignore_ascii_case(name.as_str())
-            })
             .flat_map(|set| set.resource_records())
             .filter_map(|r| r.value().parse().ok())
             .collect())

@@ -6,9 +6,7 @@
 //! races two services over two handles of one store, as two servers
 //! sharing a table do. Each suite works under a fresh random label, so it
 //! can run against a shared backend (an emulator, a real BIND) alongside
-//! other tests. The store suites remove the records they created; the
-//! provider suite cannot yet, since the port has no deletion: its names stay
-//! under their random label, so run it against a zone made for the test.
+//! other tests, and removes the records it created.
 //! A failed check panics with a message naming the contract it broke, which
 //! is what a test wants.
 //!
@@ -696,7 +694,7 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
                 .current(change.name(), change.record_type())
                 .await
                 .unwrap(),
-            vec![change.value()],
+            vec![change.value().unwrap()],
             "{} must hold the batched value",
             change.key()
         );
@@ -722,7 +720,7 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
             vec![ip("2001:db8::7")],
             vec![],
             vec![ip("198.51.100.2")],
-            vec![changes[0].value()]
+            vec![changes[0].value().unwrap()]
         ],
         "current_many must answer each key in the order asked"
     );
@@ -752,7 +750,7 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
                 .current(change.name(), change.record_type())
                 .await
                 .unwrap(),
-            [change.value()],
+            [change.value().unwrap()],
             "the good changes of a mixed batch must land"
         );
     }
@@ -800,6 +798,66 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
         provider.apply(&[]).await.is_empty(),
         "an empty batch gives no results"
     );
+
+    // A deletion removes its RRset only: the AAAA of a name goes, its A
+    // stays; deleting what is not there succeeds; a batch may mix
+    // deletions and upserts.
+    let aaaa = RecordKey::new(host.clone(), RecordType::Aaaa);
+    let results = provider.apply(&[DnsChange::delete(aaaa.clone())]).await;
+    results[0].as_ref().expect("delete an RRset");
+    assert_eq!(
+        provider.current(&host, RecordType::Aaaa).await.unwrap(),
+        Vec::<IpAddr>::new(),
+        "a deleted RRset must be gone"
+    );
+    assert_eq!(
+        provider.current(&host, RecordType::A).await.unwrap(),
+        vec![ip("198.51.100.2")],
+        "deleting AAAA must not touch A"
+    );
+    let results = provider
+        .apply(&[
+            DnsChange::delete(aaaa.clone()),
+            DnsChange::delete(RecordKey::new(name(&base, "never"), RecordType::A)),
+            DnsChange::upsert(name(&base, "after-delete"), 60, ip("198.51.100.30")),
+        ])
+        .await;
+    assert!(
+        results.iter().all(Result::is_ok),
+        "deleting what is not there succeeds, beside an upsert: {results:?}"
+    );
+    assert_eq!(
+        provider
+            .current(&name(&base, "after-delete"), RecordType::A)
+            .await
+            .unwrap(),
+        vec![ip("198.51.100.30")]
+    );
+
+    // The suite removes everything it created, and it is gone.
+    let mut made: Vec<RecordKey> = vec![
+        RecordKey::new(host.clone(), RecordType::A),
+        RecordKey::new(name(&base, "after-delete"), RecordType::A),
+        RecordKey::new(name(&base, "mixed0"), RecordType::A),
+        RecordKey::new(name(&base, "mixed2"), RecordType::Aaaa),
+        RecordKey::new(twice.clone(), RecordType::A),
+    ];
+    made.extend(changes.iter().map(|c| c.key().clone()));
+    let removals: Vec<DnsChange> = made.iter().cloned().map(DnsChange::delete).collect();
+    let results = provider.apply(&removals).await;
+    assert!(
+        results.iter().all(Result::is_ok),
+        "cleaning up must succeed: {:?}",
+        results.iter().find(|r| r.is_err())
+    );
+    let left = provider.current_many(&made).await;
+    for (key, values) in made.iter().zip(left) {
+        assert_eq!(
+            values.expect("current after cleanup"),
+            Vec::<IpAddr>::new(),
+            "{key} must be gone after the cleanup"
+        );
+    }
 }
 
 /// Two services, each over its own handle of one store (two servers on one

@@ -72,7 +72,7 @@ pub use budget::HostBudget;
 pub use error::{Error, ErrorSource, Result};
 pub use hostname::{Hostname, HostnameError};
 pub use outcome::{Failure, HostList, SetOutcome};
-pub use provider::{ChangeResult, DnsChange, DnsProvider};
+pub use provider::{ChangeKind, ChangeResult, DnsChange, DnsProvider};
 pub use record::{
     AccessUpdate, ChangeUpdate, DEFAULT_TTL, GroupMember, MAX_TTL, Record, RecordConfig, RecordKey,
     RecordState, RecordType, example_records,

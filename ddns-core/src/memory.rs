@@ -15,7 +15,9 @@ use async_trait::async_trait;
 
 use crate::error::{Error, Result};
 use crate::hostname::Hostname;
-use crate::provider::{ChangeResult, DnsChange, DnsProvider, current_via_many, split_batches};
+use crate::provider::{
+    ChangeKind, ChangeResult, DnsChange, DnsProvider, current_via_many, split_batches,
+};
 use crate::record::{AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey};
 use crate::secret::SharedSecret;
 use crate::store::{ListCursor, RecordPage, RecordStore};
@@ -385,13 +387,21 @@ impl MemoryProvider {
                 change.name()
             )));
         }
-        write(&self.rrsets).insert(
-            change.key().clone(),
-            MemoryRrset {
-                ttl: change.ttl(),
-                values: vec![change.value()],
-            },
-        );
+        let mut rrsets = write(&self.rrsets);
+        match change.kind() {
+            ChangeKind::Upsert { ttl, value } => {
+                rrsets.insert(
+                    change.key().clone(),
+                    MemoryRrset {
+                        ttl,
+                        values: vec![value],
+                    },
+                );
+            }
+            ChangeKind::Delete => {
+                rrsets.remove(change.key());
+            }
+        }
         self.changes.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }

@@ -16,13 +16,28 @@ use crate::error::{Error, Result};
 use crate::hostname::Hostname;
 use crate::record::{RecordKey, RecordType};
 
-/// One change: make `name`'s `record_type` record hold exactly `value` with
-/// `ttl` (an UPSERT that replaces every value the RRset had).
+/// What a [`DnsChange`] does to its record's RRset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChangeKind {
+    /// Make the RRset hold exactly `value` with `ttl`, replacing every
+    /// value it had (an UPSERT).
+    Upsert {
+        /// The TTL to publish.
+        ttl: u32,
+        /// The single value the record will hold.
+        value: IpAddr,
+    },
+    /// Remove the RRset. Removing one that does not exist succeeds.
+    Delete,
+}
+
+/// One change of one record (name and type): an UPSERT to a single value,
+/// or a deletion of the RRset.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DnsChange {
     key: RecordKey,
-    ttl: u32,
-    value: IpAddr,
+    kind: ChangeKind,
 }
 
 impl DnsChange {
@@ -32,8 +47,15 @@ impl DnsChange {
         let value = value.to_canonical();
         Self {
             key: RecordKey::new(name, RecordType::for_address(value)),
-            ttl,
-            value,
+            kind: ChangeKind::Upsert { ttl, value },
+        }
+    }
+
+    /// The deletion of the RRset of `key` (its name and type).
+    pub fn delete(key: RecordKey) -> Self {
+        Self {
+            key,
+            kind: ChangeKind::Delete,
         }
     }
 
@@ -42,7 +64,7 @@ impl DnsChange {
         &self.key.hostname
     }
 
-    /// The record's type, matching [`DnsChange::value`].
+    /// The record's type.
     pub fn record_type(&self) -> RecordType {
         self.key.record_type
     }
@@ -52,14 +74,17 @@ impl DnsChange {
         &self.key
     }
 
-    /// The TTL to publish.
-    pub fn ttl(&self) -> u32 {
-        self.ttl
+    /// What the change does.
+    pub fn kind(&self) -> ChangeKind {
+        self.kind
     }
 
-    /// The single value the record will hold.
-    pub fn value(&self) -> IpAddr {
-        self.value
+    /// The value an UPSERT installs; `None` for a deletion.
+    pub fn value(&self) -> Option<IpAddr> {
+        match self.kind {
+            ChangeKind::Upsert { value, .. } => Some(value),
+            ChangeKind::Delete => None,
+        }
     }
 }
 
@@ -98,7 +123,9 @@ pub trait DnsProvider: Send + Sync + Debug {
     fn max_batch_size(&self) -> usize;
 
     /// Applies `changes` in as few backend calls as the backend allows and
-    /// returns one result per change, in the same order.
+    /// returns one result per change, in the same order. An UPSERT leaves
+    /// the RRset holding exactly its value; a deletion leaves no RRset of
+    /// that name and type (and succeeds when there was none).
     ///
     /// When the backend can tell which change failed, only that change's
     /// result is an error. When a whole call fails, every change in it gets
@@ -261,10 +288,18 @@ mod tests {
         let name = Hostname::parse("h.example.com").unwrap();
         let change = DnsChange::upsert(name.clone(), 60, "::ffff:198.51.100.7".parse().unwrap());
         assert_eq!(change.record_type(), RecordType::A);
-        assert_eq!(change.value().to_string(), "198.51.100.7");
-        let change6 = DnsChange::upsert(name, 30, "2001:db8::5".parse().unwrap());
+        assert_eq!(change.value(), Some("198.51.100.7".parse().unwrap()));
+        let change6 = DnsChange::upsert(name.clone(), 30, "2001:db8::5".parse().unwrap());
         assert_eq!(change6.record_type(), RecordType::Aaaa);
-        assert_eq!(change6.ttl(), 30);
+        assert_eq!(
+            change6.kind(),
+            ChangeKind::Upsert {
+                ttl: 30,
+                value: "2001:db8::5".parse().unwrap()
+            }
+        );
+        let gone = DnsChange::delete(RecordKey::new(name, RecordType::Aaaa));
+        assert_eq!((gone.kind(), gone.value()), (ChangeKind::Delete, None));
     }
 
     #[test]

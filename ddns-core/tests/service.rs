@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use common::*;
 use ddns_core::mock::{MockDnsProvider, MockRecordStore};
-use ddns_core::{DdnsService, Failure, ManualClock, Record, RecordType, SetOutcome, SetRequest};
+use ddns_core::{
+    ChangeKind, DdnsService, Failure, ManualClock, Record, RecordType, SetOutcome, SetRequest,
+};
 
 fn set_request(source: &str, hash_source: &str, internal_ip: Option<&str>) -> SetRequest {
     SetRequest {
@@ -153,8 +155,11 @@ async fn a_changed_address_is_applied_then_recorded() {
         .in_sequence(&mut seq)
         .withf(|changes| {
             changes.len() == 1
-                && changes[0].value() == ip(PUBLIC_V4)
-                && changes[0].ttl() == 120
+                && changes[0].kind()
+                    == ChangeKind::Upsert {
+                        ttl: 120,
+                        value: ip(PUBLIC_V4),
+                    }
                 && changes[0].key() == &key(HOST, RecordType::A)
         })
         .returning(|_| vec![Ok(())]);

@@ -12,7 +12,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ddns_core::DnsChange;
+use ddns_core::{ChangeKind, DnsChange};
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode, UpdateMessage};
 use hickory_proto::rr::rdata::tsig::TsigError;
 use hickory_proto::rr::rdata::{A, AAAA};
@@ -64,8 +64,9 @@ fn record_type(t: ddns_core::RecordType) -> RecordType {
     }
 }
 
-/// An UPDATE of `zone` replacing each change's RRset atomically: delete the
-/// RRset of that name and type, add the new record, in one message.
+/// An UPDATE of `zone` applying every change in one message, atomically:
+/// each deletes the RRset of its name and type, and an UPSERT then adds its
+/// record (RFC 2136 section 2.5).
 pub(crate) fn update_message(zone: &Name, changes: &[&DnsChange]) -> Result<Message, Rfc2136Error> {
     let mut message = Message::new(random_id(), MessageType::Query, OpCode::Update);
     message.metadata.recursion_desired = false;
@@ -78,11 +79,24 @@ pub(crate) fn update_message(zone: &Name, changes: &[&DnsChange]) -> Result<Mess
         let mut delete = Record::update0(owner.clone(), 0, rtype);
         delete.dns_class = DNSClass::ANY;
         message.add_update(delete);
-        let data = match change.value() {
-            IpAddr::V4(v4) => RData::A(A(v4)),
-            IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),
-        };
-        message.add_update(Record::from_rdata(owner, change.ttl(), data));
+        match change.kind() {
+            ChangeKind::Upsert { ttl, value } => {
+                let data = match value {
+                    IpAddr::V4(v4) => RData::A(A(v4)),
+                    IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),
+                };
+                message.add_update(Record::from_rdata(owner, ttl, data));
+            }
+            ChangeKind::Delete => {}
+            _ => {
+                return Err(Rfc2136Error::Encode {
+                    detail: format!(
+                        "{}: a kind of change this version cannot send",
+                        change.name()
+                    ),
+                });
+            }
+        }
     }
     Ok(message)
 }
