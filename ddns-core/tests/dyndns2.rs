@@ -46,6 +46,22 @@ fn fixture() -> (Fixture, Dyndns2Api) {
     (f, api)
 }
 
+/// A `hostname=` naming 21 hosts: one more than an update may name.
+fn over_twenty_names() -> String {
+    let names: Vec<String> = (0..21).map(|i| format!("h{i}.example.com")).collect();
+    format!("hostname={}", names.join(","))
+}
+
+/// An API over a store whose every read fails as a locked database does.
+fn api_over_a_failing_store() -> Dyndns2Api {
+    let mut store = MockRecordStore::new();
+    store
+        .expect_get()
+        .returning(|_| Err(ddns_core::Error::unavailable("database is locked", true)));
+    let service = DdnsService::builder(Arc::new(store), Arc::new(MemoryProvider::new())).build();
+    Dyndns2Api::new(Arc::new(service))
+}
+
 #[tokio::test]
 async fn good_then_nochg() {
     let (f, api) = fixture();
@@ -182,15 +198,8 @@ async fn policy_refusals_are_abuse() {
 #[tokio::test]
 async fn numhost_over_twenty_names() {
     let (_f, api) = fixture();
-    let names: Vec<String> = (0..21).map(|i| format!("h{i}.example.com")).collect();
     let auth = basic("h0.example.com", SECRET);
-    let r = update(
-        &api,
-        &format!("hostname={}", names.join(",")),
-        Some(&auth),
-        PUBLIC_V4,
-    )
-    .await;
+    let r = update(&api, &over_twenty_names(), Some(&auth), PUBLIC_V4).await;
     assert_eq!((r.status, r.body.as_str()), (200, "numhost\n"));
 }
 
@@ -244,12 +253,7 @@ async fn dnserr_when_dns_fails_and_911_when_the_store_fails() {
     .await;
     assert_eq!(r.body, "dnserr\n");
 
-    let mut store = MockRecordStore::new();
-    store
-        .expect_get()
-        .returning(|_| Err(ddns_core::Error::unavailable("database is locked", true)));
-    let service = DdnsService::builder(Arc::new(store), Arc::new(MemoryProvider::new())).build();
-    let api = Dyndns2Api::new(Arc::new(service));
+    let api = api_over_a_failing_store();
     let r = update(
         &api,
         &format!("hostname={HOST}&myip=198.51.100.7"),
@@ -310,14 +314,7 @@ async fn every_refusal_the_codec_writes_avoids_the_words_inadyn_reads_as_success
     .await;
     answers.push(r.body);
     // numhost.
-    let names: Vec<String> = (0..21).map(|i| format!("h{i}.example.com")).collect();
-    let r = update(
-        &api,
-        &format!("hostname={}", names.join(",")),
-        Some(&auth),
-        PUBLIC_V4,
-    )
-    .await;
+    let r = update(&api, &over_twenty_names(), Some(&auth), PUBLIC_V4).await;
     answers.push(r.body);
     // badauth.
     let r = update(
@@ -339,13 +336,8 @@ async fn every_refusal_the_codec_writes_avoids_the_words_inadyn_reads_as_success
     .await;
     answers.push(r.body);
     // 911.
-    let mut store = MockRecordStore::new();
-    store
-        .expect_get()
-        .returning(|_| Err(ddns_core::Error::unavailable("database is locked", true)));
-    let service = DdnsService::builder(Arc::new(store), Arc::new(MemoryProvider::new())).build();
     let r = update(
-        &Dyndns2Api::new(Arc::new(service)),
+        &api_over_a_failing_store(),
         &format!("hostname={HOST}&myip=198.51.100.7"),
         Some(&auth),
         PUBLIC_V4,
