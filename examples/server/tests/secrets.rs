@@ -159,7 +159,7 @@ async fn no_secret_reaches_the_log_the_metrics_or_an_answer() {
 
     // The embedded DNS: every protocol, successes and refusals.
     let dir = tempfile::tempdir().unwrap();
-    let server = start(
+    let mut server = start(
         dir.path(),
         &format!(
             "[http]\nlisten = [\"127.0.0.1:0\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\n\
@@ -277,8 +277,6 @@ async fn no_secret_reaches_the_log_the_metrics_or_an_answer() {
     let metrics = get(http, "/metrics", &[]).await;
     assert_eq!(metrics.status, 200);
     secrets.assert_absent("/metrics", &answer_text(&metrics));
-    drop(server.log()); // read below, after the stop
-    let mut server = server;
     assert!(server.stop().success());
     let log = server.log().join("\n");
     assert!(
@@ -294,7 +292,7 @@ async fn no_secret_reaches_the_log_the_metrics_or_an_answer() {
         .local_addr()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let server = start(
+    let mut server = start(
         dir.path(),
         &format!(
             "[http]\nlisten = [\"127.0.0.1:0\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\n\
@@ -321,7 +319,6 @@ async fn no_secret_reaches_the_log_the_metrics_or_an_answer() {
     )
     .await;
     assert_eq!(answers[i].body, "dnserr\n");
-    let mut server = server;
     assert!(server.stop().success());
     let log = server.log().join("\n");
     assert!(
