@@ -17,7 +17,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::process::Command;
 
-use common::{addresses, config_in, query};
+use common::{addresses, config_in, query, stored_state};
 use ddns_core::{Hostname, Record, RecordConfig, RecordKey, RecordType, SharedSecret};
 use ddns_server::RunningServer;
 use hickory_net::proto::rr::RecordType as Rt;
@@ -56,15 +56,7 @@ async fn server(dir: &Path) -> RunningServer {
 }
 
 async fn check(server: &RunningServer, ip: &str) {
-    let key = RecordKey::new(Hostname::parse("home.example.com").unwrap(), RecordType::A);
-    let state = server
-        .service()
-        .store()
-        .get(&key)
-        .await
-        .unwrap()
-        .unwrap()
-        .state;
+    let state = stored_state(server, "home.example.com", RecordType::A).await;
     assert_eq!(
         state.ip_address,
         Some(ip.parse().unwrap()),

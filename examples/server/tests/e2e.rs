@@ -476,18 +476,11 @@ async fn shutdown_finishes_requests_in_flight() {
     .await
     .unwrap();
     add(&server, "home.example.com", RecordType::A, |c| c).await;
-    let key = RecordKey::new(Hostname::parse("home.example.com").unwrap(), RecordType::A);
     let c = Client::of(&server);
     let in_flight = tokio::spawn(async move { c.set("home.example.com", PUBLIC, "").await });
     let waited = std::time::Instant::now();
-    while server
-        .service()
-        .store()
-        .get(&key)
+    while stored_state(&server, "home.example.com", RecordType::A)
         .await
-        .unwrap()
-        .unwrap()
-        .state
         .last_checked
         .is_none()
     {

@@ -19,8 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-use base64::Engine as _;
-use common::{Spawned, admin, get, server_command};
+use common::{Spawned, admin, basic, get, home_hash, server_command};
 use ddns_core::{HashToken, SharedSecret};
 use hickory_net::proto::rr::RecordType;
 
@@ -74,22 +73,6 @@ fn serve(dir: &Path) -> Spawned {
     Spawned::start(command)
 }
 
-fn hash(source: &str, secret: &str) -> String {
-    HashToken::compute(
-        source.parse().unwrap(),
-        "home.example.com.",
-        &SharedSecret::new(secret),
-    )
-    .to_hex()
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
-}
-
 /// The seed API's `return_message` of a GET from `source`.
 async fn seed(http: SocketAddr, source: &str, query: &str) -> String {
     let r = get(http, &format!("/?{query}"), &[("X-Forwarded-For", source)]).await;
@@ -103,7 +86,7 @@ async fn set(http: SocketAddr, source: &str, secret: &str) -> String {
         source,
         &format!(
             "mode=set&hostname=home.example.com&hash={}",
-            hash(source, secret)
+            home_hash(source, secret)
         ),
     )
     .await

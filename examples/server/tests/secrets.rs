@@ -19,10 +19,9 @@ mod common;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use base64::Engine as _;
-use common::{Reply, Spawned, admin, get, server_command};
+use common::{Reply, Spawned, admin, basic, get, home_hash, server_command};
 use ddns_core::signed::{Nonce, SignedMessage, SignedMode, SignedProof};
-use ddns_core::{HashToken, Hostname, SharedSecret};
+use ddns_core::{Hostname, SharedSecret};
 
 const SECRET: &str = "home-secret-never-logged-0a1b2c3d";
 const API_KEY: &str = "api-key-never-logged-4e5f6a7b";
@@ -52,20 +51,6 @@ impl Secrets {
             );
         }
     }
-}
-
-fn hash(source: &str, secret: &str) -> String {
-    HashToken::compute(
-        source.parse().unwrap(),
-        "home.example.com.",
-        &SharedSecret::new(secret),
-    )
-    .to_hex()
-}
-
-fn basic(user: &str, password: &str) -> String {
-    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    format!("Basic {token}")
 }
 
 fn now() -> u64 {
@@ -168,7 +153,7 @@ async fn no_secret_reaches_the_log_the_metrics_or_an_answer() {
         ),
     );
     let http = server.http;
-    let good = secrets.keep(hash(OWNER, SECRET));
+    let good = secrets.keep(home_hash(OWNER, SECRET));
     let i = ask(&mut answers, http, "/?mode=get", OWNER, &key).await;
     assert!(answers[i].body.contains(OWNER), "{}", answers[i].body);
     let path = format!("/?mode=set&hostname=home.example.com&hash={good}");
@@ -181,7 +166,7 @@ async fn no_secret_reaches_the_log_the_metrics_or_an_answer() {
     let path = format!("/?mode=list_hosts&hostname=home.example.com&hash={good}");
     ask(&mut answers, http, &path, OWNER, &key).await;
     // Wrong hash, missing and wrong API key, malformed hash and name.
-    let wrong = secrets.keep(hash(OWNER, "not the secret"));
+    let wrong = secrets.keep(home_hash(OWNER, "not the secret"));
     let path = format!("/?mode=set&hostname=home.example.com&hash={wrong}");
     let i = ask(&mut answers, http, &path, &prober(), &key).await;
     assert!(
@@ -265,7 +250,7 @@ async fn no_secret_reaches_the_log_the_metrics_or_an_answer() {
     // A stranger guessing hashes until the limiter refuses.
     let mut limited = false;
     for n in 0..40 {
-        let guess = secrets.keep(hash(STRANGER, &format!("guess {n}")));
+        let guess = secrets.keep(home_hash(STRANGER, &format!("guess {n}")));
         let path = format!("/?mode=set&hostname=home.example.com&hash={guess}");
         let i = ask(&mut answers, http, &path, STRANGER, &key).await;
         if answers[i].body.contains("Too many requests") {

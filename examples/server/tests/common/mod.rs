@@ -246,39 +246,16 @@ impl Spawned {
         spawned
     }
 
-    /// Waits (at most 10 s) until the embedded DNS answers the SOA of
-    /// `zone` with NOERROR over UDP and TCP; panics with the log otherwise.
-    fn wait_until_dns_answers(&mut self, dns: SocketAddr, zone: &str) {
+    /// Asks `answered` every 20 ms until it is Ok, for at most 10 s;
+    /// panics naming `what`, the last refusal and the log otherwise, or as
+    /// soon as the server exits.
+    fn wait_until(&mut self, what: &str, mut answered: impl FnMut() -> Result<(), String>) {
         let begun = std::time::Instant::now();
         let mut last = String::new();
         while begun.elapsed() < std::time::Duration::from_secs(10) {
-            match probe::soa_answered(dns, zone, false)
-                .and_then(|()| probe::soa_answered(dns, zone, true))
-            {
+            match answered() {
                 Ok(()) => return,
                 Err(e) => last = e,
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        panic!(
-            "the embedded DNS at {dns} did not answer the SOA of {zone} within 10 s \
-             (last: {last}); its log:\n{}",
-            self.log().join("\n")
-        );
-    }
-
-    /// Waits (at most 10 s) until the HTTP listener answers a real request
-    /// (`GET /healthz`: any HTTP answer will do, the API listener gives 404
-    /// when `[admin_http]` took the path); panics with the log otherwise.
-    fn wait_until_answering(&mut self) {
-        let begun = std::time::Instant::now();
-        let mut last = String::new();
-        while begun.elapsed() < std::time::Duration::from_secs(10) {
-            match http_status_line(self.http, "/healthz") {
-                Ok(line) if line.starts_with("HTTP/1.1 ") => return,
-                Ok(line) => last = line,
-                Err(e) => last = e.to_string(),
             }
             if self.child.try_wait().unwrap().is_some() {
                 break;
@@ -287,9 +264,34 @@ impl Spawned {
         }
         let _ = self.child.kill();
         panic!(
-            "the server at {} did not answer HTTP within 10 s (last: {last}); its log:\n{}",
-            self.http,
+            "{what} within 10 s (last: {last}); its log:\n{}",
             self.log().join("\n")
+        );
+    }
+
+    /// Waits until the HTTP listener answers a real request (`GET
+    /// /healthz`: any HTTP answer will do, the API listener gives 404 when
+    /// `[admin_http]` took the path).
+    fn wait_until_answering(&mut self) {
+        let http = self.http;
+        self.wait_until(&format!("the server at {http} did not answer HTTP"), || {
+            match http_status_line(http, "/healthz") {
+                Ok(line) if line.starts_with("HTTP/1.1 ") => Ok(()),
+                Ok(line) => Err(line),
+                Err(e) => Err(e.to_string()),
+            }
+        });
+    }
+
+    /// Waits until the embedded DNS answers the SOA of `zone` with NOERROR
+    /// over UDP and TCP.
+    fn wait_until_dns_answers(&mut self, dns: SocketAddr, zone: &str) {
+        self.wait_until(
+            &format!("the embedded DNS at {dns} did not answer the SOA of {zone}"),
+            || {
+                probe::soa_answered(dns, zone, false)
+                    .and_then(|()| probe::soa_answered(dns, zone, true))
+            },
         );
     }
 
@@ -355,4 +357,40 @@ fn logged_zone(line: &str) -> Option<String> {
         .collect();
     let zone = zone.trim_end_matches('.');
     (!zone.is_empty()).then(|| zone.to_owned())
+}
+
+/// The hash token of `home.example.com.` for a request from `source` under
+/// `secret`.
+pub fn home_hash(source: &str, secret: &str) -> String {
+    ddns_core::HashToken::compute(
+        source.parse().unwrap(),
+        "home.example.com.",
+        &ddns_core::SharedSecret::new(secret),
+    )
+    .to_hex()
+}
+
+/// An `Authorization: Basic` value for `user` and `password`.
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {token}")
+}
+
+/// The state the server's store holds for the `record_type` record of
+/// `host`, which must exist.
+pub async fn stored_state(
+    server: &ddns_server::RunningServer,
+    host: &str,
+    record_type: ddns_core::RecordType,
+) -> ddns_core::RecordState {
+    let key = ddns_core::RecordKey::new(ddns_core::Hostname::parse(host).unwrap(), record_type);
+    server
+        .service()
+        .store()
+        .get(&key)
+        .await
+        .unwrap()
+        .unwrap()
+        .state
 }
