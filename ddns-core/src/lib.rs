@@ -56,11 +56,13 @@ pub mod policy;
 pub mod provider;
 pub mod record;
 mod record_lock;
+pub mod router;
 pub mod secret;
 pub mod service;
 pub mod signed;
 pub mod store;
 pub mod timestamp;
+mod zone;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -84,3 +86,4 @@ pub use service::{
 };
 pub use store::{ListCursor, RecordPage, RecordStore};
 pub use timestamp::{Clock, ManualClock, SystemClock, Timestamp, TimestampError};
+pub use zone::{Zone, Zones};

@@ -72,6 +72,7 @@ use crate::secret::SharedSecret;
 use crate::signed::{DEFAULT_SIGNED_WINDOW, ParsedProof, SignedMessage, SignedMode, SignedProof};
 use crate::store::RecordStore;
 use crate::timestamp::{Clock, SystemClock, Timestamp};
+use crate::zone::{Zone, Zones};
 
 /// How long a known DNS value is trusted before the provider is asked again.
 pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(300);
@@ -245,6 +246,7 @@ pub struct DdnsService {
     provider: Arc<dyn DnsProvider>,
     clock: Arc<dyn Clock>,
     default_ttl: u32,
+    zones: Option<Zones>,
     recheck_interval: Duration,
     signed_window: Duration,
     provider_timeout: Duration,
@@ -262,6 +264,7 @@ pub struct DdnsServiceBuilder {
     provider: Arc<dyn DnsProvider>,
     clock: Arc<dyn Clock>,
     default_ttl: u32,
+    zones: Option<Zones>,
     recheck_interval: Duration,
     signed_window: Duration,
     provider_timeout: Duration,
@@ -280,9 +283,21 @@ impl DdnsServiceBuilder {
     }
 
     /// TTL for records that set none (default [`DEFAULT_TTL`], 60 s).
+    /// With [`DdnsServiceBuilder::with_zones`], each zone's own default
+    /// applies instead.
     #[must_use]
     pub fn with_default_ttl(mut self, ttl: u32) -> Self {
         self.default_ttl = ttl;
+        self
+    }
+
+    /// The zones served: a request for a name in none of them is answered
+    /// as for a host that is not configured, whatever the store holds, and
+    /// a record without a TTL gets its zone's default. Without zones (the
+    /// default) every record of the store is served.
+    #[must_use]
+    pub fn with_zones(mut self, zones: Zones) -> Self {
+        self.zones = Some(zones);
         self
     }
 
@@ -346,6 +361,7 @@ impl DdnsServiceBuilder {
             provider: self.provider,
             clock: self.clock,
             default_ttl: self.default_ttl,
+            zones: self.zones,
             recheck_interval: self.recheck_interval,
             signed_window: self.signed_window,
             provider_timeout: self.provider_timeout,
@@ -390,6 +406,7 @@ impl DdnsService {
             provider,
             clock: Arc::new(SystemClock),
             default_ttl: DEFAULT_TTL,
+            zones: None,
             recheck_interval: DEFAULT_RECHECK_INTERVAL,
             signed_window: DEFAULT_SIGNED_WINDOW,
             provider_timeout: DEFAULT_PROVIDER_TIMEOUT,
@@ -566,7 +583,9 @@ impl DdnsService {
             }
         }
 
-        let ttl = record.config.effective_ttl(self.default_ttl);
+        let ttl = record
+            .config
+            .effective_ttl(self.default_ttl_of(&key.hostname));
         if let Err(error) = self.upsert(key, ttl, target).await {
             // A failed change may still have reached DNS (a lost reply, a
             // timeout): what the service knew about the record no longer
@@ -699,8 +718,11 @@ impl DdnsService {
             hostname: sent_name.clone(),
             record_type,
         };
-        // A name that is not a valid host name cannot have a record.
-        let key = key.ok_or_else(not_configured)?;
+        // A name that is not a valid host name cannot have a record, nor
+        // can a name outside the zones served.
+        let key = key
+            .filter(|k| self.serves(&k.hostname))
+            .ok_or_else(not_configured)?;
         let record = self
             .store
             .get(&key)
@@ -780,6 +802,22 @@ impl DdnsService {
                 .map_err(Failure::store)?;
         }
         Ok(Authenticated { record, sent_name })
+    }
+
+    /// True when `name` lies in a zone served (always, without zones).
+    fn serves(&self, name: &Hostname) -> bool {
+        self.zones
+            .as_ref()
+            .is_none_or(|zones| zones.containing(name).is_some())
+    }
+
+    /// The TTL of `name`'s records that set none: its zone's default, or
+    /// the service's.
+    fn default_ttl_of(&self, name: &Hostname) -> u32 {
+        self.zones
+            .as_ref()
+            .and_then(|zones| zones.containing(name))
+            .map_or(self.default_ttl, Zone::default_ttl)
     }
 
     /// Runs a provider call within the provider timeout.

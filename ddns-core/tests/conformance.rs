@@ -48,3 +48,29 @@ async fn coalescing_provider_conforms() {
     );
     conformance::provider(&CoalescingProvider::new(inner), &zone()).await;
 }
+
+#[tokio::test]
+async fn zone_router_conforms_for_each_of_its_zones() {
+    use ddns_core::DnsProvider;
+    use ddns_core::router::ZoneRouter;
+    // Sibling zones: the suite's names "outside the zone" must be outside
+    // every zone routed (nesting is covered by the router's unit tests).
+    let net = Hostname::parse("example.net").unwrap();
+    let router = ZoneRouter::new([
+        (
+            zone(),
+            Arc::new(MemoryProvider::new().with_zone(zone())) as Arc<dyn DnsProvider>,
+        ),
+        (
+            net.clone(),
+            Arc::new(
+                MemoryProvider::new()
+                    .with_zone(net.clone())
+                    .with_max_batch_size(10),
+            ) as Arc<dyn DnsProvider>,
+        ),
+    ])
+    .unwrap();
+    conformance::provider(&router, &zone()).await;
+    conformance::provider(&router, &net).await;
+}

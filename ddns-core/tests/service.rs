@@ -469,3 +469,54 @@ async fn deferred_access_writes_flush_on_their_own() {
         Some(ip(PUBLIC_V4))
     );
 }
+
+#[tokio::test]
+async fn a_name_outside_the_zones_is_not_configured_and_zones_give_the_ttl() {
+    use ddns_core::memory::{MemoryProvider, MemoryStore};
+    use ddns_core::{DnsProvider, Hostname, RecordStore, Zone, Zones};
+    let outside = "home.example.org";
+    let store = Arc::new(MemoryStore::new());
+    for host in [HOST, outside] {
+        store
+            .create(&Record::new(key(host, RecordType::A), config()))
+            .await
+            .unwrap();
+    }
+    let dns = Arc::new(MemoryProvider::new());
+    let zones = Zones::new([
+        Zone::new(Hostname::parse("example.com").unwrap()).with_default_ttl(300),
+        Zone::new(Hostname::parse("example.net").unwrap()),
+    ])
+    .unwrap();
+    let service = DdnsService::builder(store, dns.clone())
+        .with_clock(Arc::new(ManualClock::new(START)))
+        .with_zones(zones)
+        .build();
+    let refused = service
+        .set(SetRequest {
+            hostname: outside.into(),
+            hash: hash(PUBLIC_V4, outside),
+            internal_ip: None,
+            source: ip(PUBLIC_V4),
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(Failure::NotConfigured { .. })),
+        "{refused:?}"
+    );
+    assert!(dns.call_sizes().applies.is_empty(), "DNS was changed");
+    let outcome = service.set(set_request(PUBLIC_V4, PUBLIC_V4, None)).await;
+    assert!(
+        matches!(outcome, Ok(SetOutcome::Changed { .. })),
+        "{outcome:?}"
+    );
+    // The zone's default TTL, not the service's.
+    let rrset = dns.rrset(&key(HOST, RecordType::A)).unwrap();
+    assert_eq!((rrset.ttl, rrset.values), (300, vec![ip(PUBLIC_V4)]));
+    assert!(
+        dns.current(&Hostname::parse(outside).unwrap(), RecordType::A)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
