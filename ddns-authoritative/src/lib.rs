@@ -13,7 +13,9 @@
 //!   [`AuthoritativeProvider::load`] fills it from the record store at start,
 //!   so the zone survives restarts.
 //! - [`DnsServer`]: UDP and TCP listeners answering A, AAAA, SOA, NS and
-//!   ANY, NODATA and NXDOMAIN correctly, REFUSED outside the zone.
+//!   ANY, NODATA and NXDOMAIN correctly, REFUSED outside the zone; one
+//!   server answers for several zones ([`DnsServer::bind_zones`]), each
+//!   with its own [`ZoneData`], SOA and serial.
 //!
 //! ```
 //! use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Running the DNS server: UDP and TCP listeners over one zone. UDP is
+//! Running the DNS server: UDP and TCP listeners over one or more zones. UDP is
 //! hickory's; TCP is the bounded loop of the `tcp` module.
 
 use std::net::SocketAddr;
@@ -14,7 +14,7 @@ use crate::error::AuthoritativeError;
 use crate::handler::ZoneAnswerer;
 use crate::tcp::{self, TcpLimits};
 
-/// A running authoritative DNS server for one zone.
+/// A running authoritative DNS server for one or more zones.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -67,12 +67,44 @@ impl DnsServer {
         zone: Arc<ZoneData>,
         tcp: TcpLimits,
     ) -> ddns_core::Result<Self> {
+        Self::bind_zones(addrs, &[zone], tcp).await
+    }
+
+    /// [`DnsServer::bind_with`] for several zones: each answers with its
+    /// own SOA, NS and serial; a name in a zone nested in another is
+    /// answered by the inner zone; names in none are REFUSED.
+    ///
+    /// # Errors
+    ///
+    /// [`ddns_core::Error::InvalidInput`] for no zone or a zone given
+    /// twice; [`ddns_core::Error::Unavailable`] naming the address that
+    /// could not be bound.
+    pub async fn bind_zones(
+        addrs: &[SocketAddr],
+        zones: &[Arc<ZoneData>],
+        tcp: TcpLimits,
+    ) -> ddns_core::Result<Self> {
+        if zones.is_empty() {
+            return Err(ddns_core::Error::invalid_input(
+                "the DNS server needs at least one zone to answer for",
+            ));
+        }
+        for (i, zone) in zones.iter().enumerate() {
+            if zones[..i].iter().any(|z| z.origin() == zone.origin()) {
+                return Err(ddns_core::Error::invalid_input(format!(
+                    "the zone {} is given twice; give each zone once",
+                    zone.config().origin()
+                )));
+            }
+        }
         let catalog = || {
             let mut catalog = Catalog::new();
-            catalog.upsert(
-                zone.origin().clone(),
-                vec![Arc::new(ZoneAnswerer::new(zone.clone()))],
-            );
+            for zone in zones {
+                catalog.upsert(
+                    zone.origin().clone(),
+                    vec![Arc::new(ZoneAnswerer::new(zone.clone()))],
+                );
+            }
             catalog
         };
         let mut server = Server::new(catalog());

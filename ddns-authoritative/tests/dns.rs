@@ -302,3 +302,66 @@ async fn dig_sees_answers_over_udp_and_tcp() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn several_zones_answer_each_with_its_own_soa_and_serial() {
+    let com = zone_data();
+    let lab = Arc::new(ZoneData::new(ZoneConfig::new(hostname("lab.example.com"))).unwrap());
+    let net = Arc::new(ZoneData::new(ZoneConfig::new(hostname("example.net"))).unwrap());
+    let server = DnsServer::bind_zones(
+        &["127.0.0.1:0".parse().unwrap()],
+        &[com.clone(), lab.clone(), net.clone()],
+        ddns_authoritative::TcpLimits::default(),
+    )
+    .await
+    .unwrap();
+    let addr = server.local_addrs()[0];
+    let before = [com.serial(), lab.serial(), net.serial()];
+    set(
+        &AuthoritativeProvider::new(net.clone()),
+        "home.example.net",
+        60,
+        "198.51.100.9",
+    )
+    .await;
+    set(
+        &AuthoritativeProvider::new(lab.clone()),
+        "nas.lab.example.com",
+        60,
+        "198.51.100.10",
+    )
+    .await;
+    let r = query(addr, "home.example.net.", RecordType::A).await;
+    assert_eq!(addresses(&r), [("198.51.100.9".parse().unwrap(), 60)]);
+    let r = query(addr, "nas.lab.example.com.", RecordType::A).await;
+    assert_eq!(addresses(&r), [("198.51.100.10".parse().unwrap(), 60)]);
+    // Each apex has its own SOA, whose serial moved only with its changes.
+    for (apex, zone) in [
+        ("example.com.", &com),
+        ("lab.example.com.", &lab),
+        ("example.net.", &net),
+    ] {
+        let soa = query(addr, apex, RecordType::SOA).await;
+        assert_eq!(serial(&soa.answers), Some(zone.serial()), "{apex}");
+        assert_eq!(soa.answers[0].name.to_ascii(), apex);
+    }
+    assert_eq!(
+        [com.serial(), lab.serial(), net.serial()],
+        [before[0], before[1] + 1, before[2] + 1],
+        "a change bumps only its own zone's serial"
+    );
+    // The nested zone answers for its names: NXDOMAIN carries its SOA.
+    let r = query(addr, "nobody.lab.example.com.", RecordType::A).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(serial(&r.authorities), Some(lab.serial()));
+    let r = query(addr, "example.org.", RecordType::A).await;
+    assert_eq!(r.metadata.response_code, ResponseCode::Refused);
+    server.shutdown().await;
+    let twice = DnsServer::bind_zones(
+        &["127.0.0.1:0".parse().unwrap()],
+        &[com.clone(), zone_data()],
+        ddns_authoritative::TcpLimits::default(),
+    )
+    .await;
+    assert!(twice.is_err(), "a zone given twice is refused");
+}
