@@ -43,6 +43,7 @@
 //! # })?; Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod admin;
 pub mod auth;
 pub mod budget;
 pub mod cache;

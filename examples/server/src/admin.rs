@@ -1,54 +1,23 @@
-//! The admin subcommands, working on the configured store.
+//! The admin subcommands: a thin layer that turns command-line arguments
+//! into the core's [`RecordAdmin`] use cases and prints their outcome.
 //!
-//! Output goes to the writer given, so the commands are testable; secrets
-//! are printed only by `add` (once), and by `list`/`show` when asked.
+//! Every rule (zones, MAC addresses, secret strength, removal order) lives
+//! in `ddns_core::admin`. Output goes to the writer given, so the commands
+//! are testable; secrets are printed only when generated (once), and by
+//! `list`/`show` when asked.
 
 use std::io::Write;
 use std::net::IpAddr;
+use std::path::Path;
 
-use ddns_core::{
-    HashToken, Hostname, Record, RecordConfig, RecordKey, RecordStore, RecordType, SharedSecret,
-};
+use ddns_core::admin::{AddRecord, Changed, RecordAdmin, SecretChoice, UpdateRecord};
+use ddns_core::{HashToken, Hostname, RecordKey, RecordStore, RecordType, SharedSecret};
 
+use crate::backends::{Providers, open_store};
 use crate::cli::{AddArgs, Types, UpdateArgs};
+use crate::settings::ValidConfig;
 
-/// Hex digits of a generated secret: 128 bits.
-pub const GENERATED_SECRET_DIGITS: usize = 32;
-
-/// The strength below which a given secret is warned about (or refused
-/// with `--strict`).
-pub const MIN_SECRET_BITS: usize = 128;
-
-/// Checks a secret given on the command line: under [`MIN_SECRET_BITS`]
-/// it is refused with `strict`, else a warning goes to `warnings`.
-fn check_strength(
-    secret: &SharedSecret,
-    strict: bool,
-    warnings: &mut dyn Write,
-) -> Result<(), AdminError> {
-    let bits = secret.estimated_bits();
-    if bits >= MIN_SECRET_BITS {
-        return Ok(());
-    }
-    let message = format!(
-        "the secret has about {bits} bits of strength, under the {MIN_SECRET_BITS} recommended; \
-         leave --secret out to get a random one"
-    );
-    if strict {
-        return Err(AdminError::Input(format!("{message} (refused: --strict)")));
-    }
-    writeln!(warnings, "warning: {message}")?;
-    Ok(())
-}
-
-/// Prints a secret the command generated: the only time it is shown.
-fn print_new_secret(secret: &SharedSecret, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "secret: {}", secret.expose_secret())?;
-    writeln!(
-        out,
-        "The secret is shown only now; give it to the client and keep it safe."
-    )
-}
+pub use ddns_core::admin::{GENERATED_SECRET_DIGITS, MIN_SECRET_BITS};
 
 /// Why an admin command failed.
 #[derive(Debug, thiserror::Error)]
@@ -56,122 +25,99 @@ pub enum AdminError {
     /// Bad input, with what is accepted.
     #[error("{0}")]
     Input(String),
+    /// A use case refused or failed.
+    #[error(transparent)]
+    Admin(#[from] ddns_core::admin::AdminError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] ddns_core::Error),
+    /// The backends could not be opened.
+    #[error(transparent)]
+    Start(#[from] Box<crate::app::StartError>),
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
 }
 
-fn hostname_in_zone(text: &str, zone: &Hostname) -> Result<Hostname, AdminError> {
-    let name = Hostname::parse(text).map_err(|e| AdminError::Input(format!("{text:?}: {e}")))?;
-    if !name.is_in_zone(zone) {
-        return Err(AdminError::Input(format!(
-            "{name} is not in the zone {zone}; records must lie in the zone the server answers for"
-        )));
-    }
-    Ok(name)
-}
-
-fn check_mac(mac: &str) -> Result<(), AdminError> {
-    let parts: Vec<&str> = mac.split([':', '-']).collect();
-    let ok = parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(AdminError::Input(format!(
-            "{mac:?} is not a MAC address; write six hex pairs like 51:6B:00:A6:F5:77"
-        )))
-    }
-}
-
-async fn existing(
-    store: &dyn RecordStore,
-    name: &Hostname,
-    types: Types,
-) -> Result<Vec<Record>, AdminError> {
-    let mut found = Vec::new();
-    for t in types.list() {
-        if let Some(r) = store.get(&RecordKey::new(name.clone(), t)).await? {
-            found.push(r);
-        }
-    }
-    if found.is_empty() {
-        return Err(AdminError::Input(format!(
-            "no record for {name} ({types:?}); add it first"
-        )));
-    }
-    Ok(found)
-}
-
-/// `add`: creates the records, printing the secret once.
+/// The record administration over the configured store and zones, for a
+/// command run beside (or without) the server. Embedded zones are not
+/// served by this process: a removal reaches a running server's DNS through
+/// its control socket ([`remove`]).
 ///
 /// # Errors
 ///
-/// [`AdminError`] for a name outside the zone, a bad MAC, or an existing
+/// [`AdminError::Start`] when the store or a provider cannot be opened.
+pub async fn open(
+    config: &ValidConfig,
+) -> Result<(RecordAdmin, std::sync::Arc<dyn RecordStore>), AdminError> {
+    let store = open_store(config).await.map_err(Box::new)?;
+    let providers = Providers::build(config).await.map_err(Box::new)?;
+    let admin = RecordAdmin::new(store.clone(), providers.router, config.core_zones());
+    Ok((admin, store))
+}
+
+fn hostname(text: &str) -> Result<Hostname, AdminError> {
+    Hostname::parse(text).map_err(|e| AdminError::Input(format!("{text:?}: {e}")))
+}
+
+/// Prints a use case's warnings, and the secret it generated: the only
+/// time that secret is shown.
+fn report(changed: &Changed, out: &mut dyn Write, warnings: &mut dyn Write) -> std::io::Result<()> {
+    for warning in &changed.warnings {
+        writeln!(warnings, "warning: {warning}")?;
+    }
+    if let Some(secret) = &changed.generated_secret {
+        writeln!(out, "secret: {}", secret.expose_secret())?;
+        writeln!(
+            out,
+            "The secret is shown only now; give it to the client and keep it safe."
+        )?;
+    }
+    Ok(())
+}
+
+fn given_secret(secret: Option<String>) -> Result<Option<SharedSecret>, AdminError> {
+    match secret {
+        Some(s) if s.is_empty() => Err(AdminError::Input("the secret cannot be empty".into())),
+        Some(s) => Ok(Some(SharedSecret::new(s))),
+        None => Ok(None),
+    }
+}
+
+/// `add`: creates the records, printing a generated secret once.
+///
+/// # Errors
+///
+/// [`AdminError`] for a name outside the zones, a bad MAC, or an existing
 /// record (nothing is created then).
 pub async fn add(
-    store: &dyn RecordStore,
-    zone: &Hostname,
+    admin: &RecordAdmin,
     args: AddArgs,
     out: &mut dyn Write,
     warnings: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    let name = hostname_in_zone(&args.hostname, zone)?;
-    if let Some(mac) = &args.mac {
-        check_mac(mac)?;
+    let mut request = AddRecord::new(hostname(&args.hostname)?);
+    request.types = args.types.list();
+    if let Some(secret) = given_secret(args.secret)? {
+        request.secret = SecretChoice::Given(secret);
     }
-    let generated = args.secret.is_none();
-    let secret = match args.secret {
-        Some(s) if s.is_empty() => {
-            return Err(AdminError::Input("the secret cannot be empty".into()));
-        }
-        Some(s) => {
-            let secret = SharedSecret::new(s);
-            check_strength(&secret, args.strict, warnings)?;
-            secret
-        }
-        None => SharedSecret::generate(GENERATED_SECRET_DIGITS)?,
-    };
-    let mut config = RecordConfig::new(secret.clone())
-        .with_lock(args.locked)
-        .with_allow_internal(args.allow_internal)
-        .with_read_privilege(args.read_privilege)
-        .with_require_signed(args.require_signed);
-    if let Some(ttl) = args.ttl {
-        config = config.with_ttl(ttl);
-    }
-    if let Some(mac) = args.mac {
-        config = config.with_mac_address(mac);
-    }
-    if let Some(comment) = args.comment {
-        config = config.with_comment(comment);
-    }
-    let types = args.types.list();
-    for &t in &types {
-        if store.get(&RecordKey::new(name.clone(), t)).await?.is_some() {
-            return Err(AdminError::Input(format!(
-                "{name} {t} already exists; use update"
-            )));
-        }
-    }
-    for &t in &types {
-        store
-            .create(&Record::new(
-                RecordKey::new(name.clone(), t),
-                config.clone(),
-            ))
-            .await?;
-    }
-    let type_list: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-    writeln!(out, "added {name} ({})", type_list.join(", "))?;
-    if generated {
-        print_new_secret(&secret, out)?;
-    }
+    request.strict = args.strict;
+    request.ttl = args.ttl;
+    request.lock_record = args.locked;
+    request.allow_internal = args.allow_internal;
+    request.read_privilege = args.read_privilege;
+    request.require_signed = args.require_signed;
+    request.mac_address = args.mac;
+    request.comment = args.comment;
+    let name = request.hostname.clone();
+    let changed = admin.add(request).await?;
+    let types: Vec<&str> = changed
+        .keys
+        .iter()
+        .map(|k| k.record_type.as_str())
+        .collect();
+    writeln!(out, "added {name} ({})", types.join(", "))?;
+    report(&changed, out, warnings)?;
     Ok(())
 }
 
@@ -189,11 +135,11 @@ fn or_dash<T: ToString>(v: Option<T>) -> String {
 ///
 /// The store's error.
 pub async fn list(
-    store: &dyn RecordStore,
+    admin: &RecordAdmin,
     show_secrets: bool,
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    let records = store.list_all().await?;
+    let records = admin.list().await?;
     write!(
         out,
         "{:<40} {:<5} {:>6} {:<6} {:<8} {:<5} {:<39} {:<26}",
@@ -228,15 +174,13 @@ pub async fn list(
 ///
 /// [`AdminError::Input`] when the host has no record of the types asked.
 pub async fn show(
-    store: &dyn RecordStore,
-    zone: &Hostname,
-    hostname: &str,
+    admin: &RecordAdmin,
+    name: &str,
     types: Types,
     show_secret: bool,
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    let name = hostname_in_zone(hostname, zone)?;
-    for r in existing(store, &name, types).await? {
+    for r in admin.show(&hostname(name)?, &types.list()).await? {
         let c = &r.config;
         let s = &r.state;
         writeln!(out, "{} {}", r.key.hostname, r.key.record_type)?;
@@ -270,62 +214,36 @@ pub async fn show(
 ///
 /// # Errors
 ///
-/// [`AdminError::Input`] for a missing record or a bad value.
+/// [`AdminError`] for a missing record or a bad value.
 pub async fn update(
-    store: &dyn RecordStore,
-    zone: &Hostname,
+    admin: &RecordAdmin,
     args: UpdateArgs,
     out: &mut dyn Write,
     warnings: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    let name = hostname_in_zone(&args.hostname, zone)?;
-    if let Some(mac) = args.mac.as_deref().filter(|m| !m.is_empty()) {
-        check_mac(mac)?;
-    }
-    let new_secret = match (&args.secret, args.new_secret) {
-        (Some(s), _) if s.is_empty() => {
-            return Err(AdminError::Input("the secret cannot be empty".into()));
-        }
-        (Some(s), _) => {
-            let secret = SharedSecret::new(s.clone());
-            check_strength(&secret, args.strict, warnings)?;
-            Some(secret)
-        }
-        (None, true) => Some(SharedSecret::generate(GENERATED_SECRET_DIGITS)?),
+    let mut request = UpdateRecord::new(hostname(&args.hostname)?);
+    request.types = args.types.list();
+    request.secret = match (given_secret(args.secret)?, args.new_secret) {
+        (Some(secret), _) => SecretChoice::Given(secret),
+        (None, true) => SecretChoice::Generate,
+        (None, false) => SecretChoice::Default,
+    };
+    request.strict = args.strict;
+    request.ttl = match (args.ttl, args.default_ttl) {
+        (_, true) => Some(None),
+        (Some(ttl), false) => Some(Some(ttl)),
         (None, false) => None,
     };
-    for r in existing(store, &name, args.types).await? {
-        let mut c = r.config.clone();
-        if let Some(secret) = &new_secret {
-            c.shared_secret = secret.clone();
-        }
-        if let Some(ttl) = args.ttl {
-            c.ttl = Some(ttl);
-        }
-        if args.default_ttl {
-            c.ttl = None;
-        }
-        if let Some(v) = args.allow_internal {
-            c.allow_internal = v;
-        }
-        if let Some(v) = args.read_privilege {
-            c.read_privilege = v;
-        }
-        if let Some(v) = args.require_signed {
-            c.require_signed = v;
-        }
-        if let Some(mac) = &args.mac {
-            c.mac_address = (!mac.is_empty()).then(|| mac.clone());
-        }
-        if let Some(comment) = &args.comment {
-            c.comment = (!comment.is_empty()).then(|| comment.clone());
-        }
-        store.update_config(&r.key, &c).await?;
-        writeln!(out, "updated {}", r.key)?;
+    request.allow_internal = args.allow_internal;
+    request.read_privilege = args.read_privilege;
+    request.require_signed = args.require_signed;
+    request.mac_address = args.mac.map(|m| (!m.is_empty()).then_some(m));
+    request.comment = args.comment.map(|c| (!c.is_empty()).then_some(c));
+    let changed = admin.update(request).await?;
+    for key in &changed.keys {
+        writeln!(out, "updated {key}")?;
     }
-    if let (Some(secret), true) = (&new_secret, args.new_secret) {
-        print_new_secret(secret, out)?;
-    }
+    report(&changed, out, warnings)?;
     Ok(())
 }
 
@@ -333,45 +251,56 @@ pub async fn update(
 ///
 /// # Errors
 ///
-/// [`AdminError::Input`] for a missing record.
+/// [`AdminError`] for a missing record.
 pub async fn set_lock(
-    store: &dyn RecordStore,
-    zone: &Hostname,
-    hostname: &str,
+    admin: &RecordAdmin,
+    name: &str,
     types: Types,
     locked: bool,
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    let name = hostname_in_zone(hostname, zone)?;
-    for r in existing(store, &name, types).await? {
-        let config = r.config.clone().with_lock(locked);
-        store.update_config(&r.key, &config).await?;
-        writeln!(
-            out,
-            "{} {}",
-            if locked { "locked" } else { "unlocked" },
-            r.key
-        )?;
+    let changed = admin
+        .set_lock(&hostname(name)?, &types.list(), locked)
+        .await?;
+    for key in &changed.keys {
+        writeln!(out, "{} {key}", if locked { "locked" } else { "unlocked" })?;
     }
     Ok(())
 }
 
-/// `remove`.
+/// `remove`: through the running server listening on `control_socket`
+/// when there is one (its embedded DNS forgets the name at once), else
+/// here: the names leave DNS first, then the store.
 ///
 /// # Errors
 ///
-/// [`AdminError::Input`] for a missing record.
+/// [`AdminError`] saying which step failed.
 pub async fn remove(
-    store: &dyn RecordStore,
-    zone: &Hostname,
-    hostname: &str,
+    admin: &RecordAdmin,
+    control_socket: Option<&Path>,
+    name: &str,
     types: Types,
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    let name = hostname_in_zone(hostname, zone)?;
-    for r in existing(store, &name, types).await? {
-        store.delete(&r.key).await?;
-        writeln!(out, "removed {}", r.key)?;
+    let name = hostname(name)?;
+    // The zone rule is checked here too, so a name in no zone gets the
+    // same answer with or without a running server.
+    admin.check_in_zone(&name)?;
+    if let Some(path) = control_socket
+        && let Some(result) =
+            crate::control::remove_through_server(path, &name, &types.list()).await
+    {
+        let removed = result.map_err(|message| {
+            AdminError::Input(format!("the running server refused the removal: {message}"))
+        })?;
+        for key in removed {
+            writeln!(out, "removed {key}")?;
+        }
+        return Ok(());
+    }
+    let changed = admin.remove(&name, &types.list()).await?;
+    for key in &changed.keys {
+        writeln!(out, "removed {key}")?;
     }
     Ok(())
 }

@@ -5,28 +5,28 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ddns_authoritative::{AuthoritativeProvider, DnsServer, TcpLimits, ZoneConfig, ZoneData};
-use ddns_aws::{DynamoDbStore, Route53Provider};
+use ddns_authoritative::{DnsServer, ZoneData};
+use ddns_core::admin::RecordAdmin;
 use ddns_core::cache::CachedStore;
 use ddns_core::coalesce::CoalescingProvider;
 use ddns_core::codec::dyndns2::Dyndns2Api;
 use ddns_core::codec::forwarded::TrustedProxies;
 use ddns_core::codec::seed::{ApiKeys, SeedApi};
-use ddns_core::{DdnsService, DnsProvider, Record, RecordStore};
-use ddns_rfc2136::{Rfc2136Provider, TsigAlgorithmName, TsigKey};
-use ddns_sqlite::SqliteStore;
+use ddns_core::{DdnsService, DnsProvider, RecordStore};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::info;
 
-use crate::config::{ConfigError, ProviderConfig, StoreConfig, ValidConfig};
+use crate::backends::{Providers, backend, check_records_in_zones, open_store};
+use crate::config::ConfigError;
 use crate::connections::{ConnectionCaps, SourceConnections};
 use crate::health::HealthCheck;
 use crate::http::{HttpState, Role, accept_loop};
 use crate::limits::{CLEAN_EVERY, Limits};
 use crate::metrics::Metrics;
+use crate::settings::{ProviderSpec, ValidConfig};
 use crate::tls::TlsCertificates;
 
 /// How long shutdown waits for requests in flight.
@@ -50,6 +50,15 @@ pub enum StartError {
     /// The TLS certificate or key is unusable.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    /// The control socket could not be bound.
+    #[error("control.socket = {}: cannot listen: {source}", path.display())]
+    Control {
+        /// The socket's path.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// An HTTP address could not be bound.
     #[error("{setting} = {addr}: cannot listen: {source}; choose a free address and port")]
     Listen {
@@ -61,44 +70,6 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
-}
-
-fn backend(what: impl Into<String>) -> impl FnOnce(ddns_core::Error) -> StartError {
-    let what = what.into();
-    move |source| StartError::Backend { what, source }
-}
-
-/// Opens the configured store (creating and seeding it if new).
-///
-/// # Errors
-///
-/// [`StartError::Backend`] naming the file and what to do.
-pub async fn open_store(config: &ValidConfig) -> Result<Arc<dyn RecordStore>, StartError> {
-    match &config.config.store {
-        StoreConfig::Sqlite { path } => Ok(Arc::new(
-            SqliteStore::builder(path)
-                .with_seed_zone(config.zone.clone())
-                .open()
-                .await
-                .map_err(backend("store.path"))?,
-        )),
-        StoreConfig::Dynamodb {
-            table,
-            region,
-            endpoint_url,
-        } => {
-            let mut builder = DynamoDbStore::builder().with_table(table);
-            if let Some(region) = region {
-                builder = builder.with_region(region);
-            }
-            if let Some(url) = endpoint_url {
-                builder = builder.with_endpoint_url(url);
-            }
-            Ok(Arc::new(
-                builder.build().await.map_err(backend("store.table"))?,
-            ))
-        }
-    }
 }
 
 /// A started server; stop it with [`RunningServer::shutdown`].
@@ -113,6 +84,7 @@ pub struct RunningServer {
     loops: JoinSet<()>,
     graceful: Arc<GracefulShutdown>,
     service: Arc<DdnsService>,
+    admin: RecordAdmin,
 }
 
 impl RunningServer {
@@ -124,89 +96,74 @@ impl RunningServer {
     /// is left running then.
     pub async fn start(config: ValidConfig) -> Result<Self, StartError> {
         let store = open_store(&config).await?;
-        // One listing serves the zone check and the embedded zone's load.
+        // One listing serves the zone check and the embedded zones' load.
         let records = store
             .list_all()
             .await
             .map_err(backend("reading the store"))?;
-        check_records_in_zone(&records, &config)?;
-
-        let (provider, dns): (Arc<dyn DnsProvider>, Option<DnsServer>) =
-            match &config.config.provider {
-                ProviderConfig::Embedded => {
-                    let (provider, dns) = embedded(&config, &records).await?;
-                    (provider, Some(dns))
-                }
-                ProviderConfig::Rfc2136 { .. } => (rfc2136(&config)?, None),
-                ProviderConfig::Route53 {
-                    zone_id,
-                    region,
-                    endpoint_url,
-                } => {
-                    let mut builder = Route53Provider::builder()
-                        .with_zone_id(zone_id)
-                        .with_zone(config.zone.clone());
-                    if let Some(region) = region {
-                        builder = builder.with_region(region);
-                    }
-                    if let Some(url) = endpoint_url {
-                        builder = builder.with_endpoint_url(url);
-                    }
-                    (
-                        Arc::new(builder.build().await.map_err(backend("provider.zone_id"))?),
-                        None,
-                    )
-                }
-            };
-
-        let cached_store: Arc<dyn RecordStore> = match config.config.service.record_cache_ttl_ms {
-            0 => store,
-            ms => Arc::new(CachedStore::new(store, Duration::from_millis(ms))),
+        check_records_in_zones(&records, &config)?;
+        let providers = Providers::build(&config).await?;
+        let dns = if providers.embedded.is_empty() {
+            None
+        } else {
+            let published = providers.publish(&records, &config);
+            let zones: Vec<Arc<ZoneData>> = providers
+                .embedded
+                .iter()
+                .map(|(data, _)| data.clone())
+                .collect();
+            let dns = DnsServer::bind_zones(&config.dns.listen, &zones, config.dns.tcp)
+                .await
+                .map_err(backend("dns.listen"))?;
+            info!(
+                published,
+                zones = zones.len(),
+                "embedded DNS loaded from the store"
+            );
+            Some(dns)
         };
-        let batched = CoalescingProvider::new(provider).with_window(Duration::from_millis(
-            config.config.service.coalesce_window_ms,
-        ));
-        let limits = Limits::new(&config.config.limits).map(Arc::new);
-        let mut builder = DdnsService::builder(cached_store, Arc::new(batched));
+
+        let settings = config.service;
+        let cached_store: Arc<dyn RecordStore> = if settings.record_cache_ttl.is_zero() {
+            store
+        } else {
+            Arc::new(CachedStore::new(store, settings.record_cache_ttl))
+        };
+        let provider: Arc<dyn DnsProvider> = providers.router.clone();
+        let batched: Arc<dyn DnsProvider> =
+            Arc::new(CoalescingProvider::new(provider).with_window(settings.coalesce_window));
+        let limits = Limits::new(&config.limits).map(Arc::new);
+        let zones = config.core_zones();
+        let mut builder = DdnsService::builder(cached_store.clone(), batched.clone());
         if let Some(budget) = limits.as_ref().and_then(|l| l.host_budget()) {
             builder = builder.with_host_budget(budget);
         }
         let service = Arc::new(
             builder
-                .with_default_ttl(config.config.zone.default_ttl)
-                .with_recheck_interval(Duration::from_secs(
-                    config.config.service.recheck_interval_secs,
-                ))
-                .with_signed_window(Duration::from_secs(
-                    config.config.service.signed_window_secs,
-                ))
-                .with_provider_timeout(Duration::from_millis(
-                    config.config.service.provider_timeout_ms,
-                ))
-                .with_access_write_delay(Duration::from_millis(
-                    config.config.service.access_write_delay_ms,
-                ))
+                .with_zones(zones.clone())
+                .with_recheck_interval(settings.recheck_interval)
+                .with_signed_window(settings.signed_window)
+                .with_provider_timeout(settings.provider_timeout)
+                .with_access_write_delay(settings.access_write_delay)
                 .build(),
         );
+        let admin = RecordAdmin::new(cached_store, batched, zones);
         let state = Arc::new(HttpState {
-            api: SeedApi::new(
-                service.clone(),
-                ApiKeys::new(config.config.http.api_keys.clone()),
-            ),
+            api: SeedApi::new(service.clone(), ApiKeys::new(config.http.api_keys.clone())),
             dyndns2: Dyndns2Api::new(service.clone()),
-            proxies: TrustedProxies::new(config.config.http.trusted_proxies.clone()),
+            proxies: TrustedProxies::new(config.http.trusted_proxies.clone()),
             metrics: Arc::new(Metrics::new()),
             health: HealthCheck::new(
                 service.clone(),
-                config.zone.clone(),
-                Duration::from_millis(config.config.http.health_cache_ms),
+                config.zones.iter().map(|z| z.name.clone()).collect(),
+                config.http.health_cache,
             ),
-            admin_split: config.config.admin_http.is_some(),
-            request_timeout: config.request_timeout(),
+            admin_split: !config.admin_http.is_empty(),
+            request_timeout: config.http.request_timeout,
             limits,
         });
 
-        let tls = match &config.config.tls {
+        let tls = match &config.tls {
             Some(tls_config) => match TlsCertificates::load(tls_config) {
                 Ok(certificates) => Some((Arc::new(certificates), tls_config.listen.clone())),
                 Err(e) => {
@@ -220,7 +177,6 @@ impl RunningServer {
         };
         type Wanted = (&'static str, SocketAddr, Role, Option<Arc<TlsCertificates>>);
         let mut wanted: Vec<Wanted> = config
-            .config
             .http
             .listen
             .iter()
@@ -233,14 +189,12 @@ impl RunningServer {
                     .map(|&addr| ("tls.listen", addr, Role::Api, Some(certificates.clone()))),
             );
         }
-        if let Some(admin) = &config.config.admin_http {
-            wanted.extend(
-                admin
-                    .listen
-                    .iter()
-                    .map(|&addr| ("admin_http.listen", addr, Role::Admin, None)),
-            );
-        }
+        wanted.extend(
+            config
+                .admin_http
+                .iter()
+                .map(|&addr| ("admin_http.listen", addr, Role::Admin, None)),
+        );
         let mut listeners = Vec::new();
         for (setting, addr, role, certificates) in wanted {
             match TcpListener::bind(addr).await {
@@ -270,14 +224,14 @@ impl RunningServer {
             bound(Role::Admin, false),
         );
         let caps = ConnectionCaps {
-            all: Arc::new(Semaphore::new(config.config.http.max_connections)),
+            all: Arc::new(Semaphore::new(config.http.max_connections)),
             per_source: Arc::new(SourceConnections::new(
-                config.config.http.max_connections_per_source,
+                config.http.max_connections_per_source,
                 (
-                    config.config.limits.source_prefix_v4,
-                    config.config.limits.source_prefix_v6,
+                    config.limits.source_prefix_v4,
+                    config.limits.source_prefix_v6,
                 ),
-                TrustedProxies::new(config.config.http.trusted_proxies.clone()),
+                TrustedProxies::new(config.http.trusted_proxies.clone()),
             )),
         };
         let (stop, stopped) = watch::channel(false);
@@ -309,13 +263,54 @@ impl RunningServer {
                 }
             });
         }
+        #[cfg(unix)]
+        if let Some(path) = &config.control_socket {
+            match crate::control::server::bind(path).await {
+                Ok(listener) => {
+                    loops.spawn(crate::control::server::serve(
+                        listener,
+                        path.clone(),
+                        admin.clone(),
+                        stopped.clone(),
+                    ));
+                }
+                Err(source) if !config.control_socket_required => {
+                    tracing::warn!(
+                        socket = %path.display(),
+                        error = %source,
+                        "no control socket: `ddns-server remove` will not reach this server's embedded DNS until it restarts; set [control] socket to a usable path"
+                    );
+                }
+                Err(source) => {
+                    let _ = stop.send(true);
+                    while loops.join_next().await.is_some() {}
+                    if let Some(dns) = dns {
+                        dns.shutdown().await;
+                    }
+                    return Err(StartError::Control {
+                        path: path.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+        let names = |embedded: bool| {
+            config
+                .zones
+                .iter()
+                .filter(|z| !embedded || matches!(z.provider, ProviderSpec::Embedded))
+                .map(|z| z.name.as_str())
+                .collect::<Vec<_>>()
+        };
         info!(
-            zone = %config.zone,
+            zones = ?names(false),
+            embedded = ?names(true),
             http = ?http_addrs,
             https = ?https_addrs,
             admin = ?admin_addrs,
             dns = ?dns.as_ref().map(DnsServer::local_addrs),
-            provider = ?provider_kind(&config),
+            providers = ?config.zones.iter().map(|z| z.provider.kind()).collect::<Vec<_>>(),
+            control = ?config.control_socket,
             store = %config.store_description(),
             "ddns-server started"
         );
@@ -329,6 +324,7 @@ impl RunningServer {
             loops,
             graceful,
             service,
+            admin,
         })
     }
 
@@ -373,6 +369,12 @@ impl RunningServer {
         &self.service
     }
 
+    /// The record administration of this server: changes made through it
+    /// reach the running server's DNS at once.
+    pub fn admin(&self) -> &RecordAdmin {
+        &self.admin
+    }
+
     /// Stops accepting, lets requests in flight finish (up to 30 s), then
     /// stops the DNS server.
     pub async fn shutdown(mut self) {
@@ -394,121 +396,4 @@ impl RunningServer {
         }
         info!("ddns-server stopped");
     }
-}
-
-fn provider_kind(config: &ValidConfig) -> &'static str {
-    match config.config.provider {
-        ProviderConfig::Embedded => "embedded",
-        ProviderConfig::Rfc2136 { .. } => "rfc2136",
-        ProviderConfig::Route53 { .. } => "route53",
-    }
-}
-
-/// The embedded DNS server, loaded from the store, and its provider.
-async fn embedded(
-    config: &ValidConfig,
-    records: &[Record],
-) -> Result<(Arc<dyn DnsProvider>, DnsServer), StartError> {
-    let mut zone_config =
-        ZoneConfig::new(config.zone.clone()).with_nameservers(config.nameservers.clone());
-    if let Some(hostmaster) = &config.hostmaster {
-        zone_config = zone_config.with_hostmaster(hostmaster.clone());
-    }
-    let zone = Arc::new(ZoneData::new(zone_config).map_err(backend("zone"))?);
-    let provider = AuthoritativeProvider::new(zone.clone());
-    let published = provider.publish(records, config.config.zone.default_ttl);
-    let tcp = TcpLimits::new(
-        config.config.dns.tcp_max_connections,
-        Duration::from_secs(config.config.dns.tcp_idle_timeout_secs),
-    );
-    let dns = DnsServer::bind_with(&config.config.dns.listen, zone, tcp)
-        .await
-        .map_err(backend("dns.listen"))?;
-    info!(published, "embedded DNS loaded from the store");
-    Ok((Arc::new(provider), dns))
-}
-
-/// The RFC 2136 provider of `[provider]`.
-fn rfc2136(config: &ValidConfig) -> Result<Arc<dyn DnsProvider>, StartError> {
-    let ProviderConfig::Rfc2136 {
-        server,
-        key_file,
-        key_name,
-        key_algorithm,
-        key_secret,
-        timeout_secs,
-    } = &config.config.provider
-    else {
-        return Err(ConfigError::invalid("provider.kind", "?", "not rfc2136").into());
-    };
-    if let Some(path) = key_file {
-        crate::config::warn_if_readable_by_others(path, "the TSIG key file (provider.key_file)");
-    }
-    let key = match (key_file, key_name, key_secret) {
-        (Some(path), None, None) => Some(TsigKey::from_bind_file(path).map_err(|e| {
-            ConfigError::invalid(
-                "provider.key_file",
-                path.display().to_string(),
-                e.to_string(),
-            )
-        })?),
-        (None, Some(name), Some(secret)) => {
-            let algorithm: TsigAlgorithmName = key_algorithm
-                .as_deref()
-                .unwrap_or("hmac-sha256")
-                .parse()
-                .map_err(|e: ddns_core::Error| {
-                    ConfigError::invalid(
-                        "provider.key_algorithm",
-                        key_algorithm.clone().unwrap_or_default(),
-                        e.to_string(),
-                    )
-                })?;
-            Some(TsigKey::new(name, algorithm, secret).map_err(|e| {
-                ConfigError::invalid("provider.key_secret", "(hidden)", e.to_string())
-            })?)
-        }
-        (None, None, None) => None,
-        _ => {
-            return Err(ConfigError::invalid(
-                "provider.key_file",
-                key_file
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                "give either key_file, or key_name and key_secret (not both, not one alone)",
-            )
-            .into());
-        }
-    };
-    let mut builder = Rfc2136Provider::builder(*server, config.zone.clone())
-        .with_timeout(Duration::from_secs((*timeout_secs).max(1)));
-    if let Some(key) = key {
-        builder = builder.with_key(key);
-    }
-    let provider = builder.build().map_err(backend("provider"))?;
-    Ok(Arc::new(provider))
-}
-
-/// Refuses to start when the store holds records outside the zone: the
-/// embedded DNS server could not answer for them.
-fn check_records_in_zone(records: &[Record], config: &ValidConfig) -> Result<(), StartError> {
-    let outside: Vec<String> = records
-        .iter()
-        .filter(|r| !r.key.hostname.is_in_zone(&config.zone))
-        .map(|r| r.key.to_string())
-        .collect();
-    if let Some(first) = outside.first() {
-        return Err(ConfigError::invalid(
-            "zone.name",
-            config.zone.to_string(),
-            format!(
-                "{} holds records outside this zone ({first}{}); set zone.name to their zone, or remove them",
-                config.store_description(),
-                if outside.len() > 1 { format!(" and {} more", outside.len() - 1) } else { String::new() }
-            ),
-        )
-        .into());
-    }
-    Ok(())
 }

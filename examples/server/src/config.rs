@@ -18,7 +18,7 @@
 //! tcp_max_connections = 256        # DNS-over-TCP connections at once
 //! tcp_idle_timeout_secs = 10       # an idle DNS TCP connection is closed
 //!
-//! [zone]
+//! [zone]                         # one zone; for several, [[zones]] below
 //! name = "example.com"
 //! default_ttl = 60
 //!
@@ -43,13 +43,29 @@
 //! # kind = "rfc2136"
 //! # server = "127.0.0.1:53"
 //! # key_file = "/etc/bind/ddns.key"
+//!
+//! [control]
+//! # socket = "ddns.sqlite3.sock"   # where admin commands reach a running server
 //! ```
+//!
+//! Several zones, each with its own provider, replace `[zone]` and
+//! `[provider]` (give one form or the other):
+//!
+//! ```toml
+//! [[zones]]
+//! name = "example.com"             # served by the embedded DNS
+//!
+//! [[zones]]
+//! name = "example.net"
+//! provider = { kind = "rfc2136", server = "192.0.2.53:53", key_file = "/etc/bind/ddns.key" }
+//! ```
+//!
+//! [`Config::validate`](crate::settings) turns the file into typed
+//! [`ValidConfig`](crate::settings::ValidConfig) settings.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use ddns_core::Hostname;
 use ipnet::IpNet;
 use serde::Deserialize;
 
@@ -76,8 +92,8 @@ pub enum ConfigError {
     /// A setting has a value that cannot work.
     #[error("{setting} = {value:?}: {reason}")]
     Invalid {
-        /// The setting, as `section.key`.
-        setting: &'static str,
+        /// The setting, as `section.key` (`zones[1].name` in a list).
+        setting: String,
         /// The value given.
         value: String,
         /// What is wrong with it.
@@ -87,12 +103,12 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub(crate) fn invalid(
-        setting: &'static str,
+        setting: impl Into<String>,
         value: impl Into<String>,
         reason: impl Into<String>,
     ) -> Self {
         Self::Invalid {
-            setting,
+            setting: setting.into(),
             value: value.into(),
             reason: reason.into(),
         }
@@ -109,9 +125,14 @@ pub struct Config {
     /// The embedded DNS server.
     #[serde(default)]
     pub dns: DnsConfig,
-    /// The zone served.
+    /// The one zone served (with `[provider]`); the default when neither
+    /// it nor `[[zones]]` is given is `example.com` on the embedded DNS.
     #[serde(default)]
-    pub zone: ZoneSection,
+    pub zone: Option<ZoneSection>,
+    /// Several zones, each with its own `provider`; replaces `[zone]` and
+    /// `[provider]`.
+    #[serde(default)]
+    pub zones: Vec<ZoneSection>,
     /// Tuning of the use cases.
     #[serde(default)]
     pub service: ServiceSection,
@@ -128,9 +149,26 @@ pub struct Config {
     /// Where records live.
     #[serde(default)]
     pub store: StoreConfig,
-    /// What changes DNS.
+    /// What changes DNS for `[zone]` (default: the embedded DNS).
     #[serde(default)]
-    pub provider: ProviderConfig,
+    pub provider: Option<ProviderConfig>,
+    /// Where admin commands reach a running server.
+    #[serde(default)]
+    pub control: ControlConfig,
+    /// `--zone` / `DDNS_ZONE`, applied by [`Config::validate`].
+    #[serde(skip)]
+    pub(crate) zone_override: Option<String>,
+}
+
+/// `[control]`: the local socket through which admin commands (`remove`)
+/// act through a running server, so that its embedded DNS changes at once.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlConfig {
+    /// The Unix socket; default `<store.path>.sock` for SQLite, none for
+    /// DynamoDB. Only this user may connect.
+    #[serde(default)]
+    pub socket: Option<PathBuf>,
 }
 
 /// `[http]`.
@@ -211,7 +249,7 @@ impl Default for DnsConfig {
     }
 }
 
-/// `[zone]`.
+/// `[zone]`, or one entry of `[[zones]]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneSection {
@@ -227,6 +265,10 @@ pub struct ZoneSection {
     /// Hostmaster mailbox as a name; default `hostmaster.<zone>`.
     #[serde(default)]
     pub hostmaster: Option<String>,
+    /// What changes DNS for this zone (default: the embedded DNS). In the
+    /// `[zone]` form it may be given as `[provider]` instead.
+    #[serde(default)]
+    pub provider: Option<ProviderConfig>,
 }
 
 impl Default for ZoneSection {
@@ -236,6 +278,7 @@ impl Default for ZoneSection {
             default_ttl: default_ttl(),
             nameservers: Vec::new(),
             hostmaster: None,
+            provider: None,
         }
     }
 }
@@ -312,7 +355,7 @@ impl Default for StoreConfig {
     }
 }
 
-/// `[provider]`: what changes DNS.
+/// `[provider]`, or a zone's `provider`: what changes DNS.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ProviderConfig {
@@ -466,13 +509,15 @@ impl Config {
             message,
         })?;
         let holds_secrets = !config.http.api_keys.is_empty()
-            || matches!(
-                config.provider,
-                ProviderConfig::Rfc2136 {
-                    key_secret: Some(_),
-                    ..
-                }
-            );
+            || config.providers().any(|p| {
+                matches!(
+                    p,
+                    ProviderConfig::Rfc2136 {
+                        key_secret: Some(_),
+                        ..
+                    }
+                )
+            });
         if holds_secrets {
             warn_if_readable_by_others(
                 path,
@@ -495,7 +540,7 @@ impl Config {
     #[must_use]
     pub fn with_overrides(mut self, o: Overrides) -> Self {
         if let Some(zone) = o.zone {
-            self.zone.name = zone;
+            self.zone_override = Some(zone);
         }
         if let Some(db) = o.db {
             self.store = StoreConfig::Sqlite { path: db };
@@ -509,150 +554,14 @@ impl Config {
         self
     }
 
-    /// Checks what the types cannot, and resolves the zone.
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::Invalid`] naming the first bad setting.
-    pub fn validate(&self) -> Result<ValidConfig, ConfigError> {
-        let zone = Hostname::parse(&self.zone.name)
-            .map_err(|e| ConfigError::invalid("zone.name", &self.zone.name, e.to_string()))?;
-        let in_zone = |setting: &'static str, s: &str| -> Result<Hostname, ConfigError> {
-            Hostname::parse(s).map_err(|e| ConfigError::invalid(setting, s, e.to_string()))
-        };
-        let nameservers = self
-            .zone
-            .nameservers
-            .iter()
-            .map(|s| in_zone("zone.nameservers", s))
-            .collect::<Result<Vec<_>, _>>()?;
-        let hostmaster = self
-            .zone
-            .hostmaster
-            .as_deref()
-            .map(|s| in_zone("zone.hostmaster", s))
-            .transpose()?;
-        let https = self.tls.as_ref().map_or(0, |t| t.listen.len());
-        if self.http.listen.is_empty() && https == 0 {
-            return Err(ConfigError::invalid(
-                "http.listen",
-                "[]",
-                "at least one address is needed (here or in tls.listen)",
-            ));
-        }
-        if let Some(tls) = &self.tls
-            && tls.listen.is_empty()
-        {
-            return Err(ConfigError::invalid(
-                "tls.listen",
-                "[]",
-                "give at least one address to serve HTTPS on, or remove [tls]",
-            ));
-        }
-        if self.dns.listen.is_empty() && matches!(self.provider, ProviderConfig::Embedded) {
-            return Err(ConfigError::invalid(
-                "dns.listen",
-                "[]",
-                "the embedded provider needs at least one address to answer DNS on",
-            ));
-        }
-        if self.http.request_timeout_secs == 0 {
-            return Err(ConfigError::invalid(
-                "http.request_timeout_secs",
-                "0",
-                "must be at least 1",
-            ));
-        }
-        if self.service.provider_timeout_ms == 0 {
-            return Err(ConfigError::invalid(
-                "service.provider_timeout_ms",
-                "0",
-                "must be at least 1",
-            ));
-        }
-        if self.http.max_connections == 0 {
-            return Err(ConfigError::invalid(
-                "http.max_connections",
-                "0",
-                "must be at least 1",
-            ));
-        }
-        for (setting, value) in [
-            (
-                "http.max_connections_per_source",
-                self.http.max_connections_per_source,
-            ),
-            ("dns.tcp_max_connections", self.dns.tcp_max_connections),
-            (
-                "dns.tcp_idle_timeout_secs",
-                usize::try_from(self.dns.tcp_idle_timeout_secs).unwrap_or(usize::MAX),
-            ),
-        ] {
-            if value == 0 {
-                return Err(ConfigError::invalid(setting, "0", "must be at least 1"));
-            }
-        }
-        if let Some(admin) = &self.admin_http
-            && admin.listen.is_empty()
-        {
-            return Err(ConfigError::invalid(
-                "admin_http.listen",
-                "[]",
-                "give at least one address for /healthz and /metrics, or remove [admin_http]",
-            ));
-        }
-        self.limits
-            .check()
-            .map_err(|(setting, value, reason)| ConfigError::invalid(setting, value, reason))?;
-        if self.http.api_keys.iter().any(String::is_empty) {
-            return Err(ConfigError::invalid(
-                "http.api_keys",
-                "\"\"",
-                "an API key cannot be empty",
-            ));
-        }
-        Ok(ValidConfig {
-            zone,
-            nameservers,
-            hostmaster,
-            config: self.clone(),
-        })
-    }
-}
-
-/// A configuration that passed [`Config::validate`].
-#[derive(Debug, Clone)]
-pub struct ValidConfig {
-    /// The zone.
-    pub zone: Hostname,
-    /// Its name servers (empty: the default).
-    pub nameservers: Vec<Hostname>,
-    /// Its hostmaster (none: the default).
-    pub hostmaster: Option<Hostname>,
-    /// Everything else, as given.
-    pub config: Config,
-}
-
-impl ValidConfig {
-    /// The request timeout.
-    pub fn request_timeout(&self) -> Duration {
-        Duration::from_secs(self.config.http.request_timeout_secs)
-    }
-
-    /// The SQLite database file, when the store is SQLite.
-    pub fn db_path(&self) -> Option<&Path> {
-        match &self.config.store {
-            StoreConfig::Sqlite { path } => Some(path),
-            StoreConfig::Dynamodb { .. } => None,
-        }
-    }
-
-    /// The store, in words for logs and messages.
-    pub fn store_description(&self) -> String {
-        match &self.config.store {
-            StoreConfig::Sqlite { path } => format!("the SQLite database {}", path.display()),
-            StoreConfig::Dynamodb { table, .. } => format!("the DynamoDB table {table}"),
-        }
+    /// Every provider the file gives, for checks over all of them.
+    fn providers(&self) -> impl Iterator<Item = &ProviderConfig> {
+        self.provider.iter().chain(
+            self.zone
+                .iter()
+                .chain(&self.zones)
+                .filter_map(|z| z.provider.as_ref()),
+        )
     }
 }
 
@@ -661,58 +570,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_run_a_local_system() {
-        let c = Config::default().validate().unwrap();
-        assert_eq!(c.config.http.listen, ["127.0.0.1:8080".parse().unwrap()]);
-        assert_eq!(c.config.dns.listen, ["127.0.0.1:5353".parse().unwrap()]);
-        assert_eq!(c.zone.as_str(), "example.com.");
-        assert_eq!(c.config.zone.default_ttl, 60);
-        assert_eq!(c.db_path(), Some(Path::new("ddns.sqlite3")));
-    }
-
-    #[test]
-    fn a_full_file_parses() {
-        let c = Config::parse(
-            r#"
-            [http]
-            listen = ["127.0.0.1:0", "[::1]:8081"]
-            api_keys = ["k1"]
-            trusted_proxies = ["10.0.0.0/8"]
-            [dns]
-            listen = ["127.0.0.1:0"]
-            [zone]
-            name = "dyn.example.org"
-            default_ttl = 30
-            nameservers = ["ns1.example.org", "ns2.example.org"]
-            [store]
-            kind = "sqlite"
-            path = "/var/lib/ddns/ddns.sqlite3"
-            [provider]
-            kind = "embedded"
-            "#,
-        )
-        .unwrap()
-        .validate()
-        .unwrap();
-        assert_eq!(c.zone.as_str(), "dyn.example.org.");
-        assert_eq!(c.nameservers.len(), 2);
-        assert_eq!(c.config.http.listen.len(), 2);
-        assert_eq!(c.db_path(), Some(Path::new("/var/lib/ddns/ddns.sqlite3")));
-    }
-
-    #[test]
     fn the_rfc2136_provider_parses() {
         let c = Config::parse(
             "[provider]\nkind = \"rfc2136\"\nserver = \"192.0.2.53:53\"\nkey_file = \"/etc/bind/ddns.key\"\n",
         )
         .unwrap();
         match c.provider {
-            ProviderConfig::Rfc2136 {
+            Some(ProviderConfig::Rfc2136 {
                 server,
                 key_file,
                 timeout_secs,
                 ..
-            } => {
+            }) => {
                 assert_eq!(server, "192.0.2.53:53".parse().unwrap());
                 assert_eq!(key_file.as_deref(), Some(Path::new("/etc/bind/ddns.key")));
                 assert_eq!(timeout_secs, 5);
@@ -721,27 +590,12 @@ mod tests {
         }
         let e = Config::parse("[provider]\nkind = \"rfc2136\"\n").unwrap_err();
         assert!(e.contains("server"), "{e}");
-    }
-
-    #[test]
-    fn the_aws_store_and_provider_parse() {
-        let c = Config::parse(
-            "[store]\nkind = \"dynamodb\"\ntable = \"ddns-config\"\n[provider]\nkind = \"route53\"\nzone_id = \"Z1\"\nregion = \"us-east-1\"\n",
-        )
-        .unwrap()
-        .validate()
-        .unwrap();
-        assert_eq!(c.db_path(), None);
-        assert_eq!(c.store_description(), "the DynamoDB table ddns-config");
-        assert!(
-            matches!(c.config.provider, ProviderConfig::Route53 { ref zone_id, .. } if zone_id == "Z1")
-        );
         let e = Config::parse("[store]\nkind = \"dynamodb\"\n").unwrap_err();
         assert!(e.contains("table"), "{e}");
     }
 
     #[test]
-    fn errors_name_the_setting() {
+    fn parse_errors_name_the_key() {
         let unknown = Config::parse("[http]\nlisen = []\n").unwrap_err();
         assert!(
             unknown.contains("lisen") && unknown.contains("line 2"),
@@ -754,32 +608,7 @@ mod tests {
         );
         let bad_kind = Config::parse("[provider]\nkind = \"bind\"\n").unwrap_err();
         assert!(bad_kind.contains("bind"), "{bad_kind}");
-        let mut c = Config::default();
-        c.zone.name = "not a zone".into();
-        let e = c.validate().unwrap_err().to_string();
-        assert!(e.starts_with("zone.name = \"not a zone\""), "{e}");
-        let mut c = Config::default();
-        c.http.api_keys = vec![String::new()];
-        assert!(
-            c.validate()
-                .unwrap_err()
-                .to_string()
-                .starts_with("http.api_keys")
-        );
-    }
-
-    #[test]
-    fn overrides_replace_file_values() {
-        let c = Config::default().with_overrides(Overrides {
-            zone: Some("example.net".into()),
-            db: Some("x.sqlite3".into()),
-            http_listen: Some(vec!["127.0.0.1:9".parse().unwrap()]),
-            dns_listen: None,
-        });
-        let v = c.validate().unwrap();
-        assert_eq!(v.zone.as_str(), "example.net.");
-        assert_eq!(v.db_path(), Some(Path::new("x.sqlite3")));
-        assert_eq!(v.config.http.listen, ["127.0.0.1:9".parse().unwrap()]);
-        assert_eq!(v.config.dns.listen, ["127.0.0.1:5353".parse().unwrap()]);
+        let unknown_in_zone = Config::parse("[[zones]]\nname = \"a.b\"\nttl = 5\n").unwrap_err();
+        assert!(unknown_in_zone.contains("ttl"), "{unknown_in_zone}");
     }
 }

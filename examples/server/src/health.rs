@@ -1,5 +1,5 @@
-//! `/healthz`: one read of the store and one of DNS per interval, however
-//! often probes ask.
+//! `/healthz`: one read of the store and one of DNS per zone per interval,
+//! however often probes ask.
 //!
 //! The result is kept for `http.health_cache_ms` (default 5 s); probes in
 //! that time get the kept answer, and probes that arrive while a check runs
@@ -25,16 +25,17 @@ pub(crate) struct Health {
 #[derive(Debug)]
 pub(crate) struct HealthCheck {
     service: Arc<DdnsService>,
-    zone: Hostname,
+    /// The apex of every zone served: one DNS read each.
+    zones: Vec<Hostname>,
     keep_for: Duration,
     last: Mutex<Option<(Instant, Health)>>,
 }
 
 impl HealthCheck {
-    pub(crate) fn new(service: Arc<DdnsService>, zone: Hostname, keep_for: Duration) -> Self {
+    pub(crate) fn new(service: Arc<DdnsService>, zones: Vec<Hostname>, keep_for: Duration) -> Self {
         Self {
             service,
-            zone,
+            zones,
             keep_for,
             last: Mutex::new(None),
         }
@@ -54,14 +55,17 @@ impl HealthCheck {
     }
 
     async fn check(&self) -> Health {
-        let key = RecordKey::new(self.zone.clone(), RecordType::A);
-        let store = self.service.store().get(&key).await.err();
-        let dns = self
-            .service
-            .provider()
-            .current(&self.zone, RecordType::A)
-            .await
-            .err();
+        let mut store = None;
+        if let Some(apex) = self.zones.first() {
+            let key = RecordKey::new(apex.clone(), RecordType::A);
+            store = self.service.store().get(&key).await.err();
+        }
+        let mut dns = None;
+        for apex in &self.zones {
+            if let Err(e) = self.service.provider().current(apex, RecordType::A).await {
+                dns.get_or_insert(e);
+            }
+        }
         let mut down = Vec::new();
         for (name, error) in [("store", store), ("dns", dns)] {
             if let Some(error) = error {
@@ -93,7 +97,7 @@ mod tests {
         let service = DdnsService::builder(Arc::new(store), Arc::new(dns)).build();
         Arc::new(HealthCheck::new(
             Arc::new(service),
-            Hostname::parse("example.com").unwrap(),
+            vec![Hostname::parse("example.com").unwrap()],
             keep_for,
         ))
     }

@@ -18,14 +18,19 @@
 
 pub mod admin;
 pub mod app;
+mod backends;
 pub mod cli;
 pub mod config;
 mod connections;
+mod control;
 mod health;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod settings;
 pub mod tls;
 
 pub use app::{RunningServer, StartError};
-pub use config::{Config, ConfigError, ValidConfig};
+pub use backends::open_store;
+pub use config::{Config, ConfigError};
+pub use settings::ValidConfig;

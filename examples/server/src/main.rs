@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use ddns_server::cli::{Cli, Command};
-use ddns_server::{RunningServer, admin, app};
+use ddns_server::{RunningServer, admin};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -59,36 +59,32 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         server.shutdown().await;
         return Ok(());
     }
-    let store = app::open_store(&config).await?;
-    let store = store.as_ref();
-    let zone = &config.zone;
+    let (admin, store) = admin::open(&config).await?;
     let mut out = std::io::stdout().lock();
+    let mut warnings = std::io::stderr();
     match command {
         Command::Serve => {}
-        Command::Add(args) => {
-            admin::add(store, zone, args, &mut out, &mut std::io::stderr()).await?
-        }
-        Command::List { show_secrets } => admin::list(store, show_secrets, &mut out).await?,
+        Command::Add(args) => admin::add(&admin, args, &mut out, &mut warnings).await?,
+        Command::List { show_secrets } => admin::list(&admin, show_secrets, &mut out).await?,
         Command::Show {
             hostname,
             types,
             show_secret,
-        } => admin::show(store, zone, &hostname, types, show_secret, &mut out).await?,
-        Command::Update(args) => {
-            admin::update(store, zone, args, &mut out, &mut std::io::stderr()).await?
-        }
-        Command::Lock(t) => {
-            admin::set_lock(store, zone, &t.hostname, t.types, true, &mut out).await?
-        }
+        } => admin::show(&admin, &hostname, types, show_secret, &mut out).await?,
+        Command::Update(args) => admin::update(&admin, args, &mut out, &mut warnings).await?,
+        Command::Lock(t) => admin::set_lock(&admin, &t.hostname, t.types, true, &mut out).await?,
         Command::Unlock(t) => {
-            admin::set_lock(store, zone, &t.hostname, t.types, false, &mut out).await?
+            admin::set_lock(&admin, &t.hostname, t.types, false, &mut out).await?
         }
-        Command::Remove(t) => admin::remove(store, zone, &t.hostname, t.types, &mut out).await?,
+        Command::Remove(t) => {
+            let socket = config.control_socket.as_deref();
+            admin::remove(&admin, socket, &t.hostname, t.types, &mut out).await?
+        }
         Command::Token {
             hostname,
             ip,
             secret,
-        } => admin::token(store, &hostname, ip, secret, &mut out).await?,
+        } => admin::token(store.as_ref(), &hostname, ip, secret, &mut out).await?,
     }
     out.flush()?;
     Ok(())

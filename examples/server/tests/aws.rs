@@ -37,7 +37,7 @@ fn serve(dir: &std::path::Path) -> Spawned {
         .into_iter()
         .find(|l| l.contains("ddns-server started"))
         .expect("the server logs its start");
-    assert!(started.contains("provider=\"route53\""), "{started}");
+    assert!(started.contains("providers=[\"route53\"]"), "{started}");
     server
 }
 

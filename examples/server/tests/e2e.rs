@@ -419,7 +419,7 @@ async fn records_outside_the_zone_refuse_the_start() {
         .unwrap();
     server.shutdown().await;
     let err = RunningServer::start(config_in(dir.path(), |c| {
-        c.zone.name = "example.org".into()
+        c.zone.as_mut().unwrap().name = "example.org".into()
     }))
     .await
     .unwrap_err()

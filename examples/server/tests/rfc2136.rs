@@ -14,7 +14,7 @@ mod dns_servers;
 
 use std::net::IpAddr;
 
-use common::{config_in, get};
+use common::{config_in, get, raw_config_in};
 use ddns_core::{HashToken, Hostname, Record, RecordConfig, RecordKey, RecordType, SharedSecret};
 use ddns_server::RunningServer;
 use ddns_server::config::ProviderConfig;
@@ -32,14 +32,14 @@ async fn set_over_http_is_visible_in(dns: DnsServer) {
     )
     .unwrap();
     let config = config_in(dir.path(), |c| {
-        c.provider = ProviderConfig::Rfc2136 {
+        c.provider = Some(ProviderConfig::Rfc2136 {
             server: dns.addr,
             key_file: Some(key_file.clone()),
             key_name: None,
             key_algorithm: None,
             key_secret: None,
             timeout_secs: 5,
-        };
+        });
     });
     let server = RunningServer::start(config).await.unwrap();
     assert!(
@@ -114,26 +114,20 @@ async fn set_over_http_is_visible_in_knot() {
 fn a_bad_key_setting_is_refused_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.key");
-    let config = config_in(dir.path(), |c| {
-        c.provider = ProviderConfig::Rfc2136 {
+    let config = raw_config_in(dir.path(), |c| {
+        c.provider = Some(ProviderConfig::Rfc2136 {
             server: "127.0.0.1:53".parse().unwrap(),
             key_file: Some(missing.clone()),
             key_name: None,
             key_algorithm: None,
             key_secret: None,
             timeout_secs: 5,
-        };
+        });
     });
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let err = rt
-        .block_on(RunningServer::start(config))
-        .unwrap_err()
-        .to_string();
+    // The key file is read when the configuration is validated.
+    let err = config.validate().unwrap_err().to_string();
     assert!(
-        err.starts_with("provider.key_file = ") && err.contains("nope.key"),
+        err.starts_with("zone.provider.key_file = ") && err.contains("nope.key"),
         "{err}"
     );
 }

@@ -89,6 +89,14 @@ pub fn config_in(
     dir: &Path,
     adjust: impl FnOnce(&mut ddns_server::Config),
 ) -> ddns_server::ValidConfig {
+    raw_config_in(dir, adjust).validate().unwrap()
+}
+
+/// [`config_in`] before validation.
+pub fn raw_config_in(
+    dir: &Path,
+    adjust: impl FnOnce(&mut ddns_server::Config),
+) -> ddns_server::Config {
     let text = format!(
         r#"
         [http]
@@ -111,7 +119,7 @@ pub fn config_in(
     // the limits themselves.
     config.limits.enabled = false;
     adjust(&mut config);
-    config.validate().unwrap()
+    config
 }
 
 /// The loopback port of the `label` addresses (`http`, `https`) in the
@@ -348,13 +356,11 @@ pub fn http_status_line(addr: SocketAddr, path: &str) -> std::io::Result<String>
     Ok(line.trim_end().to_owned())
 }
 
-/// The zone named in the start line (`zone=example.com.`), without its dot.
+/// The first embedded zone named in the start line
+/// (`embedded=["example.com.", ...]`), without its dot.
 fn logged_zone(line: &str) -> Option<String> {
-    let rest = line.split("zone=").nth(1)?;
-    let zone: String = rest
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '"')
-        .collect();
+    let rest = line.split("embedded=[\"").nth(1)?;
+    let zone: String = rest.chars().take_while(|c| *c != '"').collect();
     let zone = zone.trim_end_matches('.');
     (!zone.is_empty()).then(|| zone.to_owned())
 }

@@ -1,0 +1,201 @@
+//! The backends a configuration names: the record store, and one DNS
+//! provider per zone behind a [`ZoneRouter`]. Serving and the admin
+//! commands build them the same way.
+
+use std::sync::Arc;
+
+use ddns_authoritative::{AuthoritativeProvider, ZoneConfig, ZoneData};
+use ddns_aws::{DynamoDbStore, Route53Provider};
+use ddns_core::router::ZoneRouter;
+use ddns_core::{DnsProvider, Record, RecordStore};
+use ddns_rfc2136::Rfc2136Provider;
+use ddns_sqlite::SqliteStore;
+
+use crate::app::StartError;
+use crate::config::{ConfigError, StoreConfig};
+use crate::settings::{ProviderSpec, ValidConfig, ZoneSpec};
+
+pub(crate) fn backend(what: impl Into<String>) -> impl FnOnce(ddns_core::Error) -> StartError {
+    let what = what.into();
+    move |source| StartError::Backend { what, source }
+}
+
+/// Opens the configured store (creating it, seeded with the first zone's
+/// example records, if new).
+///
+/// # Errors
+///
+/// [`StartError::Backend`] naming the file or table and what to do.
+pub async fn open_store(config: &ValidConfig) -> Result<Arc<dyn RecordStore>, StartError> {
+    match &config.store {
+        StoreConfig::Sqlite { path } => {
+            let mut builder = SqliteStore::builder(path);
+            if let Some(first) = config.zones.first() {
+                builder = builder.with_seed_zone(first.name.clone());
+            }
+            Ok(Arc::new(
+                builder.open().await.map_err(backend("store.path"))?,
+            ))
+        }
+        StoreConfig::Dynamodb {
+            table,
+            region,
+            endpoint_url,
+        } => {
+            let mut builder = DynamoDbStore::builder().with_table(table);
+            if let Some(region) = region {
+                builder = builder.with_region(region);
+            }
+            if let Some(url) = endpoint_url {
+                builder = builder.with_endpoint_url(url);
+            }
+            Ok(Arc::new(
+                builder.build().await.map_err(backend("store.table"))?,
+            ))
+        }
+    }
+}
+
+/// Every zone's provider, routed by zone, and the embedded zones' data.
+#[derive(Debug)]
+pub(crate) struct Providers {
+    /// One provider over all zones.
+    pub(crate) router: Arc<ZoneRouter>,
+    /// The zones the embedded DNS serves, with their providers.
+    pub(crate) embedded: Vec<(Arc<ZoneData>, AuthoritativeProvider)>,
+}
+
+impl Providers {
+    /// Builds the provider of every zone of `config`. Embedded zones start
+    /// empty; [`Providers::publish`] fills them.
+    pub(crate) async fn build(config: &ValidConfig) -> Result<Self, StartError> {
+        let mut routes: Vec<(ddns_core::Hostname, Arc<dyn DnsProvider>)> = Vec::new();
+        let mut embedded = Vec::new();
+        for zone in &config.zones {
+            let provider: Arc<dyn DnsProvider> = match &zone.provider {
+                ProviderSpec::Embedded => {
+                    let data = Arc::new(
+                        ZoneData::new(embedded_zone(zone))
+                            .map_err(backend(format!("the embedded zone {}", zone.name)))?,
+                    );
+                    let provider = AuthoritativeProvider::new(data.clone());
+                    embedded.push((data, provider.clone()));
+                    Arc::new(provider)
+                }
+                ProviderSpec::Rfc2136 {
+                    server,
+                    key,
+                    timeout,
+                } => {
+                    let mut builder =
+                        Rfc2136Provider::builder(*server, zone.name.clone()).with_timeout(*timeout);
+                    if let Some(key) = key {
+                        builder = builder.with_key(key.clone());
+                    }
+                    Arc::new(
+                        builder
+                            .build()
+                            .map_err(backend(format!("the rfc2136 provider of {}", zone.name)))?,
+                    )
+                }
+                ProviderSpec::Route53 {
+                    zone_id,
+                    region,
+                    endpoint_url,
+                } => {
+                    let mut builder = Route53Provider::builder()
+                        .with_zone_id(zone_id)
+                        .with_zone(zone.name.clone());
+                    if let Some(region) = region {
+                        builder = builder.with_region(region);
+                    }
+                    if let Some(url) = endpoint_url {
+                        builder = builder.with_endpoint_url(url);
+                    }
+                    Arc::new(
+                        builder
+                            .build()
+                            .await
+                            .map_err(backend(format!("the route53 provider of {}", zone.name)))?,
+                    )
+                }
+            };
+            routes.push((zone.name.clone(), provider));
+        }
+        let router = ZoneRouter::new(routes).map_err(|e| {
+            StartError::Config(ConfigError::invalid(
+                "zones",
+                config.zone_names(),
+                e.to_string(),
+            ))
+        })?;
+        Ok(Self {
+            router: Arc::new(router),
+            embedded,
+        })
+    }
+
+    /// Publishes in each embedded zone the last address the system set for
+    /// each of `records` whose longest zone it is. Returns how many were
+    /// published.
+    pub(crate) fn publish(&self, records: &[Record], config: &ValidConfig) -> usize {
+        let zones = config.core_zones();
+        self.embedded
+            .iter()
+            .map(|(data, provider)| {
+                let origin = data.config().origin();
+                let own: Vec<Record> = records
+                    .iter()
+                    .filter(|r| {
+                        zones
+                            .containing(&r.key.hostname)
+                            .is_some_and(|z| z.name() == origin)
+                    })
+                    .cloned()
+                    .collect();
+                let ttl = zones
+                    .containing(origin)
+                    .map_or(ddns_core::DEFAULT_TTL, ddns_core::Zone::default_ttl);
+                provider.publish(&own, ttl)
+            })
+            .sum()
+    }
+}
+
+/// The embedded DNS's settings for `zone`.
+fn embedded_zone(zone: &ZoneSpec) -> ZoneConfig {
+    let mut config = ZoneConfig::new(zone.name.clone()).with_nameservers(zone.nameservers.clone());
+    if let Some(hostmaster) = &zone.hostmaster {
+        config = config.with_hostmaster(hostmaster.clone());
+    }
+    config
+}
+
+/// Refuses records outside every zone: no backend could answer for them.
+pub(crate) fn check_records_in_zones(
+    records: &[Record],
+    config: &ValidConfig,
+) -> Result<(), StartError> {
+    let zones = config.core_zones();
+    let outside: Vec<String> = records
+        .iter()
+        .filter(|r| zones.containing(&r.key.hostname).is_none())
+        .map(|r| r.key.to_string())
+        .collect();
+    if let Some(first) = outside.first() {
+        let more = match outside.len() {
+            1 => String::new(),
+            n => format!(" and {} more", n - 1),
+        };
+        return Err(ConfigError::invalid(
+            "zone.name",
+            config.zone_names(),
+            format!(
+                "{} holds records outside the zones served ({first}{more}); configure their zone, or remove them",
+                config.store_description(),
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}

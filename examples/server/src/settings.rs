@@ -1,0 +1,693 @@
+//! The validated configuration: what [`Config::validate`] makes of the
+//! file, as typed values (durations, parsed names and TSIG keys, one
+//! provider spec per zone). Nothing downstream parses or re-checks them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ddns_authoritative::TcpLimits;
+use ddns_core::{Hostname, Zone, Zones};
+use ddns_rfc2136::{TsigAlgorithmName, TsigKey};
+use ipnet::IpNet;
+
+use crate::config::{
+    Config, ConfigError, ProviderConfig, StoreConfig, ZoneSection, warn_if_readable_by_others,
+};
+use crate::limits::LimitsConfig;
+use crate::tls::TlsConfig;
+
+/// A configuration that passed [`Config::validate`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ValidConfig {
+    /// The zones served, each with its provider, in the file's order.
+    pub zones: Vec<ZoneSpec>,
+    /// The HTTP side.
+    pub http: HttpSettings,
+    /// Listeners of their own for `/healthz` and `/metrics` (empty: served
+    /// beside the API).
+    pub admin_http: Vec<SocketAddr>,
+    /// The embedded DNS server's listeners and TCP bounds.
+    pub dns: DnsSettings,
+    /// Tuning of the use cases.
+    pub service: ServiceSettings,
+    /// HTTPS listeners and their certificate.
+    pub tls: Option<TlsConfig>,
+    /// Rate limits of the HTTP side.
+    pub limits: LimitsConfig,
+    /// Where records live.
+    pub store: StoreConfig,
+    /// The control socket of a running server (Unix only).
+    pub control_socket: Option<PathBuf>,
+    /// True when `[control] socket` was given: failing to listen on it
+    /// stops the start. The default path is best effort.
+    pub control_socket_required: bool,
+}
+
+/// One zone and what changes it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ZoneSpec {
+    /// The apex.
+    pub name: Hostname,
+    /// The TTL of records that set none.
+    pub default_ttl: u32,
+    /// Name servers for the embedded DNS's NS records (empty: `ns1.<zone>`).
+    pub nameservers: Vec<Hostname>,
+    /// Hostmaster for the embedded DNS's SOA (none: `hostmaster.<zone>`).
+    pub hostmaster: Option<Hostname>,
+    /// The backend.
+    pub provider: ProviderSpec,
+}
+
+/// A zone's backend, resolved.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ProviderSpec {
+    /// The embedded authoritative DNS.
+    Embedded,
+    /// RFC 2136 UPDATE to a primary.
+    Rfc2136 {
+        /// The primary.
+        server: SocketAddr,
+        /// The TSIG key, read and parsed.
+        key: Option<TsigKey>,
+        /// How long to wait for the primary.
+        timeout: Duration,
+    },
+    /// A Route 53 hosted zone.
+    Route53 {
+        /// The hosted zone id.
+        zone_id: String,
+        /// The AWS region (default: from the environment).
+        region: Option<String>,
+        /// An endpoint override, for emulators.
+        endpoint_url: Option<String>,
+    },
+}
+
+impl ProviderSpec {
+    /// The kind, as the configuration spells it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::Rfc2136 { .. } => "rfc2136",
+            Self::Route53 { .. } => "route53",
+        }
+    }
+}
+
+/// `[http]`, resolved.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HttpSettings {
+    /// Plain HTTP listeners.
+    pub listen: Vec<SocketAddr>,
+    /// Accepted `x-api-key` values; empty: none required.
+    pub api_keys: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// How long a request may take, headers included.
+    pub request_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Connections one source may hold.
+    pub max_connections_per_source: usize,
+    /// How long a `/healthz` result is kept.
+    pub health_cache: Duration,
+}
+
+/// `[dns]`, resolved.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DnsSettings {
+    /// UDP and TCP listeners of the embedded DNS.
+    pub listen: Vec<SocketAddr>,
+    /// Bounds on DNS-over-TCP connections.
+    pub tcp: TcpLimits,
+}
+
+/// `[service]`, resolved.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct ServiceSettings {
+    /// How long a known DNS value is trusted.
+    pub recheck_interval: Duration,
+    /// How long concurrent DNS changes wait to be batched.
+    pub coalesce_window: Duration,
+    /// How long access-state writes are gathered.
+    pub access_write_delay: Duration,
+    /// How long a record read from the store is reused (zero: never).
+    pub record_cache_ttl: Duration,
+    /// Accepted clock skew of signed requests.
+    pub signed_window: Duration,
+    /// How long one DNS backend call may take.
+    pub provider_timeout: Duration,
+}
+
+impl ValidConfig {
+    /// The zones, for the core's use cases.
+    pub fn core_zones(&self) -> Zones {
+        // validate() refuses an empty list and duplicates.
+        Zones::new(
+            self.zones
+                .iter()
+                .map(|z| Zone::new(z.name.clone()).with_default_ttl(z.default_ttl)),
+        )
+        .unwrap_or_else(|_| Zones::single(Zone::new(default_zone())))
+    }
+
+    /// True when some zone is served by the embedded DNS.
+    pub fn has_embedded_zone(&self) -> bool {
+        self.zones
+            .iter()
+            .any(|z| matches!(z.provider, ProviderSpec::Embedded))
+    }
+
+    /// The SQLite database file, when the store is SQLite.
+    pub fn db_path(&self) -> Option<&Path> {
+        match &self.store {
+            StoreConfig::Sqlite { path } => Some(path),
+            StoreConfig::Dynamodb { .. } => None,
+        }
+    }
+
+    /// The store, in words for logs and messages.
+    pub fn store_description(&self) -> String {
+        match &self.store {
+            StoreConfig::Sqlite { path } => format!("the SQLite database {}", path.display()),
+            StoreConfig::Dynamodb { table, .. } => format!("the DynamoDB table {table}"),
+        }
+    }
+
+    /// The zone names, comma-separated, for logs.
+    pub fn zone_names(&self) -> String {
+        self.zones
+            .iter()
+            .map(|z| z.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn default_zone() -> Hostname {
+    Hostname::parse("example.com").unwrap_or_else(|_| unreachable!("a valid literal"))
+}
+
+fn at_least_one(setting: &str, value: u64) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(ConfigError::invalid(setting, "0", "must be at least 1"));
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Checks what the types cannot and resolves every setting to a typed
+    /// value: zones and their providers (TSIG key files are read here),
+    /// durations, names.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the first bad setting.
+    pub fn validate(&self) -> Result<ValidConfig, ConfigError> {
+        let zones = self.zone_specs()?;
+        let https = self.tls.as_ref().map_or(0, |t| t.listen.len());
+        if self.http.listen.is_empty() && https == 0 {
+            return Err(ConfigError::invalid(
+                "http.listen",
+                "[]",
+                "at least one address is needed (here or in tls.listen)",
+            ));
+        }
+        if let Some(tls) = &self.tls
+            && tls.listen.is_empty()
+        {
+            return Err(ConfigError::invalid(
+                "tls.listen",
+                "[]",
+                "give at least one address to serve HTTPS on, or remove [tls]",
+            ));
+        }
+        let embedded = zones
+            .iter()
+            .any(|z| matches!(z.provider, ProviderSpec::Embedded));
+        if self.dns.listen.is_empty() && embedded {
+            return Err(ConfigError::invalid(
+                "dns.listen",
+                "[]",
+                "the embedded provider needs at least one address to answer DNS on",
+            ));
+        }
+        at_least_one("http.request_timeout_secs", self.http.request_timeout_secs)?;
+        at_least_one(
+            "service.provider_timeout_ms",
+            self.service.provider_timeout_ms,
+        )?;
+        for (setting, value) in [
+            ("http.max_connections", self.http.max_connections),
+            (
+                "http.max_connections_per_source",
+                self.http.max_connections_per_source,
+            ),
+            ("dns.tcp_max_connections", self.dns.tcp_max_connections),
+        ] {
+            at_least_one(setting, u64::try_from(value).unwrap_or(u64::MAX))?;
+        }
+        at_least_one("dns.tcp_idle_timeout_secs", self.dns.tcp_idle_timeout_secs)?;
+        if let Some(admin) = &self.admin_http
+            && admin.listen.is_empty()
+        {
+            return Err(ConfigError::invalid(
+                "admin_http.listen",
+                "[]",
+                "give at least one address for /healthz and /metrics, or remove [admin_http]",
+            ));
+        }
+        self.limits
+            .check()
+            .map_err(|(setting, value, reason)| ConfigError::invalid(setting, value, reason))?;
+        if self.http.api_keys.iter().any(String::is_empty) {
+            return Err(ConfigError::invalid(
+                "http.api_keys",
+                "\"\"",
+                "an API key cannot be empty",
+            ));
+        }
+        let control_socket = self.control.socket.clone().or_else(|| match &self.store {
+            StoreConfig::Sqlite { path } => {
+                let mut socket = path.clone().into_os_string();
+                socket.push(".sock");
+                Some(PathBuf::from(socket))
+            }
+            StoreConfig::Dynamodb { .. } => None,
+        });
+        let service = &self.service;
+        Ok(ValidConfig {
+            zones,
+            http: HttpSettings {
+                listen: self.http.listen.clone(),
+                api_keys: self.http.api_keys.clone(),
+                trusted_proxies: self.http.trusted_proxies.clone(),
+                request_timeout: Duration::from_secs(self.http.request_timeout_secs),
+                max_connections: self.http.max_connections,
+                max_connections_per_source: self.http.max_connections_per_source,
+                health_cache: Duration::from_millis(self.http.health_cache_ms),
+            },
+            admin_http: self
+                .admin_http
+                .as_ref()
+                .map(|a| a.listen.clone())
+                .unwrap_or_default(),
+            dns: DnsSettings {
+                listen: self.dns.listen.clone(),
+                tcp: TcpLimits::new(
+                    self.dns.tcp_max_connections,
+                    Duration::from_secs(self.dns.tcp_idle_timeout_secs),
+                ),
+            },
+            service: ServiceSettings {
+                recheck_interval: Duration::from_secs(service.recheck_interval_secs),
+                coalesce_window: Duration::from_millis(service.coalesce_window_ms),
+                access_write_delay: Duration::from_millis(service.access_write_delay_ms),
+                record_cache_ttl: Duration::from_millis(service.record_cache_ttl_ms),
+                signed_window: Duration::from_secs(service.signed_window_secs),
+                provider_timeout: Duration::from_millis(service.provider_timeout_ms),
+            },
+            tls: self.tls.clone(),
+            limits: self.limits.clone(),
+            store: self.store.clone(),
+            control_socket,
+            control_socket_required: self.control.socket.is_some(),
+        })
+    }
+
+    /// The zone list: `[[zones]]`, or `[zone]` with `[provider]` as a list
+    /// of one, with `--zone` applied.
+    fn zone_specs(&self) -> Result<Vec<ZoneSpec>, ConfigError> {
+        let mut sections: Vec<(String, ZoneSection)> = if self.zones.is_empty() {
+            let mut zone = self.zone.clone().unwrap_or_default();
+            if zone.provider.is_some() && self.provider.is_some() {
+                return Err(ConfigError::invalid(
+                    "provider",
+                    "[provider] and [zone.provider]",
+                    "give the zone's provider once",
+                ));
+            }
+            if zone.provider.is_none() {
+                zone.provider.clone_from(&self.provider);
+            }
+            vec![("zone".to_owned(), zone)]
+        } else {
+            if self.zone.is_some() || self.provider.is_some() {
+                return Err(ConfigError::invalid(
+                    "zones",
+                    "[[zones]] with [zone] or [provider]",
+                    "use either [zone] and [provider] for one zone, or [[zones]] each with its provider",
+                ));
+            }
+            self.zones
+                .iter()
+                .enumerate()
+                .map(|(i, z)| (format!("zones[{i}]"), z.clone()))
+                .collect()
+        };
+        if let Some(name) = &self.zone_override {
+            match sections.as_mut_slice() {
+                [(_, only)] => only.name.clone_from(name),
+                _ => {
+                    return Err(ConfigError::invalid(
+                        "--zone",
+                        name,
+                        "the configuration lists several zones; --zone (DDNS_ZONE) replaces the name of a single zone only",
+                    ));
+                }
+            }
+        }
+        let mut specs: Vec<ZoneSpec> = Vec::new();
+        for (at, section) in sections {
+            let spec = zone_spec(&at, section)?;
+            if let Some(other) = specs.iter().find(|s| s.name == spec.name) {
+                return Err(ConfigError::invalid(
+                    format!("{at}.name"),
+                    spec.name.to_string(),
+                    format!(
+                        "the zone {} is listed twice; list each zone once",
+                        other.name
+                    ),
+                ));
+            }
+            specs.push(spec);
+        }
+        Ok(specs)
+    }
+}
+
+/// One zone's settings at `at` (`zone`, `zones[2]`), resolved.
+fn zone_spec(at: &str, section: ZoneSection) -> Result<ZoneSpec, ConfigError> {
+    let parse = |key: &str, s: &str| -> Result<Hostname, ConfigError> {
+        Hostname::parse(s)
+            .map_err(|e| ConfigError::invalid(format!("{at}.{key}"), s, e.to_string()))
+    };
+    let name = parse("name", &section.name)?;
+    if section.default_ttl > ddns_core::MAX_TTL {
+        return Err(ConfigError::invalid(
+            format!("{at}.default_ttl"),
+            section.default_ttl.to_string(),
+            format!("at most {} (RFC 2181)", ddns_core::MAX_TTL),
+        ));
+    }
+    let nameservers = section
+        .nameservers
+        .iter()
+        .map(|s| parse("nameservers", s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let hostmaster = section
+        .hostmaster
+        .as_deref()
+        .map(|s| parse("hostmaster", s))
+        .transpose()?;
+    let provider = match section.provider.unwrap_or_default() {
+        ProviderConfig::Embedded => ProviderSpec::Embedded,
+        ProviderConfig::Route53 {
+            zone_id,
+            region,
+            endpoint_url,
+        } => {
+            if zone_id.trim().is_empty() {
+                return Err(ConfigError::invalid(
+                    format!("{at}.provider.zone_id"),
+                    zone_id,
+                    "give the hosted zone's id (Z...)",
+                ));
+            }
+            ProviderSpec::Route53 {
+                zone_id,
+                region,
+                endpoint_url,
+            }
+        }
+        ProviderConfig::Rfc2136 {
+            server,
+            key_file,
+            key_name,
+            key_algorithm,
+            key_secret,
+            timeout_secs,
+        } => ProviderSpec::Rfc2136 {
+            server,
+            key: tsig_key(at, key_file, key_name, key_algorithm, key_secret)?,
+            timeout: Duration::from_secs(timeout_secs.max(1)),
+        },
+    };
+    Ok(ZoneSpec {
+        name,
+        default_ttl: section.default_ttl,
+        nameservers,
+        hostmaster,
+        provider,
+    })
+}
+
+/// The TSIG key of an rfc2136 provider: from a BIND key file, or from name
+/// and secret (not both, not one alone), or none.
+fn tsig_key(
+    at: &str,
+    key_file: Option<PathBuf>,
+    key_name: Option<String>,
+    key_algorithm: Option<String>,
+    key_secret: Option<String>,
+) -> Result<Option<TsigKey>, ConfigError> {
+    let setting = |key: &str| format!("{at}.provider.{key}");
+    match (key_file, key_name, key_secret) {
+        (Some(path), None, None) => {
+            warn_if_readable_by_others(&path, "the TSIG key file (provider.key_file)");
+            TsigKey::from_bind_file(&path).map(Some).map_err(|e| {
+                ConfigError::invalid(
+                    setting("key_file"),
+                    path.display().to_string(),
+                    e.to_string(),
+                )
+            })
+        }
+        (None, Some(name), Some(secret)) => {
+            let algorithm: TsigAlgorithmName = key_algorithm
+                .as_deref()
+                .unwrap_or("hmac-sha256")
+                .parse()
+                .map_err(|e: ddns_core::Error| {
+                    ConfigError::invalid(
+                        setting("key_algorithm"),
+                        key_algorithm.clone().unwrap_or_default(),
+                        e.to_string(),
+                    )
+                })?;
+            TsigKey::new(&name, algorithm, &secret)
+                .map(Some)
+                .map_err(|e| ConfigError::invalid(setting("key_secret"), "(hidden)", e.to_string()))
+        }
+        (None, None, None) => Ok(None),
+        (key_file, ..) => Err(ConfigError::invalid(
+            setting("key_file"),
+            key_file
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            "give either key_file, or key_name and key_secret (not both, not one alone)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+
+    #[test]
+    fn defaults_run_a_local_system() {
+        let c = Config::default().validate().unwrap();
+        assert_eq!(c.http.listen, ["127.0.0.1:8080".parse().unwrap()]);
+        assert_eq!(c.dns.listen, ["127.0.0.1:5353".parse().unwrap()]);
+        assert_eq!(c.zones.len(), 1);
+        assert_eq!(c.zones[0].name.as_str(), "example.com.");
+        assert_eq!(c.zones[0].default_ttl, 60);
+        assert!(matches!(c.zones[0].provider, ProviderSpec::Embedded));
+        assert_eq!(c.db_path(), Some(Path::new("ddns.sqlite3")));
+        assert_eq!(
+            c.control_socket.as_deref(),
+            Some(Path::new("ddns.sqlite3.sock"))
+        );
+        assert_eq!(c.service.coalesce_window, Duration::from_millis(20));
+        assert_eq!(c.http.request_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_full_file_parses() {
+        let c = Config::parse(
+            r#"
+            [http]
+            listen = ["127.0.0.1:0", "[::1]:8081"]
+            api_keys = ["k1"]
+            trusted_proxies = ["10.0.0.0/8"]
+            [dns]
+            listen = ["127.0.0.1:0"]
+            [zone]
+            name = "dyn.example.org"
+            default_ttl = 30
+            nameservers = ["ns1.example.org", "ns2.example.org"]
+            [store]
+            kind = "sqlite"
+            path = "/var/lib/ddns/ddns.sqlite3"
+            [provider]
+            kind = "embedded"
+            "#,
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        assert_eq!(c.zones[0].name.as_str(), "dyn.example.org.");
+        assert_eq!(c.zones[0].default_ttl, 30);
+        assert_eq!(c.zones[0].nameservers.len(), 2);
+        assert_eq!(c.http.listen.len(), 2);
+        assert_eq!(c.db_path(), Some(Path::new("/var/lib/ddns/ddns.sqlite3")));
+    }
+
+    #[test]
+    fn several_zones_each_get_their_provider() {
+        let c = Config::parse(
+            r#"
+            [[zones]]
+            name = "example.com"
+            [[zones]]
+            name = "example.net"
+            default_ttl = 120
+            provider = { kind = "rfc2136", server = "192.0.2.53:53", key_name = "ddns", key_secret = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0" }
+            [[zones]]
+            name = "example.org"
+            [zones.provider]
+            kind = "route53"
+            zone_id = "Z1"
+            "#,
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        let kinds: Vec<&str> = c.zones.iter().map(|z| z.provider.kind()).collect();
+        assert_eq!(kinds, ["embedded", "rfc2136", "route53"]);
+        assert!(
+            matches!(&c.zones[1].provider, ProviderSpec::Rfc2136 { key: Some(_), timeout, .. } if *timeout == Duration::from_secs(5))
+        );
+        assert_eq!(c.core_zones().len(), 3);
+        assert_eq!(
+            c.core_zones()
+                .containing(&Hostname::parse("h.example.net").unwrap())
+                .map(Zone::default_ttl),
+            Some(120)
+        );
+        assert!(c.has_embedded_zone());
+    }
+
+    #[test]
+    fn zone_lists_that_cannot_work_are_refused() {
+        let twice = "[[zones]]\nname = \"example.com\"\n[[zones]]\nname = \"Example.COM.\"\n";
+        let e = Config::parse(twice)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("zones[1].name") && e.contains("twice"), "{e}");
+        let both = "[zone]\nname = \"example.com\"\n[[zones]]\nname = \"example.net\"\n";
+        let e = Config::parse(both)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("either [zone]"), "{e}");
+        let bad = "[[zones]]\nname = \"example.com\"\n[[zones]]\nname = \"not a zone\"\n";
+        let e = Config::parse(bad)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("zones[1].name = \"not a zone\""), "{e}");
+        let two = "[[zones]]\nname = \"example.com\"\n[[zones]]\nname = \"example.net\"\n";
+        let e = Config::parse(two)
+            .unwrap()
+            .with_overrides(Overrides {
+                zone: Some("example.org".into()),
+                ..Overrides::default()
+            })
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--zone"), "{e}");
+        let half_key =
+            "[provider]\nkind = \"rfc2136\"\nserver = \"192.0.2.1:53\"\nkey_name = \"k\"\n";
+        let e = Config::parse(half_key)
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("zone.provider.key_file"), "{e}");
+    }
+
+    #[test]
+    fn the_aws_store_and_provider_parse() {
+        let c = Config::parse(
+            "[store]\nkind = \"dynamodb\"\ntable = \"ddns-config\"\n[provider]\nkind = \"route53\"\nzone_id = \"Z1\"\nregion = \"us-east-1\"\n",
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        assert_eq!(c.db_path(), None);
+        assert_eq!(c.control_socket, None);
+        assert_eq!(c.store_description(), "the DynamoDB table ddns-config");
+        assert!(
+            matches!(c.zones[0].provider, ProviderSpec::Route53 { ref zone_id, .. } if zone_id == "Z1")
+        );
+        assert!(!c.has_embedded_zone());
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let c = Config {
+            zone: Some(ZoneSection {
+                name: "not a zone".into(),
+                ..ZoneSection::default()
+            }),
+            ..Config::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.starts_with("zone.name = \"not a zone\""), "{e}");
+        let mut c = Config::default();
+        c.http.api_keys = vec![String::new()];
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("http.api_keys")
+        );
+        let mut c = Config::default();
+        c.service.provider_timeout_ms = 0;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("service.provider_timeout_ms")
+        );
+    }
+
+    #[test]
+    fn overrides_replace_file_values() {
+        let c = Config::default().with_overrides(Overrides {
+            zone: Some("example.net".into()),
+            db: Some("x.sqlite3".into()),
+            http_listen: Some(vec!["127.0.0.1:9".parse().unwrap()]),
+            dns_listen: None,
+        });
+        let v = c.validate().unwrap();
+        assert_eq!(v.zones[0].name.as_str(), "example.net.");
+        assert_eq!(v.db_path(), Some(Path::new("x.sqlite3")));
+        assert_eq!(v.http.listen, ["127.0.0.1:9".parse().unwrap()]);
+        assert_eq!(v.dns.listen, ["127.0.0.1:5353".parse().unwrap()]);
+    }
+}
