@@ -178,4 +178,45 @@ impl Failure {
             error,
         }
     }
+
+    /// What the operator must see of this failure in a log, with the whole
+    /// chain of causes: a backend's error, or why a stored record is
+    /// unusable. `None` for failures that are the client's doing.
+    ///
+    /// ```
+    /// use ddns_core::{Error, Failure};
+    /// let failure = Failure::dns(
+    ///     Error::unavailable("Route 53 did not answer", true)
+    ///         .with_source(std::io::Error::other("connection reset")),
+    /// );
+    /// let detail = failure.operator_detail().unwrap();
+    /// assert!(detail.starts_with("the DNS provider failed: "), "{detail}");
+    /// assert!(detail.ends_with("caused by: connection reset"), "{detail}");
+    /// assert!(Failure::HashMismatch.operator_detail().is_none());
+    /// ```
+    pub fn operator_detail(&self) -> Option<String> {
+        match self {
+            Self::Backend { backend, error } => {
+                let what = match backend {
+                    Backend::Store => "the record store",
+                    Backend::Dns => "the DNS provider",
+                };
+                let mut text = format!("{what} failed: {error}");
+                let mut cause = std::error::Error::source(error);
+                while let Some(c) = cause {
+                    let line = c.to_string();
+                    if !text.contains(&line) {
+                        text.push_str("; caused by: ");
+                        text.push_str(&line);
+                    }
+                    cause = c.source();
+                }
+                Some(text)
+            }
+            Self::UnusableRecord { hostname, reason } => {
+                Some(format!("the record {hostname} is unusable: {reason}"))
+            }
+            _ => None,
+        }
+    }
 }

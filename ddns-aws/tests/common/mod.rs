@@ -209,7 +209,7 @@ impl Moto {
         let out = client
             .create_hosted_zone()
             .name(name)
-            .caller_reference(format!("ddns-test-{}", std::process::id()))
+            .caller_reference(format!("ddns-test-{}-{name}", std::process::id()))
             .send()
             .await
             .unwrap();

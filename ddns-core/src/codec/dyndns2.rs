@@ -198,18 +198,22 @@ pub struct Dyndns2Api {
     service: Arc<DdnsService>,
 }
 
-fn text(status: u16, body: String) -> HttpResponse {
-    let mut r = HttpResponse::json(status, body);
-    r.content_type = "text/plain; charset=utf-8";
-    r
-}
-
 /// The 401 answer to a request that is not authenticated.
 pub fn badauth() -> HttpResponse {
-    let mut r = text(401, "badauth\n".to_owned());
+    let mut r = HttpResponse::text(401, "badauth\n".to_owned());
     r.headers
         .push(("www-authenticate", r#"Basic realm="ddns""#.to_owned()));
     r
+}
+
+/// `abuse`: the client is refused for its behaviour (its request rate).
+pub fn abuse() -> HttpResponse {
+    HttpResponse::text(200, "abuse\n".to_owned())
+}
+
+/// `911`: a server-side problem; the client should retry after a while.
+pub fn server_error() -> HttpResponse {
+    HttpResponse::text(200, "911\n".to_owned())
 }
 
 /// How one host of a request ended.
@@ -302,7 +306,7 @@ impl Dyndns2Api {
         // Decided before any lookup, so a long list costs nothing.
         if names.len() > MAX_HOSTNAMES {
             return answer(
-                text(200, "numhost\n".to_owned()),
+                HttpResponse::text(200, "numhost\n".to_owned()),
                 "numhost",
                 0,
                 0,
@@ -315,7 +319,7 @@ impl Dyndns2Api {
         };
         if names.is_empty() {
             return answer(
-                text(200, "notfqdn\n".to_owned()),
+                HttpResponse::text(200, "notfqdn\n".to_owned()),
                 "notfqdn",
                 0,
                 0,
@@ -380,7 +384,7 @@ impl Dyndns2Api {
             body.push('\n');
         }
         answer(
-            text(200, body),
+            HttpResponse::text(200, body),
             first.unwrap_or("nohost"),
             changes,
             unproven,

@@ -6,6 +6,7 @@
 //! Lambda both call the same codecs, so they cannot drift apart.
 
 pub mod dyndns2;
+pub mod endpoint;
 pub mod forwarded;
 pub mod json;
 pub mod seed;
@@ -31,6 +32,17 @@ impl HttpResponse {
         Self {
             status,
             content_type: "application/json",
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    /// A response with `status`, a `text/plain; charset=utf-8` body and no
+    /// other headers.
+    pub fn text(status: u16, body: String) -> Self {
+        Self {
+            status,
+            content_type: "text/plain; charset=utf-8",
             headers: Vec::new(),
             body,
         }

@@ -3,22 +3,27 @@
 //! The seed API (and dyndns2 on `/nic/update`) as an AWS Lambda behind API
 //! Gateway (REST API), an HTTP API or a Function URL, on the original stack's DynamoDB table and Route 53
 //! zone: a drop-in replacement for the original Python function. The HTTP
-//! side is ddns-core's seed codec, the same one the standalone server uses.
+//! side is ddns-core's endpoint, the same request path the standalone
+//! server takes, so both route (stage prefixes included) and log alike.
 //!
 //! Configuration comes from the original function's environment variables:
 //! `ddns_config_table`, `route_53_zone_id`, `route_53_zone_name`,
 //! `default_ttl` (60 when unset). API keys are checked by API Gateway in
 //! front of the function, as in the original; `DDNS_API_KEYS`
 //! (comma-separated) makes the function check them too, for Function URLs.
+//! Several hosted zones: `route_53_zones = "example.com=Z1,example.net=Z2"`
+//! in place of `route_53_zone_id` and `route_53_zone_name`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use ddns_aws::{DynamoDbStore, Route53Provider};
-use ddns_core::DdnsService;
 use ddns_core::codec::HttpResponse;
-use ddns_core::codec::dyndns2::{self, Dyndns2Api, Dyndns2Params, Dyndns2Request};
-use ddns_core::codec::seed::{self, ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
+use ddns_core::codec::dyndns2::Dyndns2Api;
+use ddns_core::codec::endpoint::{Endpoint, EndpointAnswer, EndpointRequest};
+use ddns_core::codec::seed::{self, ApiKeys, SeedApi};
+use ddns_core::router::ZoneRouter;
+use ddns_core::{DdnsService, DnsProvider, Hostname, Zone, Zones};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
@@ -47,68 +52,129 @@ fn to_lambda(r: HttpResponse) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Text(body)))
 }
 
-/// The two protocols the function serves.
-#[derive(Debug, Clone)]
+/// Where the function's log lines go (CloudWatch takes stderr).
+pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The function's protocols behind the core's one request path.
+#[derive(Clone)]
 pub struct LambdaApi {
-    seed: SeedApi,
-    dyndns2: Dyndns2Api,
+    endpoint: Endpoint,
+    log: LogSink,
 }
 
-fn query_pairs(request: &Request) -> Vec<(String, String)> {
-    request
-        .query_string_parameters_ref()
-        .into_iter()
-        .flat_map(|q| {
-            q.iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect::<Vec<_>>()
-        })
-        .collect()
+impl std::fmt::Debug for LambdaApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LambdaApi")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
 }
 
-/// Answers one invocation: dyndns2 on `/nic/update` and `/update` (after
-/// any stage prefix), the seed API on every other path.
+impl LambdaApi {
+    /// Sends log lines to `sink` instead of stderr.
+    #[must_use]
+    pub fn with_log(mut self, sink: LogSink) -> Self {
+        self.log = sink;
+        self
+    }
+
+    fn log_answer(&self, source: IpAddr, answer: &EndpointAnswer) {
+        for detail in answer.operator_details() {
+            (self.log)(&format!(
+                "WARN source={source} mode={} status={} {detail}",
+                answer.mode(),
+                answer.response().status
+            ));
+        }
+    }
+}
+
+/// The query string of the event, as the endpoint reads it: API Gateway
+/// REST events carry it only as parsed parameters.
+fn query_string(request: &Request) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    if let Some(params) = request.query_string_parameters_ref() {
+        for (k, v) in params.iter() {
+            query.append_pair(k, v);
+        }
+    }
+    query.finish()
+}
+
+/// Answers one invocation through the core's endpoint: dyndns2 on
+/// `/nic/update` and `/update` (after any stage prefix, as the server
+/// routes), the seed API on every other path. Backend failures are logged
+/// with their causes.
 pub async fn handle(api: &LambdaApi, request: Request) -> Response<Body> {
     let Some(source) = source_ip(&request) else {
         return to_lambda(seed::fail(
             "The request carries no source address; invoke the function through API Gateway or a Function URL.",
         ));
     };
-    let path = request.uri().path().trim_end_matches('/');
-    if dyndns2::is_dyndns2_path(path) || path.ends_with("/nic/update") {
-        let authorization = request
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok());
-        let params = Dyndns2Params::from_pairs(query_pairs(&request));
-        return to_lambda(
-            api.dyndns2
-                .handle(Dyndns2Request {
-                    params,
-                    authorization,
-                    source,
-                })
-                .await,
-        );
-    }
-    let params = SeedParams::from_pairs(query_pairs(&request));
-    let api_key = request
-        .headers()
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok());
-    to_lambda(
-        api.seed
-            .handle(SeedHttpRequest {
-                params,
-                api_key,
-                source,
-            })
-            .await,
+    let query = query_string(&request);
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    let endpoint_request = EndpointRequest::new(
+        request.method().as_str(),
+        request.uri().path(),
+        &query,
+        source,
     )
+    .with_authorization(header("authorization"))
+    .with_api_key(header("x-api-key"));
+    let answer = api.endpoint.handle(endpoint_request).await;
+    api.log_answer(source, &answer);
+    to_lambda(answer.into_response())
+}
+
+/// One Route 53 hosted zone the function changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostedZone {
+    /// The zone's apex.
+    pub name: Hostname,
+    /// Its hosted zone id (`Z...`).
+    pub zone_id: String,
+}
+
+/// Parses `route_53_zones`: `name=id` pairs, comma-separated
+/// (`example.com=Z1,example.net=Z2`).
+///
+/// # Errors
+///
+/// [`ddns_core::Error::InvalidInput`] naming the entry at fault.
+pub fn parse_zones(list: &str) -> ddns_core::Result<Vec<HostedZone>> {
+    let zones: Vec<HostedZone> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (name, id) = entry.split_once('=').ok_or_else(|| {
+                ddns_core::Error::invalid_input(format!(
+                    "route_53_zones entry {entry:?} is not name=ZONE_ID"
+                ))
+            })?;
+            let name = Hostname::parse(name.trim()).map_err(|e| {
+                ddns_core::Error::invalid_input(format!("route_53_zones entry {entry:?}: {e}"))
+            })?;
+            let zone_id = id.trim().trim_start_matches("/hostedzone/").to_owned();
+            if zone_id.is_empty() {
+                return Err(ddns_core::Error::invalid_input(format!(
+                    "route_53_zones entry {entry:?} has no zone id"
+                )));
+            }
+            Ok(HostedZone { name, zone_id })
+        })
+        .collect::<ddns_core::Result<_>>()?;
+    if zones.is_empty() {
+        return Err(ddns_core::Error::invalid_input(
+            "route_53_zones is empty; give name=ZONE_ID pairs, comma-separated",
+        ));
+    }
+    Ok(zones)
 }
 
 /// The environment's configuration, as the original function read it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LambdaConfig {
     /// TTL of records without one.
     pub default_ttl: u32,
@@ -117,6 +183,21 @@ pub struct LambdaConfig {
 }
 
 impl LambdaConfig {
+    /// A configuration with `default_ttl` and no keys of its own.
+    pub fn new(default_ttl: u32) -> Self {
+        Self {
+            default_ttl,
+            api_keys: ApiKeys::none(),
+        }
+    }
+
+    /// Sets the keys the function checks.
+    #[must_use]
+    pub fn with_api_keys(mut self, api_keys: ApiKeys) -> Self {
+        self.api_keys = api_keys;
+        self
+    }
+
     /// Reads `default_ttl` and `DDNS_API_KEYS`.
     ///
     /// # Errors
@@ -142,8 +223,9 @@ impl LambdaConfig {
     }
 }
 
-/// The API over the table and zone named by the environment, with SDK
-/// clients built once per cold start.
+/// The API over the table and the hosted zones named by the environment
+/// (`route_53_zones`, or the original's `route_53_zone_id` and
+/// `route_53_zone_name`), with SDK clients built once per cold start.
 ///
 /// # Errors
 ///
@@ -151,8 +233,28 @@ impl LambdaConfig {
 pub async fn api_from_env() -> ddns_core::Result<LambdaApi> {
     let config = LambdaConfig::from_env()?;
     let store = DynamoDbStore::from_env()?.build().await?;
-    let provider = Route53Provider::from_env()?.build().await?;
-    Ok(api_over(store, provider, config))
+    let mut providers = Vec::new();
+    match std::env::var("route_53_zones") {
+        Ok(list) => {
+            for zone in parse_zones(&list)? {
+                let mut builder = Route53Provider::builder()
+                    .with_zone_id(zone.zone_id)
+                    .with_zone(zone.name.clone());
+                if let Ok(url) = std::env::var("DDNS_AWS_ENDPOINT_URL") {
+                    builder = builder.with_endpoint_url(url);
+                }
+                providers.push((zone.name, builder.build().await?));
+            }
+        }
+        Err(_) => {
+            let name = std::env::var("route_53_zone_name").unwrap_or_default();
+            let name = Hostname::parse(&name).map_err(|e| {
+                ddns_core::Error::invalid_input(format!("route_53_zone_name={name:?}: {e}"))
+            })?;
+            providers.push((name, Route53Provider::from_env()?.build().await?));
+        }
+    }
+    api_over(store, providers, config)
 }
 
 /// How long one Route 53 call may take: under the function's 10 s timeout
@@ -160,21 +262,57 @@ pub async fn api_from_env() -> ddns_core::Result<LambdaApi> {
 /// instead of the function being cut off.
 pub const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(7);
 
-/// The API over `store` and `provider`.
+/// The API over `store` and one Route 53 provider per hosted zone (each
+/// zone's apex and its provider); a request for a name in none of them is
+/// answered as for an unknown host.
+///
+/// # Errors
+///
+/// [`ddns_core::Error::InvalidInput`] for no zone or a zone given twice.
 pub fn api_over(
     store: DynamoDbStore,
-    provider: Route53Provider,
+    providers: Vec<(Hostname, Route53Provider)>,
     config: LambdaConfig,
-) -> LambdaApi {
+) -> ddns_core::Result<LambdaApi> {
+    let zones = Zones::new(
+        providers
+            .iter()
+            .map(|(name, _)| Zone::new(name.clone()).with_default_ttl(config.default_ttl)),
+    )?;
+    let router = ZoneRouter::new(
+        providers
+            .into_iter()
+            .map(|(name, p)| (name, Arc::new(p) as Arc<dyn DnsProvider>)),
+    )?;
     // Each Lambda container serves one request at a time, so there is
     // nothing to coalesce; the DNS value is re-read on every cold start.
-    let service = DdnsService::builder(Arc::new(store), Arc::new(provider))
+    let service = DdnsService::builder(Arc::new(store), Arc::new(router))
         .with_default_ttl(config.default_ttl)
+        .with_zones(zones)
         .with_provider_timeout(PROVIDER_TIMEOUT)
         .build();
     let service = Arc::new(service);
-    LambdaApi {
-        seed: SeedApi::new(service.clone(), config.api_keys),
-        dyndns2: Dyndns2Api::new(service),
+    Ok(LambdaApi {
+        endpoint: Endpoint::new(
+            SeedApi::new(service.clone(), config.api_keys),
+            Dyndns2Api::new(service),
+        ),
+        log: Arc::new(|line| eprintln!("{line}")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosted_zone_lists_parse_and_bad_ones_are_named() {
+        let zones = parse_zones("example.com=Z1, example.net=/hostedzone/Z2").unwrap();
+        assert_eq!(zones.len(), 2);
+        assert_eq!(zones[1].name.as_str(), "example.net.");
+        assert_eq!(zones[1].zone_id, "Z2");
+        for bad in ["", "example.com", "example.com=", "bad_name=Z1"] {
+            assert!(parse_zones(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -134,11 +134,14 @@ async fn api_for(
         .build()
         .await
         .unwrap();
-    let config = LambdaConfig {
-        default_ttl: 60,
-        api_keys,
-    };
-    (api_over(store, provider.clone(), config), provider)
+    let config = LambdaConfig::new(60).with_api_keys(api_keys);
+    let api = api_over(
+        store,
+        vec![(Hostname::parse("example.com").unwrap(), provider.clone())],
+        config,
+    )
+    .unwrap();
+    (api, provider)
 }
 
 /// moto with the table, the zone and `home.example.com.` A (secret `pw`,
@@ -421,5 +424,198 @@ async fn signed_requests_and_require_signed_through_dynamodb() {
     assert_eq!(
         item.get("last_signed"),
         Some(&AttributeValue::N(now.to_string()))
+    );
+}
+
+/// A REST API event for dyndns2 at `path` (the stage prefix as API Gateway
+/// passes it), with Basic credentials `home.example.com:pw`.
+fn rest_dyndns2_event(path: &str, myip: &str) -> String {
+    event(
+        Kind::Rest,
+        &[("hostname", "home.example.com"), ("myip", myip)],
+        "198.51.100.1",
+    )
+    .replace(r#""path": "/""#, &format!(r#""path": "{path}""#))
+    .replace(
+        r#""headers": {"Host""#,
+        r#""headers": {"Authorization": "Basic aG9tZS5leGFtcGxlLmNvbTpwdw==", "Host""#,
+    )
+}
+
+#[tokio::test]
+async fn dyndns2_under_a_stage_prefix_routes_as_the_server_does() {
+    let Some((_moto, api)) = home_record(&[]).await else {
+        return;
+    };
+    for (path, myip) in [
+        ("/prod/nic/update", "198.51.100.45"),
+        ("/nic/update", "198.51.100.46"),
+    ] {
+        let request = lambda_http::request::from_str(&rest_dyndns2_event(path, myip)).unwrap();
+        let response = handle(&api, request).await;
+        assert!(
+            matches!(response.body(), lambda_http::Body::Text(t) if *t == format!("good {myip}\n")),
+            "{path}: {:?}",
+            response.body()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_backend_failure_is_logged_with_its_cause() {
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    moto.create_table(TABLE).await;
+    put(
+        &moto,
+        &[
+            ("hostname", s("home.example.com.")),
+            ("record_type", s("A")),
+            ("shared_secret", s("pw")),
+        ],
+    )
+    .await;
+    // A hosted zone id that does not exist: every Route 53 call fails.
+    let (api, _) = api_for(&moto, "ZNOSUCHZONE", ApiKeys::none()).await;
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    let api = api.with_log(std::sync::Arc::new(move |line: &str| {
+        sink.lock().unwrap().push(line.to_owned());
+    }));
+    let source = "198.51.100.61";
+    let (_, body) = call(
+        &api,
+        Kind::Rest,
+        &[
+            ("mode", "set"),
+            ("hostname", "home.example.com"),
+            ("hash", &hash(source, "home.example.com", "pw")),
+        ],
+        source,
+    )
+    .await;
+    assert!(body.contains(r#""return_status": "fail""#), "{body}");
+    assert!(
+        !body.contains("ZNOSUCHZONE"),
+        "no backend detail reaches the client: {body}"
+    );
+    let lines = lines.lock().unwrap();
+    let line = lines
+        .iter()
+        .find(|l| l.contains("the DNS provider failed"))
+        .unwrap_or_else(|| panic!("no backend failure logged: {lines:?}"));
+    // Route 53's own words: the cause, not only the kind of failure.
+    assert!(
+        line.contains("No hosted zone found with ID: ZNOSUCHZONE"),
+        "the cause is logged: {line}"
+    );
+    assert!(line.contains(source) && line.contains("mode=set"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hosted_zones_are_each_changed_through_their_own_zone() {
+    use ddns_core::{DnsProvider, RecordType};
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    moto.create_table(TABLE).await;
+    let mut providers = Vec::new();
+    for zone in ["example.com", "example.net"] {
+        let id = moto.create_zone(zone).await;
+        let provider = Route53Provider::builder()
+            .with_zone_id(id)
+            .with_zone(Hostname::parse(zone).unwrap())
+            .with_sdk_config(moto.config.clone())
+            .build()
+            .await
+            .unwrap();
+        providers.push((Hostname::parse(zone).unwrap(), provider));
+        put(
+            &moto,
+            &[
+                ("hostname", s(&format!("home.{zone}."))),
+                ("record_type", s("A")),
+                ("shared_secret", s("pw")),
+            ],
+        )
+        .await;
+    }
+    put(
+        &moto,
+        &[
+            ("hostname", s("home.example.org.")),
+            ("record_type", s("A")),
+            ("shared_secret", s("pw")),
+        ],
+    )
+    .await;
+    let store = DynamoDbStore::builder()
+        .with_table(TABLE)
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let api = api_over(store, providers.clone(), LambdaConfig::new(60)).unwrap();
+    for (host, source) in [
+        ("home.example.com", "198.51.100.71"),
+        ("home.example.net", "198.51.100.72"),
+    ] {
+        let (_, body) = call(
+            &api,
+            Kind::HttpApi,
+            &[
+                ("mode", "set"),
+                ("hostname", host),
+                ("hash", &hash(source, host, "pw")),
+            ],
+            source,
+        )
+        .await;
+        assert_eq!(
+            body,
+            ok(&format!(
+                "Your hostname record {host}. has been set to {source}"
+            )),
+            "{host}"
+        );
+    }
+    // Each record is in its own hosted zone, and only there.
+    for ((zone, provider), (other, expected)) in providers.iter().zip([
+        ("home.example.net", "198.51.100.71"),
+        ("home.example.com", "198.51.100.72"),
+    ]) {
+        let own = Hostname::parse(&format!("home.{}", zone.without_trailing_dot())).unwrap();
+        assert_eq!(
+            provider.current(&own, RecordType::A).await.unwrap(),
+            [expected.parse::<std::net::IpAddr>().unwrap()],
+            "{zone}"
+        );
+        let elsewhere = provider
+            .current(&Hostname::parse(other).unwrap(), RecordType::A)
+            .await;
+        assert!(
+            elsewhere.map_or(true, |v| v.is_empty()),
+            "{other} must not be in {zone}"
+        );
+    }
+    // A record in no hosted zone the function serves: message 2.
+    let source = "198.51.100.73";
+    let (_, body) = call(
+        &api,
+        Kind::HttpApi,
+        &[
+            ("mode", "set"),
+            ("hostname", "home.example.org"),
+            ("hash", &hash(source, "home.example.org", "pw")),
+        ],
+        source,
+    )
+    .await;
+    assert_eq!(
+        body,
+        fail(
+            "There was an issue finding or reading the DyanmoDB config item for home.example.org.: A"
+        )
     );
 }

@@ -10,6 +10,7 @@ use ddns_core::admin::RecordAdmin;
 use ddns_core::cache::CachedStore;
 use ddns_core::coalesce::CoalescingProvider;
 use ddns_core::codec::dyndns2::Dyndns2Api;
+use ddns_core::codec::endpoint::Endpoint;
 use ddns_core::codec::forwarded::TrustedProxies;
 use ddns_core::codec::seed::{ApiKeys, SeedApi};
 use ddns_core::{DdnsService, DnsProvider, RecordStore};
@@ -149,8 +150,10 @@ impl RunningServer {
         );
         let admin = RecordAdmin::new(cached_store, batched, zones);
         let state = Arc::new(HttpState {
-            api: SeedApi::new(service.clone(), ApiKeys::new(config.http.api_keys.clone())),
-            dyndns2: Dyndns2Api::new(service.clone()),
+            endpoint: Endpoint::new(
+                SeedApi::new(service.clone(), ApiKeys::new(config.http.api_keys.clone())),
+                Dyndns2Api::new(service.clone()),
+            ),
             proxies: TrustedProxies::new(config.http.trusted_proxies.clone()),
             metrics: Arc::new(Metrics::new()),
             health: HealthCheck::new(

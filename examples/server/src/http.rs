@@ -16,17 +16,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ddns_core::Failure;
 use ddns_core::codec::HttpResponse;
-use ddns_core::codec::dyndns2::{self, Dyndns2Api, Dyndns2Params, Dyndns2Request};
+use ddns_core::codec::endpoint::{Endpoint, EndpointAnswer, EndpointRequest, Route, refuse_method};
 use ddns_core::codec::forwarded::TrustedProxies;
-use ddns_core::codec::seed::{self, SeedApi, SeedHttpRequest, SeedParams};
+use ddns_core::codec::seed;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -52,8 +51,8 @@ pub const MAX_URI_BYTES: usize = 4096;
 /// Everything a request handler needs.
 #[derive(Debug)]
 pub(crate) struct HttpState {
-    pub(crate) api: SeedApi,
-    pub(crate) dyndns2: Dyndns2Api,
+    /// Both protocols, behind the core's one request path.
+    pub(crate) endpoint: Endpoint,
     pub(crate) proxies: TrustedProxies,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) health: HealthCheck,
@@ -113,11 +112,8 @@ async fn handle(
             "URI too long\n",
         ));
     }
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        let mut r = reply(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "use GET\n");
-        r.headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return Ok(r);
+    if let Some(refused) = refuse_method(req.method().as_str()) {
+        return Ok(from_codec(refused));
     }
     let path = req.uri().path();
     let admin_here = match role {
@@ -141,8 +137,7 @@ async fn handle(
             state.metrics.render(),
         ),
         _ if role == Role::Admin => not_found(),
-        path if dyndns2::is_dyndns2_path(path) => dyndns2_api(&state, peer, &req).await,
-        _ => seed_api(&state, peer, &req).await,
+        _ => api(&state, peer, &req).await,
     })
 }
 
@@ -160,113 +155,64 @@ fn source_of(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> Ip
     state.proxies.source(peer.ip(), forwarded)
 }
 
-async fn dyndns2_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> Reply {
+/// The seed API and dyndns2, through the core's endpoint: rate limits
+/// first, then the request within its deadline, then metrics and logs.
+async fn api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> Reply {
     let started = Instant::now();
     let source = source_of(state, peer, req);
-    let params = Dyndns2Params::from_query(req.uri().query().unwrap_or(""));
+    let path = req.uri().path();
+    let route = Route::of(path);
+    let query = req.uri().query().unwrap_or("");
     if let Some(Err(limited)) = state.limits.as_ref().map(|l| l.admit(source)) {
-        state.metrics.rate_limited("dyndns2");
+        let mode = match route {
+            Route::Dyndns2 => "dyndns2",
+            _ => seed::Mode::parse(&seed::SeedParams::from_query(query).mode).as_str(),
+        };
+        state.metrics.rate_limited(mode);
         info!(%source, ?limited, "rate limited");
-        return reply(StatusCode::OK, "text/plain; charset=utf-8", "abuse\n");
+        return from_codec(route.rate_limited(limited.message()));
     }
-    let request = Dyndns2Request {
-        params,
-        authorization: req
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok()),
-        source,
-    };
-    let Ok(answer) = tokio::time::timeout(
-        state.request_timeout,
-        state.dyndns2.handle_detailed(request),
-    )
-    .await
-    else {
-        warn!(%source, "dyndns2 request timed out");
-        return reply(StatusCode::OK, "text/plain; charset=utf-8", "911\n");
-    };
-    if let Some(limits) = &state.limits {
-        limits.unproven(source, answer.unproven);
-    }
-    let elapsed = started.elapsed();
-    state
-        .metrics
-        .observe_dyndns2(answer.code, answer.changes, elapsed);
-    for failure in &answer.failures {
-        log_failure(source, "dyndns2", failure);
-    }
-    info!(%source, mode = "dyndns2", status = answer.response.status, micros = elapsed.as_micros(), outcome = answer.code, "answered");
-    from_codec(answer.response)
-}
-
-async fn seed_api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> Reply {
-    let started = Instant::now();
-    let headers = req.headers();
-    let source = source_of(state, peer, req);
-    let api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
-    let params = SeedParams::from_query(req.uri().query().unwrap_or(""));
-    if let Some(Err(limited)) = state.limits.as_ref().map(|l| l.admit(source)) {
-        state
-            .metrics
-            .rate_limited(seed::Mode::parse(&params.mode).as_str());
-        info!(%source, ?limited, "rate limited");
-        return from_codec(seed::fail(limited.message()));
-    }
-    let request = SeedHttpRequest {
-        params,
-        api_key,
-        source,
-    };
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let request = EndpointRequest::new(req.method().as_str(), path, query, source)
+        .with_authorization(header("authorization"))
+        .with_api_key(header("x-api-key"));
     let Ok(answer) =
-        tokio::time::timeout(state.request_timeout, state.api.handle_detailed(request)).await
+        tokio::time::timeout(state.request_timeout, state.endpoint.handle(request)).await
     else {
-        warn!(%source, "request timed out");
-        return from_codec(seed::fail(
-            "The request took too long to complete; try again later.",
-        ));
+        warn!(%source, ?route, "request timed out");
+        return from_codec(route.timed_out());
     };
     if let Some(limits) = &state.limits
-        && (answer.forbidden || answer.failure.as_ref().is_some_and(Failure::is_unproven))
+        && answer.unproven() > 0
     {
-        limits.unproven(source, 1);
+        limits.unproven(source, answer.unproven());
     }
     let elapsed = started.elapsed();
-    state.metrics.observe(&answer, elapsed);
+    state.metrics.observe_answer(&answer, elapsed);
     log_answer(source, &answer, elapsed);
-    from_codec(answer.response)
+    from_codec(answer.into_response())
 }
 
-/// Logs what the operator must see of a failure: a backend's error with
-/// its cause, or why a stored record is unusable. True when it logged.
-fn log_failure(source: IpAddr, mode: &str, failure: &Failure) -> bool {
-    match failure {
-        Failure::Backend { backend, error } => {
-            // Backend errors carry the operator's details; secrets never
-            // reach error messages.
-            warn!(%source, mode, ?backend, error = %error, cause = ?std::error::Error::source(error).map(ToString::to_string), "backend failure");
-            true
-        }
-        Failure::UnusableRecord { hostname, reason } => {
-            warn!(%source, mode, record = %hostname, reason, "refused a request for an unusable record");
-            true
-        }
-        _ => false,
-    }
-}
-
-fn log_answer(source: IpAddr, answer: &seed::SeedAnswer, elapsed: Duration) {
-    let mode = answer.mode.as_str();
+/// Logs the answer: one line per failure the operator must see (with its
+/// causes), then the outcome.
+fn log_answer(source: IpAddr, answer: &EndpointAnswer, elapsed: Duration) {
+    let mode = answer.mode();
     let micros = elapsed.as_micros();
-    let status = answer.response.status;
-    match &answer.failure {
-        Some(failure) => {
-            log_failure(source, mode, failure);
-            info!(%source, mode, status, micros, outcome = failure_kind(failure), "refused");
+    let status = answer.response().status;
+    for detail in answer.operator_details() {
+        warn!(%source, mode, detail, "backend or record failure");
+    }
+    match answer {
+        EndpointAnswer::Seed(seed) => match &seed.failure {
+            Some(failure) => {
+                info!(%source, mode, status, micros, outcome = failure_kind(failure), "refused");
+            }
+            None => info!(%source, mode, status, micros, changed = seed.changed, "answered"),
+        },
+        EndpointAnswer::Dyndns2(dyndns2) => {
+            info!(%source, mode, status, micros, outcome = dyndns2.code, changes = dyndns2.changes, "answered");
         }
-        None => {
-            info!(%source, mode, status, micros, changed = answer.changed, "answered");
-        }
+        _ => info!(%source, mode, status, micros, "refused"),
     }
 }
 

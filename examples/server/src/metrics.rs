@@ -9,6 +9,8 @@
 use std::time::Duration;
 
 use ddns_core::Failure;
+use ddns_core::codec::dyndns2::Dyndns2Answer;
+use ddns_core::codec::endpoint::EndpointAnswer;
 use ddns_core::codec::seed::{Mode, SeedAnswer};
 use ddns_core::outcome::Backend;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -98,26 +100,25 @@ impl Metrics {
             None if answer.mode == Mode::Invalid => "bad_mode",
             None => "success",
         };
-        let backend = match &answer.failure {
-            Some(Failure::Backend { backend, .. }) => Some(match backend {
-                Backend::Store => "store",
-                Backend::Dns => "dns",
-            }),
-            _ => None,
-        };
+        let backend = answer.failure.as_ref().and_then(backend_of);
         self.record(mode, outcome, u64::from(answer.changed), backend, elapsed);
     }
 
-    /// Records one answered dyndns2 request (`code` is its first answer
-    /// word).
-    pub fn observe_dyndns2(&self, code: &'static str, changes: usize, elapsed: Duration) {
-        let backend = match code {
-            "dnserr" => Some("dns"),
-            "911" => Some("store"),
-            _ => None,
-        };
-        let changes = u64::try_from(changes).unwrap_or(u64::MAX);
-        self.record("dyndns2", code, changes, backend, elapsed);
+    /// Records one answer of the endpoint, whichever its protocol.
+    pub fn observe_answer(&self, answer: &EndpointAnswer, elapsed: Duration) {
+        match answer {
+            EndpointAnswer::Seed(seed) => self.observe(seed, elapsed),
+            EndpointAnswer::Dyndns2(dyndns2) => self.observe_dyndns2(dyndns2, elapsed),
+            _ => self.record(answer.mode(), "refused", 0, None, elapsed),
+        }
+    }
+
+    /// Records one answered dyndns2 request: its first answer word, its
+    /// changes, and the backend of its first backend failure.
+    pub fn observe_dyndns2(&self, answer: &Dyndns2Answer, elapsed: Duration) {
+        let backend = answer.failures.iter().find_map(backend_of);
+        let changes = u64::try_from(answer.changes).unwrap_or(u64::MAX);
+        self.record("dyndns2", answer.code, changes, backend, elapsed);
     }
 
     /// Counts one answered request: its outcome, the DNS changes it made,
@@ -160,6 +161,17 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+/// The `backend` label of a backend failure.
+fn backend_of(failure: &Failure) -> Option<&'static str> {
+    match failure {
+        Failure::Backend { backend, .. } => Some(match backend {
+            Backend::Store => "store",
+            Backend::Dns => "dns",
+        }),
+        _ => None,
     }
 }
 

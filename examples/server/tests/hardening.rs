@@ -435,7 +435,7 @@ async fn a_record_with_an_empty_secret_opens_to_nobody_and_is_logged() {
     .await;
     assert_eq!((status, body.as_str()), (401, "badauth\n"));
     let logged = server
-        .wait_for_log("unusable record", Duration::from_secs(5))
+        .wait_for_log("is unusable", Duration::from_secs(5))
         .expect("the refusal is logged");
     assert!(
         logged.contains("home.example.com.") && logged.contains("shared_secret is empty"),
