@@ -12,12 +12,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
+use ddns_core::codec::seed::{self, ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
+use ddns_core::hostname::SentName;
 use ddns_core::memory::{MemoryProvider, MemoryStore};
 use ddns_core::policy::{AddressAuthority, check_address, classify};
+use ddns_core::signed::SignedProof;
 use ddns_core::{
     DdnsService, HashToken, Hostname, Record, RecordConfig, RecordKey, RecordType, SetOutcome,
-    SetRequest, SharedSecret,
+    SharedSecret,
 };
 
 const HOST: &str = "home.example.com";
@@ -26,11 +28,17 @@ const SECRET: &str = "0123456789abcdef0123456789abcdef";
 fn token_verification(c: &mut Criterion) {
     let source: IpAddr = "198.51.100.7".parse().unwrap();
     let secret = SharedSecret::new(SECRET);
-    let sent = HashToken::compute(source, "home.example.com.", &secret).to_hex();
+    let sent = HashToken::compute_as_sent(
+        source,
+        &ddns_core::hostname::SentName::parse("home.example.com."),
+        &secret,
+    )
+    .to_hex();
+    let name = SentName::parse("home.example.com.");
     c.bench_function("token/parse+verify", |b| {
         b.iter(|| {
             let token = HashToken::parse(black_box(&sent)).unwrap();
-            black_box(token.verify(source, black_box("home.example.com."), &secret))
+            black_box(token.verify(source, black_box(&name), &secret))
         })
     });
 }
@@ -111,19 +119,29 @@ fn full_set(c: &mut Criterion) {
         .build()
         .unwrap();
     let source: IpAddr = "198.51.100.7".parse().unwrap();
-    let hash = HashToken::compute(source, "home.example.com.", &SharedSecret::new(SECRET)).to_hex();
-
-    let unchanged = service();
-    let request = SetRequest {
-        hostname: HOST.into(),
-        hash: hash.clone(),
-        internal_ip: None,
+    let hash = HashToken::compute_as_sent(
         source,
+        &ddns_core::hostname::SentName::parse("home.example.com."),
+        &SharedSecret::new(SECRET),
+    )
+    .to_hex();
+
+    // Each iteration decodes the wire arguments too, as a request does.
+    let request = |internal_ip: &str| {
+        seed::set_request(
+            SentName::parse(HOST),
+            &hash,
+            &SignedProof::default(),
+            internal_ip,
+            source,
+        )
+        .unwrap()
     };
-    rt.block_on(unchanged.set(request.clone())).unwrap();
+    let unchanged = service();
+    rt.block_on(unchanged.set(request(""))).unwrap();
     c.bench_function("service/set unchanged", |b| {
         b.to_async(&rt).iter(|| async {
-            let outcome = unchanged.set(request.clone()).await.unwrap();
+            let outcome = unchanged.set(request("")).await.unwrap();
             assert!(matches!(outcome, SetOutcome::Unchanged { .. }));
         })
     });
@@ -135,13 +153,7 @@ fn full_set(c: &mut Criterion) {
     c.bench_function("service/set changed", |b| {
         b.to_async(&rt).iter(|| async {
             let i = flip.fetch_add(1, Ordering::Relaxed) as usize % 2;
-            let outcome = changed
-                .set(SetRequest {
-                    internal_ip: Some(targets[i].clone()),
-                    ..request.clone()
-                })
-                .await
-                .unwrap();
+            let outcome = changed.set(request(&targets[i])).await.unwrap();
             assert!(matches!(outcome, SetOutcome::Changed { .. }));
         })
     });

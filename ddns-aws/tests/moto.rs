@@ -19,9 +19,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use common::*;
 use ddns_aws::DynamoDbStore;
 use ddns_core::coalesce::CoalescingProvider;
+use ddns_core::hostname::SentName;
 use ddns_core::{
-    DdnsService, DnsChange, DnsProvider, HashToken, Hostname, RecordKey, RecordStore, RecordType,
-    SetOutcome, SetRequest, SharedSecret, conformance,
+    Credential, DdnsService, DnsChange, DnsProvider, HashToken, Hostname, RecordKey, RecordStore,
+    RecordType, SetOutcome, SetRequest, SharedSecret, conformance,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,15 +117,17 @@ async fn a_table_written_by_the_original_stack_is_read_and_updated() {
     let provider = moto.provider().await;
     let service = DdnsService::builder(Arc::new(store), Arc::new(provider.clone())).build();
     let source = "198.51.100.7".parse().unwrap();
-    let hash =
-        HashToken::compute(source, "home.example.com.", &SharedSecret::new("mysecret")).to_hex();
+    let token = HashToken::compute_as_sent(
+        source,
+        &ddns_core::hostname::SentName::parse("home.example.com."),
+        &SharedSecret::new("mysecret"),
+    );
     let outcome = service
-        .set(SetRequest {
-            hostname: "home.example.com".into(),
-            hash,
-            internal_ip: None,
+        .set(SetRequest::new(
+            SentName::parse("home.example.com"),
+            Credential::Token(token),
             source,
-        })
+        ))
         .await
         .unwrap();
     assert!(matches!(outcome, SetOutcome::Changed { .. }));
@@ -261,14 +264,17 @@ async fn garbled_items_are_read_fail_closed() {
     )
     .build();
     let source = "198.51.100.7".parse().unwrap();
-    let empty = HashToken::compute(source, "nosecret.example.com.", &SharedSecret::new(""));
+    let empty = HashToken::compute_as_sent(
+        source,
+        &ddns_core::hostname::SentName::parse("nosecret.example.com."),
+        &SharedSecret::new(""),
+    );
     let outcome = service
-        .set(SetRequest {
-            hostname: "nosecret.example.com".into(),
-            hash: empty.to_hex(),
-            internal_ip: None,
+        .set(SetRequest::new(
+            SentName::parse("nosecret.example.com"),
+            Credential::Token(empty),
             source,
-        })
+        ))
         .await;
     assert!(
         matches!(outcome, Err(ddns_core::Failure::UnusableRecord { .. })),

@@ -20,23 +20,28 @@ use std::net::IpAddr;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::hostname::{Hostname, SentName};
 use crate::secret::SharedSecret;
 
 /// A decoded hash token: the 32 bytes of a SHA-256 digest.
 ///
 /// ```
-/// use ddns_core::{HashToken, SharedSecret};
+/// use ddns_core::{HashToken, Hostname, SharedSecret};
+/// use ddns_core::hostname::SentName;
 ///
 /// let secret = SharedSecret::new("123abc");
 /// let ip = "73.222.111.6".parse()?;
-/// let token = HashToken::compute(ip, "test.example.com.", &secret);
+/// let name = Hostname::parse("test.example.com")?;
+/// let token = HashToken::compute(ip, &name, &secret);
 /// // printf '%s' '73.222.111.6test.example.com.123abc' | sha256sum
 /// assert_eq!(
 ///     token.to_hex(),
 ///     "2d4584795ea50777bd43433f9b10f3a9feaf6e9ad49a535b79923f56b538451d"
 /// );
 /// let sent = HashToken::parse(&token.to_hex())?;
-/// assert!(sent.verify(ip, "test.example.com.", &secret));
+/// assert!(sent.verify(ip, &SentName::parse("test.example.com"), &secret));
+/// // The hash covers the name as the client spells it.
+/// assert!(!sent.verify(ip, &SentName::parse("Test.example.com"), &secret));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy)]
@@ -62,9 +67,19 @@ impl HashToken {
         Ok(Self(bytes))
     }
 
-    /// The token a client with `secret` computes for `hostname_with_dot`
-    /// when its public address is `source`.
-    pub fn compute(source: IpAddr, hostname_with_dot: &str, secret: &SharedSecret) -> Self {
+    /// The token a client with `secret` computes for `name` (in its
+    /// canonical spelling, with the trailing dot) when its public address
+    /// is `source`.
+    pub fn compute(source: IpAddr, name: &Hostname, secret: &SharedSecret) -> Self {
+        Self::digest(source, name.as_str(), secret)
+    }
+
+    /// The token for `name` spelled as the client sends it.
+    pub fn compute_as_sent(source: IpAddr, name: &SentName, secret: &SharedSecret) -> Self {
+        Self::digest(source, name.as_sent(), secret)
+    }
+
+    fn digest(source: IpAddr, hostname_with_dot: &str, secret: &SharedSecret) -> Self {
         let mut hasher = Sha256::new();
         hasher.update(source_ip_text(source).as_bytes());
         hasher.update(hostname_with_dot.as_bytes());
@@ -72,11 +87,11 @@ impl HashToken {
         Self(hasher.finalize().into())
     }
 
-    /// True when this token is the one [`HashToken::compute`] gives for the
-    /// same inputs. The comparison takes the same time wherever the tokens
-    /// differ.
-    pub fn verify(&self, source: IpAddr, hostname_with_dot: &str, secret: &SharedSecret) -> bool {
-        let expected = Self::compute(source, hostname_with_dot, secret);
+    /// True when this token is the one a client with `secret` at `source`
+    /// computes for `name` as it sent it. The comparison takes the same
+    /// time wherever the tokens differ.
+    pub fn verify(&self, source: IpAddr, name: &SentName, secret: &SharedSecret) -> bool {
+        let expected = Self::compute_as_sent(source, name, secret);
         self.0.ct_eq(&expected.0).into()
     }
 
@@ -110,7 +125,12 @@ mod tests {
         "2d4584795ea50777bd43433f9b10f3a9feaf6e9ad49a535b79923f56b538451d";
 
     fn vector(ip: &str, host: &str, secret: &str) -> String {
-        HashToken::compute(ip.parse().unwrap(), host, &SharedSecret::new(secret)).to_hex()
+        HashToken::compute_as_sent(
+            ip.parse().unwrap(),
+            &SentName::parse(host),
+            &SharedSecret::new(secret),
+        )
+        .to_hex()
     }
 
     #[test]
@@ -157,15 +177,18 @@ mod tests {
         let secret = SharedSecret::new("123abc");
         let ip: IpAddr = "73.222.111.6".parse().unwrap();
         let token = HashToken::parse(SEED_README_EXAMPLE).unwrap();
-        assert!(token.verify(ip, "test.example.com.", &secret));
-        assert!(!token.verify(
-            "73.222.111.7".parse().unwrap(),
-            "test.example.com.",
-            &secret
-        ));
-        assert!(!token.verify(ip, "test.example.com", &secret));
-        assert!(!token.verify(ip, "Test.example.com.", &secret));
-        assert!(!token.verify(ip, "test.example.com.", &SharedSecret::new("123abd")));
+        let name = SentName::parse("test.example.com.");
+        assert!(token.verify(ip, &name, &secret));
+        // The dot is appended when missing: the same name.
+        assert!(token.verify(ip, &SentName::parse("test.example.com"), &secret));
+        assert!(!token.verify("73.222.111.7".parse().unwrap(), &name, &secret));
+        assert!(!token.verify(ip, &SentName::parse("Test.example.com."), &secret));
+        assert!(!token.verify(ip, &name, &SharedSecret::new("123abd")));
+        let canonical = Hostname::parse("Test.Example.COM").unwrap();
+        assert_eq!(
+            HashToken::compute(ip, &canonical, &secret).to_hex(),
+            SEED_README_EXAMPLE
+        );
     }
 
     #[test]

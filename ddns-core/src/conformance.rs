@@ -877,7 +877,8 @@ pub async fn shared_store(
 
     use crate::memory::MemoryProvider;
     use crate::outcome::Failure;
-    use crate::service::{DdnsService, SetRequest};
+    use crate::request::{Credential, SetRequest};
+    use crate::service::DdnsService;
 
     let base = format!("{}.conformance.example", random_label());
     let key = RecordKey::new(name(&base, "raced"), RecordType::A);
@@ -892,24 +893,16 @@ pub async fn shared_store(
     let services = [first.clone(), second]
         .map(|store| Arc::new(DdnsService::builder(store, dns.clone()).build()));
     let source = ip("198.51.100.7");
-    let hash = crate::auth::HashToken::compute(
-        source,
-        key.hostname.as_str(),
-        &SharedSecret::new("raced-secret"),
-    )
-    .to_hex();
+    let token =
+        crate::auth::HashToken::compute(source, &key.hostname, &SharedSecret::new("raced-secret"));
     let set = |service: Arc<DdnsService>, target: IpAddr| {
-        let (hash, hostname) = (hash.clone(), key.hostname.as_str().to_owned());
-        async move {
-            service
-                .set(SetRequest {
-                    hostname,
-                    hash,
-                    internal_ip: Some(target.to_string()),
-                    source,
-                })
-                .await
-        }
+        let request = SetRequest::new(
+            key.hostname.clone().into(),
+            Credential::Token(token),
+            source,
+        )
+        .with_address(Some(target));
+        async move { service.set(request).await }
     };
     let held = || async {
         let stored = first

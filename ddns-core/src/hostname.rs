@@ -212,6 +212,53 @@ pub fn with_trailing_dot(raw: &str) -> String {
     }
 }
 
+/// A host name as a client sent it: its own spelling with a trailing dot
+/// (what the seed protocol's messages and hash use), and the canonical
+/// [`Hostname`] it names, when it is a valid one (no record can exist for
+/// a name that is not).
+///
+/// ```
+/// use ddns_core::hostname::SentName;
+/// let sent = SentName::parse("Home.Example.com");
+/// assert_eq!(sent.as_sent(), "Home.Example.com.");
+/// assert_eq!(sent.hostname().map(|h| h.as_str()), Some("home.example.com."));
+/// assert!(SentName::parse("bad_name.example.com").hostname().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentName {
+    sent: String,
+    hostname: Option<Hostname>,
+}
+
+impl SentName {
+    /// Parses a name as sent (percent-decoded); never fails.
+    pub fn parse(raw: &str) -> Self {
+        let sent = with_trailing_dot(raw);
+        let hostname = Hostname::parse(&sent).ok();
+        Self { sent, hostname }
+    }
+
+    /// The client's spelling, with the trailing dot.
+    pub fn as_sent(&self) -> &str {
+        &self.sent
+    }
+
+    /// The canonical name, when the sent one is a valid host name.
+    pub fn hostname(&self) -> Option<&Hostname> {
+        self.hostname.as_ref()
+    }
+}
+
+impl From<Hostname> for SentName {
+    /// The name sent in its canonical spelling.
+    fn from(hostname: Hostname) -> Self {
+        Self {
+            sent: hostname.as_str().to_owned(),
+            hostname: Some(hostname),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

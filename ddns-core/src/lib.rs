@@ -57,6 +57,7 @@ pub mod policy;
 pub mod provider;
 pub mod record;
 mod record_lock;
+pub mod request;
 pub mod router;
 pub mod secret;
 pub mod service;
@@ -80,11 +81,9 @@ pub use record::{
     AccessUpdate, ChangeUpdate, DEFAULT_TTL, GroupMember, MAX_TTL, Record, RecordConfig, RecordKey,
     RecordState, RecordType, example_records,
 };
+pub use request::{Credential, ListHostsRequest, SetRequest};
 pub use secret::SharedSecret;
-pub use service::{
-    DdnsService, DdnsServiceBuilder, ListHostsRequest, SecretSetRequest, SetRequest,
-    SignedListHostsRequest, SignedSetRequest,
-};
+pub use service::{DdnsService, DdnsServiceBuilder};
 pub use store::{ListCursor, RecordPage, RecordStore};
 pub use timestamp::{Clock, ManualClock, SystemClock, Timestamp, TimestampError};
 pub use zone::{Zone, Zones};

@@ -60,16 +60,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use crate::auth::HashToken;
 use crate::budget::HostBudget;
-use crate::hostname::{Hostname, with_trailing_dot};
+use crate::hostname::{Hostname, SentName};
 use crate::outcome::{Failure, HostList, SetOutcome};
 use crate::policy::{AddressAuthority, AddressRefusal, check_address, check_lock};
 use crate::provider::{DnsChange, DnsProvider};
 use crate::record::{AccessUpdate, ChangeUpdate, DEFAULT_TTL, Record, RecordKey, RecordType};
 use crate::record_lock::RecordLocks;
-use crate::secret::SharedSecret;
-use crate::signed::{DEFAULT_SIGNED_WINDOW, ParsedProof, SignedMessage, SignedMode, SignedProof};
+use crate::request::{Credential, ListHostsRequest, SetRequest};
+use crate::signed::{DEFAULT_SIGNED_WINDOW, SignedMessage, SignedMode};
 use crate::store::RecordStore;
 use crate::timestamp::{Clock, SystemClock, Timestamp};
 use crate::zone::{Zone, Zones};
@@ -83,100 +82,6 @@ pub const DEFAULT_PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most records whose DNS value the service remembers; past it the memory
 /// is cleared and rebuilt from the next requests (costing one read each).
 const MAX_REMEMBERED: usize = 100_000;
-
-/// A `set` request, as the codecs hand it over.
-#[derive(Clone)]
-pub struct SetRequest {
-    /// The `hostname` argument, as sent (percent-decoded).
-    pub hostname: String,
-    /// The `hash` argument, as sent.
-    pub hash: String,
-    /// The `internalIp` argument; `None` or empty when not given.
-    pub internal_ip: Option<String>,
-    /// The requester's public source address.
-    pub source: IpAddr,
-}
-
-impl std::fmt::Debug for SetRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SetRequest")
-            .field("hostname", &self.hostname)
-            .field("hash", &"[REDACTED]")
-            .field("internal_ip", &self.internal_ip)
-            .field("source", &self.source)
-            .finish()
-    }
-}
-
-/// A `set` authenticated by the shared secret (the dyndns2 password).
-#[derive(Clone)]
-pub struct SecretSetRequest {
-    /// The host name, as sent.
-    pub hostname: String,
-    /// The secret the client presented.
-    pub secret: String,
-    /// The address to set; the source address when `None`.
-    pub address: Option<IpAddr>,
-    /// The requester's public source address.
-    pub source: IpAddr,
-}
-
-impl std::fmt::Debug for SecretSetRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretSetRequest")
-            .field("hostname", &self.hostname)
-            .field("secret", &"[REDACTED]")
-            .field("address", &self.address)
-            .field("source", &self.source)
-            .finish()
-    }
-}
-
-/// A signed `set` (`docs/PROTOCOL.md` section 7), as the codecs hand it
-/// over.
-#[derive(Debug, Clone)]
-pub struct SignedSetRequest {
-    /// The `hostname` argument, as sent (percent-decoded).
-    pub hostname: String,
-    /// The `internalIp` argument; `None` or empty when not given.
-    pub internal_ip: Option<String>,
-    /// The `signature`, `timestamp` and `nonce` arguments.
-    pub proof: SignedProof,
-    /// The requester's public source address.
-    pub source: IpAddr,
-}
-
-/// A signed `list_hosts`, as the codecs hand it over.
-#[derive(Debug, Clone)]
-pub struct SignedListHostsRequest {
-    /// The `hostname` argument, as sent (percent-decoded).
-    pub hostname: String,
-    /// The `signature`, `timestamp` and `nonce` arguments.
-    pub proof: SignedProof,
-    /// The requester's public source address.
-    pub source: IpAddr,
-}
-
-/// A `list_hosts` request, as the codecs hand it over.
-#[derive(Clone)]
-pub struct ListHostsRequest {
-    /// The `hostname` argument, as sent (percent-decoded).
-    pub hostname: String,
-    /// The `hash` argument, as sent.
-    pub hash: String,
-    /// The requester's public source address.
-    pub source: IpAddr,
-}
-
-impl std::fmt::Debug for ListHostsRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ListHostsRequest")
-            .field("hostname", &self.hostname)
-            .field("hash", &"[REDACTED]")
-            .field("source", &self.source)
-            .finish()
-    }
-}
 
 /// Access-state updates waiting for the deferred write-back.
 #[derive(Debug, Default)]
@@ -220,8 +125,8 @@ struct Known {
 /// ```
 /// use std::sync::Arc;
 /// use ddns_core::memory::{MemoryProvider, MemoryStore};
-/// use ddns_core::{DdnsService, HashToken, Hostname, Record, RecordConfig, RecordKey,
-///     RecordStore, RecordType, SetOutcome, SetRequest, SharedSecret};
+/// use ddns_core::{Credential, DdnsService, HashToken, Hostname, Record, RecordConfig,
+///     RecordKey, RecordStore, RecordType, SetOutcome, SetRequest, SharedSecret};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
 /// let store = Arc::new(MemoryStore::new());
@@ -230,10 +135,10 @@ struct Known {
 /// let service = DdnsService::builder(store, Arc::new(MemoryProvider::new())).build();
 ///
 /// let source = "198.51.100.7".parse()?;
-/// let hash = HashToken::compute(source, "home.example.com.", &SharedSecret::new("s3cret"));
+/// let name = Hostname::parse("home.example.com")?;
+/// let token = HashToken::compute(source, &name, &SharedSecret::new("s3cret"));
 /// let outcome = service
-///     .set(SetRequest { hostname: "home.example.com".into(), hash: hash.to_hex(),
-///                       internal_ip: None, source })
+///     .set(SetRequest::new(name.into(), Credential::Token(token), source))
 ///     .await;
 /// assert!(matches!(outcome, Ok(SetOutcome::Changed { .. })));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -374,19 +279,12 @@ impl DdnsServiceBuilder {
     }
 }
 
-/// How a request proves it may change a record.
+/// A request's credential with what a signature must cover.
 #[derive(Clone, Copy)]
-enum Credential<'a> {
-    /// The seed protocol's hash token.
-    Token(&'a HashToken),
-    /// The shared secret itself (dyndns2's password).
-    Secret(&'a str),
-    /// A signed request's proof over `mode` and `address`.
-    Signed {
-        mode: SignedMode,
-        address: IpAddr,
-        proof: &'a ParsedProof,
-    },
+struct Proof<'a> {
+    credential: &'a Credential,
+    mode: SignedMode,
+    address: IpAddr,
 }
 
 /// What steps 1-3 establish about a request: the record, authenticated.
@@ -431,75 +329,32 @@ impl DdnsService {
         source.to_canonical()
     }
 
-    /// `mode=set`: points the record at `internal_ip`, or at the source
-    /// address when none is given, if the token and the record's rules allow.
+    /// `set`: points the record at the request's address, or at the source
+    /// address when none is given, if the credential and the record's rules
+    /// allow. A hash token or a signature vouches for the source address
+    /// only ([`AddressAuthority::SourceOnly`]); a password for any public
+    /// address ([`AddressAuthority::AnyPublic`]), so a record without
+    /// `allow_internal` takes a dual-stack router's IPv6 address sent from
+    /// its IPv4 connection. Internal addresses always need
+    /// `allow_internal`.
     ///
     /// # Errors
     ///
     /// The first [`Failure`] in the protocol's order of decisions.
     pub async fn set(&self, request: SetRequest) -> Result<SetOutcome, Failure> {
-        let token = HashToken::parse(&request.hash).map_err(|_| Failure::BadHashFormat)?;
-        let source = request.source.to_canonical();
-        let target = target_address(request.internal_ip.as_deref(), source)?;
-        self.set_as(
-            &request.hostname,
-            Credential::Token(&token),
-            source,
-            target,
-            AddressAuthority::SourceOnly,
-        )
-        .await
-    }
-
-    /// A signed `set` (`docs/PROTOCOL.md` section 7): the same rules as
-    /// [`DdnsService::set`], with the signature, the time window and the
-    /// replay guard in place of the token.
-    ///
-    /// # Errors
-    ///
-    /// The first [`Failure`] in the protocol's order of decisions.
-    pub async fn set_signed(&self, request: SignedSetRequest) -> Result<SetOutcome, Failure> {
-        let proof = request.proof.parse().map_err(Failure::BadSignedFormat)?;
-        let source = request.source.to_canonical();
-        let target = target_address(request.internal_ip.as_deref(), source)?;
-        let credential = Credential::Signed {
-            mode: SignedMode::Set,
-            address: target,
-            proof: &proof,
-        };
-        self.set_as(
-            &request.hostname,
-            credential,
-            source,
-            target,
-            AddressAuthority::SourceOnly,
-        )
-        .await
-    }
-
-    /// A `set` authenticated by the shared secret itself, as the dyndns2
-    /// protocol's password: points the record at `address`, or at the
-    /// source address when none is given, under the same rules as
-    /// [`DdnsService::set`] but one: the password vouches for any public
-    /// address ([`AddressAuthority::AnyPublic`]), so a record without
-    /// `allow_internal` takes a dual-stack router's IPv6 address sent from
-    /// its IPv4 connection; internal addresses still need `allow_internal`.
-    /// A wrong secret is [`Failure::HashMismatch`].
-    ///
-    /// # Errors
-    ///
-    /// The first [`Failure`] in the protocol's order of decisions.
-    pub async fn set_with_secret(&self, request: SecretSetRequest) -> Result<SetOutcome, Failure> {
         let source = request.source.to_canonical();
         let target = request.address.map_or(source, |a| a.to_canonical());
-        self.set_as(
-            &request.hostname,
-            Credential::Secret(&request.secret),
-            source,
-            target,
-            AddressAuthority::AnyPublic,
-        )
-        .await
+        let authority = match request.credential {
+            Credential::Password(_) => AddressAuthority::AnyPublic,
+            _ => AddressAuthority::SourceOnly,
+        };
+        let proof = Proof {
+            credential: &request.credential,
+            mode: SignedMode::Set,
+            address: target,
+        };
+        self.set_as(&request.name, proof, source, target, authority)
+            .await
     }
 
     /// Every `set`: waits for the record's turn (one order per record in
@@ -508,20 +363,20 @@ impl DdnsService {
     /// on includes every earlier change made here.
     async fn set_as(
         &self,
-        sent_hostname: &str,
-        credential: Credential<'_>,
+        name: &SentName,
+        proof: Proof<'_>,
         source: IpAddr,
         target: IpAddr,
         authority: AddressAuthority,
     ) -> Result<SetOutcome, Failure> {
         let record_type = RecordType::for_address(target);
-        let (sent_name, key) = named(sent_hostname, record_type);
+        let (sent_name, key) = named(name, record_type);
         let _turn = match &key {
             Some(key) => Some(self.turns.lock(key.clone()).await),
             None => None,
         };
         let Authenticated { record, sent_name } = self
-            .authenticate(sent_name, key, record_type, credential, source)
+            .authenticate(name, sent_name, key, record_type, proof, source)
             .await?;
         self.point(record, sent_name, target, source, authority)
             .await
@@ -641,50 +496,24 @@ impl DdnsService {
         }
     }
 
-    /// `mode=list_hosts`: the discovery group of the caller's record, whose
-    /// type follows the source address's family.
+    /// `list_hosts`: the discovery group of the caller's record, whose type
+    /// follows the source address's family. A signature covers the source
+    /// address.
     ///
     /// # Errors
     ///
     /// The first [`Failure`] in the protocol's order of decisions.
     pub async fn list_hosts(&self, request: ListHostsRequest) -> Result<HostList, Failure> {
-        let token = HashToken::parse(&request.hash).map_err(|_| Failure::BadHashFormat)?;
         let source = request.source.to_canonical();
         let record_type = RecordType::for_address(source);
-        let (sent_name, key) = named(&request.hostname, record_type);
-        let Authenticated { record, .. } = self
-            .authenticate(
-                sent_name,
-                key,
-                record_type,
-                Credential::Token(&token),
-                source,
-            )
-            .await?;
-        self.group_of(&record).await
-    }
-
-    /// A signed `list_hosts` (`docs/PROTOCOL.md` section 7); the signed
-    /// address is the source address.
-    ///
-    /// # Errors
-    ///
-    /// The first [`Failure`] in the protocol's order of decisions.
-    pub async fn list_hosts_signed(
-        &self,
-        request: SignedListHostsRequest,
-    ) -> Result<HostList, Failure> {
-        let proof = request.proof.parse().map_err(Failure::BadSignedFormat)?;
-        let source = request.source.to_canonical();
-        let credential = Credential::Signed {
+        let (sent_name, key) = named(&request.name, record_type);
+        let proof = Proof {
+            credential: &request.credential,
             mode: SignedMode::ListHosts,
             address: source,
-            proof: &proof,
         };
-        let record_type = RecordType::for_address(source);
-        let (sent_name, key) = named(&request.hostname, record_type);
         let Authenticated { record, .. } = self
-            .authenticate(sent_name, key, record_type, credential, source)
+            .authenticate(&request.name, sent_name, key, record_type, proof, source)
             .await?;
         self.group_of(&record).await
     }
@@ -708,10 +537,11 @@ impl DdnsService {
     /// authenticated request.
     async fn authenticate(
         &self,
+        name: &SentName,
         sent_name: String,
         key: Option<RecordKey>,
         record_type: RecordType,
-        credential: Credential<'_>,
+        proof: Proof<'_>,
         source: IpAddr,
     ) -> Result<Authenticated, Failure> {
         let not_configured = || Failure::NotConfigured {
@@ -738,35 +568,37 @@ impl DdnsService {
                 reason: "its shared_secret is empty or missing; set one with the admin tool",
             });
         }
-        match credential {
+        let signed = match proof.credential {
             Credential::Token(token) => {
-                if !token.verify(source, &sent_name, secret) {
+                if !token.verify(source, name, secret) {
                     return Err(Failure::HashMismatch);
                 }
+                false
             }
             // SharedSecret compares in constant time.
-            Credential::Secret(sent) => {
-                if SharedSecret::new(sent) != *secret {
+            Credential::Password(sent) => {
+                if sent != secret {
                     return Err(Failure::HashMismatch);
                 }
+                false
             }
-            Credential::Signed {
-                mode,
-                address,
-                proof,
-            } => {
+            Credential::Signed(signed) => {
                 let message = SignedMessage::new(
-                    mode,
+                    proof.mode,
                     key.hostname.clone(),
-                    address,
-                    proof.timestamp,
-                    proof.nonce.clone(),
+                    proof.address,
+                    signed.timestamp,
+                    signed.nonce.clone(),
                 );
-                if !proof.signature.verify(&message, secret) {
+                if !signed.signature.verify(&message, secret) {
                     return Err(Failure::SignatureMismatch);
                 }
-                self.check_window(proof.timestamp)?;
-                match self.store.advance_replay_guard(&key, proof.timestamp).await {
+                self.check_window(signed.timestamp)?;
+                match self
+                    .store
+                    .advance_replay_guard(&key, signed.timestamp)
+                    .await
+                {
                     Ok(true) => {}
                     Ok(false) => {
                         return Err(Failure::Replayed {
@@ -776,9 +608,9 @@ impl DdnsService {
                     Err(crate::Error::NotFound { .. }) => return Err(not_configured()),
                     Err(e) => return Err(Failure::store(e)),
                 }
+                true
             }
-        }
-        let signed = matches!(credential, Credential::Signed { .. });
+        };
         if record.config.require_signed && !signed {
             return Err(Failure::SignatureRequired {
                 hostname: sent_name,
@@ -956,24 +788,9 @@ impl DdnsService {
 /// The host name as sent, with its trailing dot (for messages), and the
 /// key it names when it is a valid host name (no record can exist for one
 /// that is not).
-fn named(sent_hostname: &str, record_type: RecordType) -> (String, Option<RecordKey>) {
-    let sent_name = with_trailing_dot(sent_hostname);
-    let key = Hostname::parse(&sent_name)
-        .ok()
-        .map(|hostname| RecordKey::new(hostname, record_type));
-    (sent_name, key)
-}
-
-/// The address a `set` points the record at: `internalIp` when given,
-/// else the source address.
-fn target_address(internal_ip: Option<&str>, source: IpAddr) -> Result<IpAddr, Failure> {
-    match internal_ip {
-        None | Some("") => Ok(source),
-        Some(text) => text
-            .parse::<IpAddr>()
-            .map(|a| a.to_canonical())
-            .map_err(|_| Failure::InvalidAddress {
-                sent: text.chars().take(64).collect(),
-            }),
-    }
+fn named(name: &SentName, record_type: RecordType) -> (String, Option<RecordKey>) {
+    let key = name
+        .hostname()
+        .map(|hostname| RecordKey::new(hostname.clone(), record_type));
+    (name.as_sent().to_owned(), key)
 }

@@ -15,8 +15,8 @@ use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 use ddns_core::memory::{MemoryProvider, MemoryStore};
 use ddns_core::signed::SignedProof;
 use ddns_core::{
-    DdnsService, Failure, HashToken, HostBudget, Hostname, ListHostsRequest, Record, RecordConfig,
-    RecordStore, RecordType, SetRequest, SharedSecret,
+    DdnsService, Failure, HashToken, HostBudget, Hostname, Record, RecordConfig, RecordStore,
+    RecordType, SharedSecret,
 };
 
 /// A budget of `left` requests in all, recording every name it is asked for.
@@ -87,9 +87,9 @@ async fn only_proven_requests_spend_the_host_budget() {
     let budget = Recording::new(2);
     let (store, seed_api, _) = apis(budget.clone());
     let stranger = "203.0.113.9";
-    let wrong = HashToken::compute(
+    let wrong = HashToken::compute_as_sent(
         ip(stranger),
-        "home.example.com.",
+        &ddns_core::hostname::SentName::parse("home.example.com."),
         &SharedSecret::new("guess"),
     );
     for query in [
@@ -201,7 +201,11 @@ async fn dyndns2_counts_the_names_that_proved_nothing() {
 async fn an_empty_secret_opens_nothing() {
     let budget = Recording::new(100);
     let (_, seed_api, _) = apis(budget.clone());
-    let token = HashToken::compute(ip(PUBLIC_V4), "empty.example.com.", &SharedSecret::new(""));
+    let token = HashToken::compute_as_sent(
+        ip(PUBLIC_V4),
+        &ddns_core::hostname::SentName::parse("empty.example.com."),
+        &SharedSecret::new(""),
+    );
     let body = seed(
         &seed_api,
         &format!(
@@ -220,17 +224,8 @@ async fn an_empty_secret_opens_nothing() {
 fn request_types_keep_credentials_out_of_debug() {
     let hash = "ab".repeat(32);
     let signature = "cd".repeat(32);
-    let set = SetRequest {
-        hostname: HOST.into(),
-        hash: hash.clone(),
-        internal_ip: None,
-        source: ip(PUBLIC_V4),
-    };
-    let list = ListHostsRequest {
-        hostname: HOST.into(),
-        hash: hash.clone(),
-        source: ip(PUBLIC_V4),
-    };
+    let set = token_set(HOST, &hash, None, ip(PUBLIC_V4));
+    let list = token_list(HOST, &hash, ip(PUBLIC_V4));
     let params = SeedParams::from_query(&format!(
         "mode=set&hostname={HOST}&hash={hash}&signature={signature}&timestamp=1&nonce=n0nce-0123456789ab"
     ));

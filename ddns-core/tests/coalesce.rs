@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use common::*;
 use ddns_core::coalesce::CoalescingProvider;
+use ddns_core::hostname::SentName;
 use ddns_core::memory::{CallSizes, MemoryProvider, MemoryStore};
 use ddns_core::{
-    DdnsService, DnsChange, DnsProvider, HashToken, Hostname, Record, RecordType, SetOutcome,
-    SetRequest, SharedSecret,
+    Credential, DdnsService, DnsChange, DnsProvider, HashToken, Hostname, Record, RecordType,
+    SetOutcome, SetRequest, SharedSecret,
 };
 
 fn host(i: usize) -> String {
@@ -53,18 +54,17 @@ async fn thousand_cold_sets(window: Duration) -> CallSizes {
             let service = service.clone();
             tokio::spawn(async move {
                 let source = addr(i);
-                let hash = HashToken::compute(
+                let hash = HashToken::compute_as_sent(
                     source,
-                    &format!("{}.", host(i)),
+                    &ddns_core::hostname::SentName::parse(&host(i)),
                     &SharedSecret::new(SECRET),
                 );
                 service
-                    .set(SetRequest {
-                        hostname: host(i),
-                        hash: hash.to_hex(),
-                        internal_ip: None,
+                    .set(SetRequest::new(
+                        SentName::parse(&host(i)),
+                        Credential::Token(hash),
                         source,
-                    })
+                    ))
                     .await
             })
         })

@@ -22,12 +22,12 @@ fn service(store: Arc<MemoryStore>, dns: Arc<MemoryProvider>) -> Arc<DdnsService
 }
 
 fn set(target: IpAddr) -> SetRequest {
-    SetRequest {
-        hostname: HOST.into(),
-        hash: hash(PUBLIC_V4, HOST),
-        internal_ip: Some(target.to_string()),
-        source: ip(PUBLIC_V4),
-    }
+    token_set(
+        HOST,
+        &hash(PUBLIC_V4, HOST),
+        Some(&target.to_string()),
+        ip(PUBLIC_V4),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,12 +96,12 @@ async fn unrelated_records_do_not_wait_for_each_other() {
         tasks.spawn(async move {
             let host = format!("h{i}.example.com");
             service
-                .set(SetRequest {
-                    hash: hash(PUBLIC_V4, &host),
-                    hostname: host,
-                    internal_ip: Some(IpAddr::from([10, 0, 1, i]).to_string()),
-                    source: ip(PUBLIC_V4),
-                })
+                .set(token_set(
+                    &host,
+                    &hash(PUBLIC_V4, &host),
+                    Some(&IpAddr::from([10, 0, 1, i]).to_string()),
+                    ip(PUBLIC_V4),
+                ))
                 .await
         });
     }

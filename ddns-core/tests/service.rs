@@ -16,12 +16,7 @@ use ddns_core::{
 };
 
 fn set_request(source: &str, hash_source: &str, internal_ip: Option<&str>) -> SetRequest {
-    SetRequest {
-        hostname: HOST.into(),
-        hash: hash(hash_source, HOST),
-        internal_ip: internal_ip.map(Into::into),
-        source: ip(source),
-    }
+    token_set(HOST, &hash(hash_source, HOST), internal_ip, ip(source))
 }
 
 fn mock_service(store: MockRecordStore, dns: MockDnsProvider) -> DdnsService {
@@ -97,16 +92,22 @@ async fn allow_internal_refusal_comes_after_the_hash() {
 
 #[tokio::test]
 async fn bad_hash_format_touches_no_backend_at_all() {
-    let service = mock_service(MockRecordStore::new(), MockDnsProvider::new());
-    let outcome = service
-        .set(SetRequest {
-            hostname: HOST.into(),
-            hash: "abc".into(),
-            internal_ip: None,
+    // The codec refuses it before the service is called; the mocks fail on
+    // any call.
+    let api = ddns_core::codec::seed::SeedApi::new(
+        Arc::new(mock_service(MockRecordStore::new(), MockDnsProvider::new())),
+        ddns_core::codec::seed::ApiKeys::none(),
+    );
+    let answer = api
+        .handle_detailed(ddns_core::codec::seed::SeedHttpRequest {
+            params: ddns_core::codec::seed::SeedParams::from_query(&format!(
+                "mode=set&hostname={HOST}&hash=abc"
+            )),
+            api_key: None,
             source: ip(PUBLIC_V4),
         })
         .await;
-    assert!(matches!(outcome, Err(Failure::BadHashFormat)));
+    assert!(matches!(answer.failure, Some(Failure::BadHashFormat)));
 }
 
 #[tokio::test]
@@ -493,12 +494,12 @@ async fn a_name_outside_the_zones_is_not_configured_and_zones_give_the_ttl() {
         .with_zones(zones)
         .build();
     let refused = service
-        .set(SetRequest {
-            hostname: outside.into(),
-            hash: hash(PUBLIC_V4, outside),
-            internal_ip: None,
-            source: ip(PUBLIC_V4),
-        })
+        .set(token_set(
+            outside,
+            &hash(PUBLIC_V4, outside),
+            None,
+            ip(PUBLIC_V4),
+        ))
         .await;
     assert!(
         matches!(refused, Err(Failure::NotConfigured { .. })),

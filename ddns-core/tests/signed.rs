@@ -13,9 +13,7 @@ use std::time::Duration;
 use common::*;
 use ddns_core::codec::dyndns2::{Dyndns2Api, Dyndns2Params, Dyndns2Request};
 use ddns_core::signed::{Nonce, SignedMessage, SignedMode, SignedProof};
-use ddns_core::{
-    Failure, Hostname, Record, RecordStore, RecordType, SharedSecret, SignedSetRequest,
-};
+use ddns_core::{Failure, Hostname, Record, RecordStore, RecordType, SharedSecret};
 use proptest::prelude::*;
 
 /// The vectors of `docs/PROTOCOL.md` section 7, computed with Python's
@@ -221,21 +219,23 @@ async fn a_configured_window_applies() {
     let request = |ts: u64| {
         let q = set_at(ts);
         let params = ddns_core::codec::seed::SeedParams::from_query(&q);
-        SignedSetRequest {
-            hostname: HOST.into(),
-            internal_ip: None,
-            proof: params.signed,
-            source: ip(PUBLIC_V4),
-        }
+        ddns_core::codec::seed::set_request(
+            ddns_core::hostname::SentName::parse(HOST),
+            "",
+            &params.signed,
+            "",
+            ip(PUBLIC_V4),
+        )
+        .unwrap()
     };
     assert!(matches!(
-        service.set_signed(request(now() + 31)).await,
+        service.set(request(now() + 31)).await,
         Err(Failure::StaleTimestamp {
             skew_seconds: 31,
             window_seconds: 30
         })
     ));
-    assert!(service.set_signed(request(now() + 30)).await.is_ok());
+    assert!(service.set(request(now() + 30)).await.is_ok());
 }
 
 #[tokio::test]

@@ -249,7 +249,12 @@ async fn run(args: &[String]) -> Result<bool, AnyError> {
         client_tasks.spawn(async move {
             let source = client_source(i);
             let name = host(i);
-            let hash = HashToken::compute(source, &with_trailing_dot(&name), &secret(i)).to_hex();
+            let hash = HashToken::compute_as_sent(
+                source,
+                &ddns_core::hostname::SentName::parse(&with_trailing_dot(&name)),
+                &secret(i),
+            )
+            .to_hex();
             // Spread the clients over the interval.
             let offset = interval.mul_f64(i as f64 / clients.max(1) as f64);
             tokio::time::sleep(offset).await;

@@ -40,8 +40,11 @@ use base64::Engine as _;
 
 use super::HttpResponse;
 use crate::hostname::Hostname;
+use crate::hostname::SentName;
 use crate::outcome::{Backend, Failure, SetOutcome};
-use crate::service::{DdnsService, SecretSetRequest};
+use crate::request::{Credential, SetRequest};
+use crate::secret::SharedSecret;
+use crate::service::DdnsService;
 
 /// Most host names in one request.
 pub const MAX_HOSTNAMES: usize = 20;
@@ -405,13 +408,13 @@ impl Dyndns2Api {
         }
         let mut outcomes = Vec::with_capacity(addresses.len());
         for &address in addresses {
-            let request = SecretSetRequest {
-                hostname: name.to_owned(),
-                secret: password.to_owned(),
-                address: Some(address),
+            let request = SetRequest::new(
+                SentName::parse(name),
+                Credential::Password(SharedSecret::new(password)),
                 source,
-            };
-            outcomes.push(self.service.set_with_secret(request).await);
+            )
+            .with_address(Some(address));
+            outcomes.push(self.service.set(request).await);
         }
         let configured: Vec<Result<SetOutcome, Failure>> = outcomes
             .into_iter()

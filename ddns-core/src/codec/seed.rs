@@ -18,11 +18,11 @@ use zeroize::Zeroizing;
 
 use super::HttpResponse;
 use super::json::push_str;
-use crate::auth::source_ip_text;
+use crate::auth::{HashToken, source_ip_text};
+use crate::hostname::SentName;
 use crate::outcome::{Backend, Failure, HostList, SetOutcome};
-use crate::service::{
-    DdnsService, ListHostsRequest, SetRequest, SignedListHostsRequest, SignedSetRequest,
-};
+use crate::request::{Credential, ListHostsRequest, SetRequest};
+use crate::service::DdnsService;
 use crate::signed::SignedProof;
 
 /// `set`, address already current.
@@ -293,47 +293,26 @@ impl SeedApi {
             ..
         } = request.params;
         let source = request.source;
-        let is_signed = !signed.signature.is_empty();
         let service = &self.service;
+        let name = SentName::parse(&hostname);
         let (response, failure, changed) = match mode {
             Mode::Get => (render_get(service.get(source)), None, false),
             Mode::Set => {
-                let internal_ip = Some(internal_ip);
-                let result = if is_signed {
-                    let request = SignedSetRequest {
-                        hostname,
-                        internal_ip,
-                        proof: signed,
-                        source,
-                    };
-                    service.set_signed(request).await
-                } else {
-                    let request = SetRequest {
-                        hostname,
-                        hash,
-                        internal_ip,
-                        source,
-                    };
-                    service.set(request).await
+                let result = match set_request(name, &hash, &signed, &internal_ip, source) {
+                    Ok(request) => service.set(request).await,
+                    Err(failure) => Err(failure),
                 };
                 let changed = matches!(result, Ok(SetOutcome::Changed { .. }));
                 (render_set(&result), result.err(), changed)
             }
             Mode::ListHosts => {
-                let result = if is_signed {
-                    let request = SignedListHostsRequest {
-                        hostname,
-                        proof: signed,
-                        source,
-                    };
-                    service.list_hosts_signed(request).await
-                } else {
-                    let request = ListHostsRequest {
-                        hostname,
-                        hash,
-                        source,
-                    };
-                    service.list_hosts(request).await
+                let result = match credential(&hash, &signed) {
+                    Ok(credential) => {
+                        service
+                            .list_hosts(ListHostsRequest::new(name, credential, source))
+                            .await
+                    }
+                    Err(failure) => Err(failure),
                 };
                 (render_list_hosts(&result), result.err(), false)
             }
@@ -347,6 +326,68 @@ impl SeedApi {
             changed,
         }
     }
+}
+
+/// Decodes a request's credential: its signature when it has one, else its
+/// hash token, each checked for format.
+///
+/// # Errors
+///
+/// [`Failure::BadHashFormat`] or [`Failure::BadSignedFormat`].
+pub fn credential(hash: &str, signed: &SignedProof) -> Result<Credential, Failure> {
+    if signed.signature.is_empty() {
+        HashToken::parse(hash)
+            .map(Credential::Token)
+            .map_err(|_| Failure::BadHashFormat)
+    } else {
+        signed
+            .parse()
+            .map(Credential::Signed)
+            .map_err(Failure::BadSignedFormat)
+    }
+}
+
+/// Decodes a `set`'s arguments into its typed request: the credential
+/// (the signature when there is one, else the hash token), then
+/// `internalIp` (empty: the source address), in the protocol's order of
+/// checks.
+///
+/// ```
+/// use ddns_core::codec::seed::set_request;
+/// use ddns_core::hostname::SentName;
+/// use ddns_core::signed::SignedProof;
+/// use ddns_core::Failure;
+/// let source = "198.51.100.7".parse()?;
+/// let name = SentName::parse("home.example.com");
+/// let bad = set_request(name.clone(), "abc", &SignedProof::default(), "", source);
+/// assert!(matches!(bad, Err(Failure::BadHashFormat)));
+/// let ok = set_request(name, &"0".repeat(64), &SignedProof::default(), "10.0.0.2", source);
+/// assert_eq!(ok.unwrap().address, Some("10.0.0.2".parse()?));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Failure::BadHashFormat`], [`Failure::BadSignedFormat`] or
+/// [`Failure::InvalidAddress`].
+pub fn set_request(
+    name: SentName,
+    hash: &str,
+    signed: &SignedProof,
+    internal_ip: &str,
+    source: IpAddr,
+) -> Result<SetRequest, Failure> {
+    let credential = credential(hash, signed)?;
+    let address = match internal_ip {
+        "" => None,
+        text => Some(
+            text.parse::<IpAddr>()
+                .map_err(|_| Failure::InvalidAddress {
+                    sent: text.chars().take(64).collect(),
+                })?,
+        ),
+    };
+    Ok(SetRequest::new(name, credential, source).with_address(address))
 }
 
 fn body(message_json: &str, success: bool) -> HttpResponse {

@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use ddns_core::codec::HttpResponse;
 use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
+use ddns_core::hostname::SentName;
 use ddns_core::memory::{MemoryProvider, MemoryStore};
+use ddns_core::signed::SignedProof;
 use ddns_core::{
-    DdnsService, HashToken, Hostname, ManualClock, Record, RecordConfig, RecordKey, RecordState,
-    RecordStore, RecordType, SharedSecret, Timestamp,
+    DdnsService, HashToken, Hostname, ListHostsRequest, ManualClock, Record, RecordConfig,
+    RecordKey, RecordState, RecordStore, RecordType, SetRequest, SharedSecret, Timestamp,
 };
 
 pub const ZONE: &str = "example.com";
@@ -34,10 +36,33 @@ pub fn config() -> RecordConfig {
     RecordConfig::new(SharedSecret::new(SECRET))
 }
 
+/// A token `set` of `host` as the seed codec decodes it.
+pub fn token_set(host: &str, hash: &str, internal_ip: Option<&str>, source: IpAddr) -> SetRequest {
+    ddns_core::codec::seed::set_request(
+        SentName::parse(host),
+        hash,
+        &SignedProof::default(),
+        internal_ip.unwrap_or(""),
+        source,
+    )
+    .unwrap()
+}
+
+/// A token `list_hosts` of `host`.
+pub fn token_list(host: &str, hash: &str, source: IpAddr) -> ListHostsRequest {
+    let credential = ddns_core::codec::seed::credential(hash, &SignedProof::default()).unwrap();
+    ListHostsRequest::new(SentName::parse(host), credential, source)
+}
+
 /// The hash a correct client sends for `host` (as it spells it) from `source`.
 pub fn hash(source: &str, host: &str) -> String {
     let with_dot = ddns_core::hostname::with_trailing_dot(host);
-    HashToken::compute(ip(source), &with_dot, &SharedSecret::new(SECRET)).to_hex()
+    HashToken::compute_as_sent(
+        ip(source),
+        &ddns_core::hostname::SentName::parse(&with_dot),
+        &SharedSecret::new(SECRET),
+    )
+    .to_hex()
 }
 
 pub struct Fixture {

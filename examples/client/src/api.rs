@@ -289,9 +289,9 @@ impl SeedClient {
 
 /// The hash token for `hostname` (a trailing dot is added when missing).
 pub fn token(public_ip: IpAddr, hostname: &str, secret: &SharedSecret) -> String {
-    HashToken::compute(
+    HashToken::compute_as_sent(
         public_ip,
-        &ddns_core::hostname::with_trailing_dot(hostname),
+        &ddns_core::hostname::SentName::parse(hostname),
         secret,
     )
     .to_hex()

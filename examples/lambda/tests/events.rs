@@ -86,9 +86,9 @@ async fn put(moto: &moto::Moto, item: &[(&str, AttributeValue)]) {
 }
 
 fn hash(source: &str, host: &str, secret: &str) -> String {
-    HashToken::compute(
+    HashToken::compute_as_sent(
         source.parse().unwrap(),
-        &format!("{host}."),
+        &ddns_core::hostname::SentName::parse(&format!("{host}.")),
         &SharedSecret::new(secret),
     )
     .to_hex()

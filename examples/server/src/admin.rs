@@ -317,7 +317,7 @@ pub async fn token(
     secret: Option<String>,
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    let sent = ddns_core::hostname::with_trailing_dot(hostname);
+    let sent = ddns_core::hostname::SentName::parse(hostname);
     let secret = match secret {
         Some(s) => SharedSecret::new(s),
         None => {
@@ -332,6 +332,10 @@ pub async fn token(
                 .shared_secret
         }
     };
-    writeln!(out, "{}", HashToken::compute(ip, &sent, &secret).to_hex())?;
+    writeln!(
+        out,
+        "{}",
+        HashToken::compute_as_sent(ip, &sent, &secret).to_hex()
+    )?;
     Ok(())
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ddns_core::Failure;
 use ddns_core::codec::HttpResponse;
 use ddns_core::codec::endpoint::{Endpoint, EndpointAnswer, EndpointRequest, Route, refuse_method};
 use ddns_core::codec::forwarded::TrustedProxies;
@@ -199,8 +200,13 @@ fn log_answer(source: IpAddr, answer: &EndpointAnswer, elapsed: Duration) {
     let mode = answer.mode();
     let micros = elapsed.as_micros();
     let status = answer.response().status;
-    for detail in answer.operator_details() {
-        warn!(%source, mode, detail, "backend or record failure");
+    for failure in answer.failures() {
+        if let Some(detail) = failure.operator_detail() {
+            match failure {
+                Failure::Backend { .. } => warn!(%source, mode, detail, "backend failure"),
+                _ => warn!(%source, mode, detail, "unusable record"),
+            }
+        }
     }
     match answer {
         EndpointAnswer::Seed(seed) => match &seed.failure {

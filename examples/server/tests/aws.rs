@@ -86,9 +86,9 @@ endpoint_url = "{url}"
     let one = serve(dir.path());
     let two = serve(dir.path());
     let set = |server: &Spawned, source: &'static str| {
-        let hash = HashToken::compute(
+        let hash = HashToken::compute_as_sent(
             source.parse().unwrap(),
-            "home.example.com.",
+            &ddns_core::hostname::SentName::parse("home.example.com."),
             &SharedSecret::new("s"),
         )
         .to_hex();

@@ -150,9 +150,9 @@ fn admin_commands_manage_records() {
             "198.51.100.7",
         ],
     );
-    let expected = HashToken::compute(
+    let expected = HashToken::compute_as_sent(
         "198.51.100.7".parse().unwrap(),
-        "home.example.com.",
+        &ddns_core::hostname::SentName::parse("home.example.com."),
         &SharedSecret::new(secret.clone()),
     );
     assert_eq!(token.trim(), expected.to_hex());
@@ -170,9 +170,9 @@ fn admin_commands_manage_records() {
     );
     assert_eq!(
         token.trim(),
-        HashToken::compute(
+        HashToken::compute_as_sent(
             "2001:db8::1".parse().unwrap(),
-            "x.example.com.",
+            &ddns_core::hostname::SentName::parse("x.example.com."),
             &SharedSecret::new("s")
         )
         .to_hex()

@@ -32,7 +32,12 @@ fn key(host: &str, t: RecordType) -> RecordKey {
 }
 
 fn hash(source: &str, host: &str) -> String {
-    HashToken::compute(ip(source), &format!("{host}."), &SharedSecret::new(SECRET)).to_hex()
+    HashToken::compute_as_sent(
+        ip(source),
+        &ddns_core::hostname::SentName::parse(&format!("{host}.")),
+        &SharedSecret::new(SECRET),
+    )
+    .to_hex()
 }
 
 async fn add(

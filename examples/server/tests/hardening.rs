@@ -347,8 +347,12 @@ async fn dual_stack_routers_set_both_families_on_a_default_record() {
         source,
         &format!(
             "mode=set&hostname=home.example.com&hash={}&internalIp=2001:db8::10",
-            HashToken::compute(ip(source), "home.example.com.", &SharedSecret::new(SECRET))
-                .to_hex()
+            HashToken::compute_as_sent(
+                ip(source),
+                &ddns_core::hostname::SentName::parse("home.example.com."),
+                &SharedSecret::new(SECRET)
+            )
+            .to_hex()
         ),
     )
     .await;

@@ -13,9 +13,9 @@ use ddns_server::RunningServer;
 const LIMITED: &str = "Too many requests from this address; wait a minute and try again.";
 
 fn hash(source: &str) -> String {
-    HashToken::compute(
+    HashToken::compute_as_sent(
         source.parse().unwrap(),
-        "home.example.com.",
+        &ddns_core::hostname::SentName::parse("home.example.com."),
         &SharedSecret::new("s"),
     )
     .to_hex()

@@ -44,9 +44,9 @@ fn host(i: u64) -> String {
 }
 
 fn set_path(i: u64, address: IpAddr) -> String {
-    let hash = HashToken::compute(
+    let hash = HashToken::compute_as_sent(
         "127.0.0.1".parse().unwrap(),
-        &format!("{}.", host(i)),
+        &ddns_core::hostname::SentName::parse(&host(i)),
         &SharedSecret::new(SECRET),
     );
     format!(

@@ -26,9 +26,9 @@ use dns_servers::{DnsServer, KEY_NAME};
 const SECRET: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
 fn hash(source: &str, host: &str) -> String {
-    HashToken::compute(
+    HashToken::compute_as_sent(
         source.parse().unwrap(),
-        &format!("{host}."),
+        &ddns_core::hostname::SentName::parse(&format!("{host}.")),
         &ddns_core::SharedSecret::new(SECRET),
     )
     .to_hex()

@@ -368,9 +368,9 @@ fn logged_zone(line: &str) -> Option<String> {
 /// The hash token of `home.example.com.` for a request from `source` under
 /// `secret`.
 pub fn home_hash(source: &str, secret: &str) -> String {
-    ddns_core::HashToken::compute(
+    ddns_core::HashToken::compute_as_sent(
         source.parse().unwrap(),
-        "home.example.com.",
+        &ddns_core::hostname::SentName::parse("home.example.com."),
         &ddns_core::SharedSecret::new(secret),
     )
     .to_hex()
