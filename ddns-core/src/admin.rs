@@ -408,8 +408,12 @@ impl RecordAdmin {
     }
 
     /// Removes the existing records of the types asked: first their RRsets
-    /// from DNS, in one batch, then the records from the store. When DNS
-    /// fails nothing is removed from the store.
+    /// from DNS, in one batch, then the records from the store, then the
+    /// RRsets once more (a `set` that read the record before it was
+    /// deleted may have published it again meanwhile; a `set` later than
+    /// that finds no record and withdraws its own change). When the first
+    /// DNS deletion fails nothing is removed from the store; when the last
+    /// one fails the outcome carries a warning.
     ///
     /// # Errors
     ///
@@ -428,14 +432,8 @@ impl RecordAdmin {
             .map(|r| r.key)
             .collect();
         let changes: Vec<DnsChange> = keys.iter().cloned().map(DnsChange::delete).collect();
-        let results = align_results(&changes, self.provider.apply(&changes).await);
-        for (key, result) in keys.iter().zip(results) {
-            if let Err(source) = result {
-                return Err(AdminError::DnsDelete {
-                    key: key.clone(),
-                    source,
-                });
-            }
+        if let Some((key, source)) = self.delete_from_dns(&keys, &changes).await {
+            return Err(AdminError::DnsDelete { key, source });
         }
         let mut changed = Changed::default();
         for key in keys {
@@ -445,7 +443,26 @@ impl RecordAdmin {
                 Err(source) => return Err(AdminError::StoreDelete { key, source }),
             }
         }
+        if let Some((key, e)) = self.delete_from_dns(&changed.keys, &changes).await {
+            changed.warnings.push(format!(
+                "{key} was removed, but deleting it from DNS a second time failed ({e}); \
+                 check that the name is gone"
+            ));
+        }
         Ok(changed)
+    }
+
+    /// Applies `changes` (the deletions of `keys`, in order); the first key
+    /// whose deletion failed, with the error.
+    async fn delete_from_dns(
+        &self,
+        keys: &[RecordKey],
+        changes: &[DnsChange],
+    ) -> Option<(RecordKey, Error)> {
+        let results = align_results(changes, self.provider.apply(changes).await);
+        keys.iter()
+            .zip(results)
+            .find_map(|(key, result)| result.err().map(|e| (key.clone(), e)))
     }
 
     /// The existing records of the types asked, in type order.

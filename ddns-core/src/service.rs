@@ -450,10 +450,26 @@ impl DdnsService {
         }
         // What DNS holds is remembered only once the store agrees: after a
         // failed write the next request reads DNS again.
-        if !self
+        let written = match self
             .record_change(key, record.state.ip_address, target, now)
-            .await?
+            .await
         {
+            Err(Failure::Backend {
+                error: crate::Error::NotFound { .. },
+                ..
+            }) => {
+                // The record was removed while this request changed DNS:
+                // take the name out again, so no name stays published
+                // without a record behind it.
+                self.withdraw(key).await;
+                return Err(Failure::NotConfigured {
+                    hostname: sent_name,
+                    record_type: key.record_type,
+                });
+            }
+            other => other?,
+        };
+        if !written {
             // Another writer (a server sharing the store) changed the record
             // while this request changed DNS: its change reached DNS first,
             // and this one overwrote it. Put DNS back to the winner's address,
@@ -494,6 +510,15 @@ impl DdnsService {
         {
             let _ = self.upsert(key, ttl, address).await;
         }
+    }
+
+    /// After the record was removed during a change: deletes the RRset this
+    /// request may have published. Best effort: the removal deletes it too.
+    async fn withdraw(&self, key: &RecordKey) {
+        let change = DnsChange::delete(key.clone());
+        let _ = self
+            .timed(self.provider.apply(std::slice::from_ref(&change)))
+            .await;
     }
 
     /// `list_hosts`: the discovery group of the caller's record, whose type

@@ -521,3 +521,64 @@ async fn a_name_outside_the_zones_is_not_configured_and_zones_give_the_ttl() {
             .is_empty()
     );
 }
+
+/// A provider that removes `key`'s record from the store just before the
+/// first change it applies: a removal racing a `set`.
+#[derive(Debug)]
+struct RemovedMeanwhile {
+    dns: ddns_core::memory::MemoryProvider,
+    store: Arc<ddns_core::memory::MemoryStore>,
+    key: ddns_core::RecordKey,
+    done: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl ddns_core::DnsProvider for RemovedMeanwhile {
+    async fn current(
+        &self,
+        name: &ddns_core::Hostname,
+        record_type: RecordType,
+    ) -> ddns_core::Result<Vec<std::net::IpAddr>> {
+        self.dns.current(name, record_type).await
+    }
+
+    fn max_batch_size(&self) -> usize {
+        self.dns.max_batch_size()
+    }
+
+    async fn apply(&self, changes: &[ddns_core::DnsChange]) -> Vec<ddns_core::ChangeResult> {
+        use ddns_core::RecordStore;
+        if !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            self.store.delete(&self.key).await.unwrap();
+        }
+        self.dns.apply(changes).await
+    }
+}
+
+#[tokio::test]
+async fn a_set_racing_a_removal_leaves_no_name_in_dns() {
+    use ddns_core::RecordStore;
+    let store = Arc::new(ddns_core::memory::MemoryStore::new());
+    store
+        .create(&Record::new(key(HOST, RecordType::A), config()))
+        .await
+        .unwrap();
+    let dns = Arc::new(RemovedMeanwhile {
+        dns: ddns_core::memory::MemoryProvider::new(),
+        store: store.clone(),
+        key: key(HOST, RecordType::A),
+        done: Default::default(),
+    });
+    let service = DdnsService::builder(store.clone(), dns.clone())
+        .with_clock(Arc::new(ManualClock::new(START)))
+        .build();
+    let outcome = service.set(set_request(PUBLIC_V4, PUBLIC_V4, None)).await;
+    assert!(
+        matches!(outcome, Err(Failure::NotConfigured { .. })),
+        "{outcome:?}"
+    );
+    assert!(
+        dns.dns.rrset(&key(HOST, RecordType::A)).is_none(),
+        "the change made while the record was removed was withdrawn"
+    );
+}

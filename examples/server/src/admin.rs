@@ -281,6 +281,7 @@ pub async fn remove(
     name: &str,
     types: Types,
     out: &mut dyn Write,
+    warnings: &mut dyn Write,
 ) -> Result<(), AdminError> {
     let name = hostname(name)?;
     // The zone rule is checked here too, so a name in no zone gets the
@@ -290,11 +291,14 @@ pub async fn remove(
         && let Some(result) =
             crate::control::remove_through_server(path, &name, &types.list()).await
     {
-        let removed = result.map_err(|message| {
+        let (removed, warned) = result.map_err(|message| {
             AdminError::Input(format!("the running server refused the removal: {message}"))
         })?;
         for key in removed {
             writeln!(out, "removed {key}")?;
+        }
+        for warning in warned {
+            writeln!(warnings, "warning: {warning}")?;
         }
         return Ok(());
     }
@@ -302,6 +306,7 @@ pub async fn remove(
     for key in &changed.keys {
         writeln!(out, "removed {key}")?;
     }
+    report(&changed, out, warnings)?;
     Ok(())
 }
 

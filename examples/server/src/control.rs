@@ -9,8 +9,8 @@
 //! itself.
 //!
 //! The protocol is one request line, `remove <hostname> <types>` (types:
-//! `A`, `AAAA` or `A,AAAA`), answered by `removed <hostname> <type>` lines
-//! and a last line `ok` or `error <message>`.
+//! `A`, `AAAA` or `A,AAAA`), answered by `removed <hostname> <type>` and
+//! `warning <text>` lines and a last line `ok` or `error <message>`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,8 +29,9 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 #[cfg(unix)]
 const MAX_REQUEST: u64 = 1024;
 
-/// A removal asked of a running server: what it removed, or why not.
-pub(crate) type RemoteResult = Result<Vec<String>, String>;
+/// A removal asked of a running server: the records it removed and its
+/// warnings, or why not.
+pub(crate) type RemoteResult = Result<(Vec<String>, Vec<String>), String>;
 
 fn request_line(hostname: &Hostname, types: &[RecordType]) -> String {
     let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
@@ -60,6 +61,9 @@ fn answer(result: Result<ddns_core::admin::Changed, AdminError>) -> String {
             let mut text = String::new();
             for key in changed.keys {
                 text.push_str(&format!("removed {key}\n"));
+            }
+            for warning in changed.warnings {
+                text.push_str(&format!("warning {}\n", one_line(&warning)));
             }
             text.push_str("ok\n");
             text
@@ -182,12 +186,14 @@ pub(crate) async fn remove_through_server(
                 )));
             }
         };
-        let mut removed = Vec::new();
+        let (mut removed, mut warnings) = (Vec::new(), Vec::new());
         for line in text.lines() {
             if let Some(key) = line.strip_prefix("removed ") {
                 removed.push(key.to_owned());
+            } else if let Some(warning) = line.strip_prefix("warning ") {
+                warnings.push(warning.to_owned());
             } else if line == "ok" {
-                return Some(Ok(removed));
+                return Some(Ok((removed, warnings)));
             } else if let Some(message) = line.strip_prefix("error ") {
                 return Some(Err(message.to_owned()));
             }

@@ -78,7 +78,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Remove(t) => {
             let socket = config.control_socket.as_deref();
-            admin::remove(&admin, socket, &t.hostname, t.types, &mut out).await?
+            admin::remove(
+                &admin,
+                socket,
+                &t.hostname,
+                t.types,
+                &mut out,
+                &mut warnings,
+            )
+            .await?
         }
         Command::Token {
             hostname,
