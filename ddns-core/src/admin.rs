@@ -269,17 +269,8 @@ impl RecordAdmin {
             check_ttl(ttl)?;
         }
         let mut changed = Changed::default();
-        let secret = match &request.secret {
-            SecretChoice::Given(secret) => {
-                check_strength(secret, request.strict, &mut changed.warnings)?;
-                secret.clone()
-            }
-            SecretChoice::Default | SecretChoice::Generate => {
-                let secret = SharedSecret::generate(GENERATED_SECRET_DIGITS)?;
-                changed.generated_secret = Some(secret.clone());
-                secret
-            }
-        };
+        let secret = new_secret(&request.secret, true, request.strict, &mut changed)?
+            .ok_or_else(|| AdminError::Invalid("no secret could be made".into()))?;
         let mut config = RecordConfig::new(secret)
             .with_lock(request.lock_record)
             .with_allow_internal(request.allow_internal)
@@ -327,18 +318,7 @@ impl RecordAdmin {
             check_ttl(ttl)?;
         }
         let mut changed = Changed::default();
-        let secret = match &request.secret {
-            SecretChoice::Default => None,
-            SecretChoice::Given(secret) => {
-                check_strength(secret, request.strict, &mut changed.warnings)?;
-                Some(secret.clone())
-            }
-            SecretChoice::Generate => {
-                let secret = SharedSecret::generate(GENERATED_SECRET_DIGITS)?;
-                changed.generated_secret = Some(secret.clone());
-                Some(secret)
-            }
-        };
+        let secret = new_secret(&request.secret, false, request.strict, &mut changed)?;
         for record in self.existing(&request.hostname, &request.types).await? {
             let mut config = record.config;
             if let Some(secret) = &secret {
@@ -573,6 +553,30 @@ fn check_ttl(ttl: u32) -> Result<(), AdminError> {
         )));
     }
     Ok(())
+}
+
+/// The secret `choice` asks for: a given one checked for strength, or a
+/// generated one (also for [`SecretChoice::Default`] when
+/// `generate_by_default`), recorded in `changed` to be shown once. `None`:
+/// keep the secret.
+fn new_secret(
+    choice: &SecretChoice,
+    generate_by_default: bool,
+    strict: bool,
+    changed: &mut Changed,
+) -> Result<Option<SharedSecret>, AdminError> {
+    match choice {
+        SecretChoice::Given(secret) => {
+            check_strength(secret, strict, &mut changed.warnings)?;
+            Ok(Some(secret.clone()))
+        }
+        SecretChoice::Default if !generate_by_default => Ok(None),
+        SecretChoice::Default | SecretChoice::Generate => {
+            let secret = SharedSecret::generate(GENERATED_SECRET_DIGITS)?;
+            changed.generated_secret = Some(secret.clone());
+            Ok(Some(secret))
+        }
+    }
 }
 
 /// Checks a given secret: empty is refused; under [`MIN_SECRET_BITS`] it

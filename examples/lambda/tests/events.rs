@@ -427,6 +427,13 @@ async fn signed_requests_and_require_signed_through_dynamodb() {
     );
 }
 
+/// The body of a `set` of `host` from `source` with the secret `pw`.
+async fn token_set(api: &ddns_lambda::LambdaApi, kind: Kind, host: &str, source: &str) -> String {
+    let hash = hash(source, host, "pw");
+    let query = [("mode", "set"), ("hostname", host), ("hash", hash.as_str())];
+    call(api, kind, &query, source).await.1
+}
+
 /// A REST API event for dyndns2 at `path` (the stage prefix as API Gateway
 /// passes it), with Basic credentials `home.example.com:pw`.
 fn rest_dyndns2_event(path: &str, myip: &str) -> String {
@@ -484,17 +491,7 @@ async fn a_backend_failure_is_logged_with_its_cause() {
         sink.lock().unwrap().push(line.to_owned());
     }));
     let source = "198.51.100.61";
-    let (_, body) = call(
-        &api,
-        Kind::Rest,
-        &[
-            ("mode", "set"),
-            ("hostname", "home.example.com"),
-            ("hash", &hash(source, "home.example.com", "pw")),
-        ],
-        source,
-    )
-    .await;
+    let body = token_set(&api, Kind::Rest, "home.example.com", source).await;
     assert!(body.contains(r#""return_status": "fail""#), "{body}");
     assert!(
         !body.contains("ZNOSUCHZONE"),
@@ -561,17 +558,7 @@ async fn two_hosted_zones_are_each_changed_through_their_own_zone() {
         ("home.example.com", "198.51.100.71"),
         ("home.example.net", "198.51.100.72"),
     ] {
-        let (_, body) = call(
-            &api,
-            Kind::HttpApi,
-            &[
-                ("mode", "set"),
-                ("hostname", host),
-                ("hash", &hash(source, host, "pw")),
-            ],
-            source,
-        )
-        .await;
+        let body = token_set(&api, Kind::HttpApi, host, source).await;
         assert_eq!(
             body,
             ok(&format!(
@@ -601,17 +588,7 @@ async fn two_hosted_zones_are_each_changed_through_their_own_zone() {
     }
     // A record in no hosted zone the function serves: message 2.
     let source = "198.51.100.73";
-    let (_, body) = call(
-        &api,
-        Kind::HttpApi,
-        &[
-            ("mode", "set"),
-            ("hostname", "home.example.org"),
-            ("hash", &hash(source, "home.example.org", "pw")),
-        ],
-        source,
-    )
-    .await;
+    let body = token_set(&api, Kind::HttpApi, "home.example.org", source).await;
     assert_eq!(
         body,
         fail(
