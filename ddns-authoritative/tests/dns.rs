@@ -12,15 +12,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-mod common;
-
-use common::{addresses, dig, query, serial};
 use ddns_authoritative::{AuthoritativeProvider, DnsServer, ZoneConfig, ZoneData};
 use ddns_core::memory::MemoryStore;
 use ddns_core::{
     ChangeUpdate, DnsChange, DnsProvider, Hostname, Record, RecordConfig, RecordKey, RecordStore,
     RecordType as DdnsType, SharedSecret, Timestamp, conformance,
 };
+use ddns_testkit::dns::{addresses, dig, query, serial};
 use hickory_net::proto::op::ResponseCode;
 use hickory_net::proto::rr::{RData, RecordType};
 

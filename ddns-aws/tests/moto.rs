@@ -9,14 +9,11 @@
     clippy::print_stdout
 )]
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::*;
 use ddns_aws::DynamoDbStore;
 use ddns_core::coalesce::CoalescingProvider;
 use ddns_core::hostname::SentName;
@@ -24,6 +21,7 @@ use ddns_core::{
     Credential, DdnsService, DnsChange, DnsProvider, HashToken, Hostname, RecordKey, RecordStore,
     RecordType, SetOutcome, SetRequest, SharedSecret, conformance,
 };
+use ddns_testkit::moto::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_store_conforms() {

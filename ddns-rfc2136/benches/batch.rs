@@ -12,14 +12,11 @@
     clippy::panic
 )]
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::time::Instant;
 
-use common::DnsServer;
 use ddns_core::{DnsChange, DnsProvider, Hostname};
 use ddns_rfc2136::Rfc2136Provider;
+use ddns_testkit::servers::DnsServer;
 
 const CHANGES: u32 = 1000;
 

@@ -8,13 +8,11 @@
     clippy::print_stdout
 )]
 
-mod common;
-
 use std::net::IpAddr;
 
-use common::*;
 use ddns_core::{DnsChange, DnsProvider, Error, Hostname, RecordType, conformance};
 use ddns_rfc2136::{Rfc2136Provider, TsigAlgorithmName, TsigKey};
+use ddns_testkit::servers::*;
 
 fn change(host: &str, ip: &str) -> DnsChange {
     DnsChange::upsert(Hostname::parse(host).unwrap(), 60, ip.parse().unwrap())

@@ -9,8 +9,7 @@
     clippy::print_stdout
 )]
 
-#[path = "../../../ddns-aws/tests/common/mod.rs"]
-mod moto;
+use ddns_testkit::moto;
 
 use std::collections::HashMap;
 

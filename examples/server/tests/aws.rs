@@ -10,8 +10,7 @@
 )]
 
 mod common;
-#[path = "../../../ddns-aws/tests/common/mod.rs"]
-mod moto;
+use ddns_testkit::moto;
 
 use std::process::Command;
 

@@ -9,8 +9,6 @@
 )]
 
 mod common;
-#[path = "../../../ddns-rfc2136/tests/common/mod.rs"]
-mod dns_servers;
 
 use std::net::IpAddr;
 
@@ -18,7 +16,7 @@ use common::{config_in, get, raw_config_in};
 use ddns_core::{HashToken, Hostname, Record, RecordConfig, RecordKey, RecordType, SharedSecret};
 use ddns_server::RunningServer;
 use ddns_server::config::ProviderConfig;
-use dns_servers::{DnsServer, KEY_NAME};
+use ddns_testkit::servers::{DnsServer, KEY_NAME};
 
 async fn set_over_http_is_visible_in(dns: DnsServer) {
     let dir = tempfile::tempdir().unwrap();

@@ -12,8 +12,6 @@
 )]
 
 mod common;
-#[path = "../../../ddns-rfc2136/tests/common/mod.rs"]
-mod dns_servers;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -21,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use common::{Spawned, admin, dig, get, server_command};
 use ddns_core::{HashToken, Hostname, Record, RecordConfig, RecordKey, RecordStore, RecordType};
-use dns_servers::{DnsServer, KEY_NAME};
+use ddns_testkit::servers::{DnsServer, KEY_NAME};
 
 const SECRET: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 

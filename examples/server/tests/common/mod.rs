@@ -11,11 +11,7 @@
     clippy::print_stdout
 )]
 
-// Also loaded by the RFC 2136 harness, which some tests include beside
-// this one: each copy is private to its harness.
-#[allow(clippy::duplicate_mod)]
-#[path = "../../../../ddns-rfc2136/tests/common/probe.rs"]
-mod probe;
+use ddns_testkit::probe;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -78,10 +74,8 @@ pub async fn get(addr: SocketAddr, path_and_query: &str, headers: &[(&str, &str)
     raw(addr, &head).await
 }
 
-#[path = "../../../../ddns-authoritative/tests/common/mod.rs"]
-mod dns;
 #[allow(unused_imports)] // Not every test file uses every helper.
-pub use dns::{addresses, dig, query, serial};
+pub use ddns_testkit::dns::{addresses, dig, query, serial};
 
 /// A configuration for a server on free loopback ports with its database
 /// in `dir`, trusting X-Forwarded-For from loopback; `adjust` changes it.

@@ -3,22 +3,12 @@
 //! policy, and stopped when dropped. A missing server skips loudly, or
 //! fails when DDNS_REQUIRE_INTEGRATION=1.
 
-#![allow(
-    dead_code,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout
-)]
-
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-mod probe;
-pub use probe::soa_answered;
+use crate::probe::soa_answered;
 
 use base64::Engine as _;
 use ddns_core::Hostname;

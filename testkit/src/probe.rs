@@ -1,6 +1,5 @@
 //! Readiness of a DNS server by a real query: the zone's SOA over UDP or
-//! TCP. Shared by the test harnesses of several packages (included by
-//! `#[path]`).
+//! TCP.
 
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;

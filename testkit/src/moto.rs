@@ -3,15 +3,6 @@
 //! original stack's and a hosted zone. Missing moto skips loudly, or fails
 //! when DDNS_REQUIRE_INTEGRATION=1.
 
-#![allow(
-    dead_code,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout
-)]
-
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -72,7 +63,7 @@ impl Moto {
         let log = tempfile::NamedTempFile::new().unwrap();
         // Included, not named by path: this module is shared by the tests
         // of other packages too.
-        let launcher = include_str!("../moto_serial.py");
+        let launcher = include_str!("moto_serial.py");
         let child = Command::new(python)
             .args(["-c", launcher, "127.0.0.1", &port.to_string()])
             .stdout(log.reopen().unwrap())

@@ -1,15 +1,6 @@
 //! DNS helpers for the tests that query the embedded server: a query over
 //! UDP with hickory's client, the answers' addresses and SOA serial, and
-//! `dig` when installed. Shared with the server's tests (`#[path]`).
-
-#![allow(
-    dead_code,
-    unreachable_pub,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout
-)]
+//! `dig` when installed.
 
 use std::net::{IpAddr, SocketAddr};
 

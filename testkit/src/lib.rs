@@ -1,0 +1,30 @@
+//! # ddns-testkit
+//!
+//! Test support shared by the ddns packages (not published): the real
+//! components the integration tests talk to, started on free loopback
+//! ports and stopped when dropped.
+//!
+//! - [`servers`]: BIND (`named`) and Knot (`knotd`) with a generated zone,
+//!   TSIG keys and update policy.
+//! - [`moto`]: moto's AWS emulator for DynamoDB and Route 53, serialised so
+//!   that conditional writes are atomic as in DynamoDB.
+//! - [`dns`]: queries with hickory's client, their addresses and SOA
+//!   serial, and `dig`.
+//! - [`probe`]: readiness of a DNS server by a real SOA query.
+//!
+//! A missing tool skips loudly, or fails with what to install when
+//! `DDNS_REQUIRE_INTEGRATION=1`.
+
+// Test support: a failed setup is a failed test, said as loudly as possible.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+pub mod dns;
+pub mod moto;
+pub mod probe;
+pub mod servers;
