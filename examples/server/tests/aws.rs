@@ -130,4 +130,38 @@ endpoint_url = "{url}"
         provider.current(&host, RecordType::A).await.unwrap(),
         ["198.51.100.8".parse::<std::net::IpAddr>().unwrap()]
     );
+
+    // remove takes the RRset out of the hosted zone, then the item out of
+    // the table, while both servers run.
+    let out = command(dir.path())
+        .args(["remove", "home.example.com"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success()
+            && String::from_utf8_lossy(&out.stdout).contains("removed home.example.com. A"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        provider
+            .current(&host, RecordType::A)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the Route 53 RRset is gone"
+    );
+    let after = set(&one, "198.51.100.9").await;
+    assert!(
+        after.contains("config item for home.example.com."),
+        "a removed record answers message 2: {after}"
+    );
+    assert!(
+        provider
+            .current(&host, RecordType::A)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no request brought the name back"
+    );
 }
