@@ -426,6 +426,17 @@ async fn signed_requests_and_require_signed_through_dynamodb() {
     );
 }
 
+/// An A record item for `hostname` (with its dot) with the secret `pw`,
+/// as the original stack wrote it.
+async fn put_a(moto: &moto::Moto, hostname: &str) {
+    let item = [
+        ("hostname", s(hostname)),
+        ("record_type", s("A")),
+        ("shared_secret", s("pw")),
+    ];
+    put(moto, &item).await;
+}
+
 /// The body of a `set` of `host` from `source` with the secret `pw`.
 async fn token_set(api: &ddns_lambda::LambdaApi, kind: Kind, host: &str, source: &str) -> String {
     let hash = hash(source, host, "pw");
@@ -473,15 +484,7 @@ async fn a_backend_failure_is_logged_with_its_cause() {
         return;
     };
     moto.create_table(TABLE).await;
-    put(
-        &moto,
-        &[
-            ("hostname", s("home.example.com.")),
-            ("record_type", s("A")),
-            ("shared_secret", s("pw")),
-        ],
-    )
-    .await;
+    put_a(&moto, "home.example.com.").await;
     // A hosted zone id that does not exist: every Route 53 call fails.
     let (api, _) = api_for(&moto, "ZNOSUCHZONE", ApiKeys::none()).await;
     let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
@@ -527,25 +530,9 @@ async fn two_hosted_zones_are_each_changed_through_their_own_zone() {
             .await
             .unwrap();
         providers.push((Hostname::parse(zone).unwrap(), provider));
-        put(
-            &moto,
-            &[
-                ("hostname", s(&format!("home.{zone}."))),
-                ("record_type", s("A")),
-                ("shared_secret", s("pw")),
-            ],
-        )
-        .await;
+        put_a(&moto, &format!("home.{zone}.")).await;
     }
-    put(
-        &moto,
-        &[
-            ("hostname", s("home.example.org.")),
-            ("record_type", s("A")),
-            ("shared_secret", s("pw")),
-        ],
-    )
-    .await;
+    put_a(&moto, "home.example.org.").await;
     let store = DynamoDbStore::builder()
         .with_table(TABLE)
         .with_sdk_config(moto.config.clone())
