@@ -11,6 +11,7 @@
 //! - [`dns`]: queries with hickory's client, their addresses and SOA
 //!   serial, and `dig`.
 //! - [`probe`]: readiness of a DNS server by a real SOA query.
+//! - [`records`]: what a store holds for a record.
 //!
 //! A missing tool skips loudly, or fails with what to install when
 //! `DDNS_REQUIRE_INTEGRATION=1`.
@@ -27,4 +28,5 @@
 pub mod dns;
 pub mod moto;
 pub mod probe;
+pub mod records;
 pub mod servers;

@@ -106,15 +106,8 @@ fn stderr(o: &Output) -> String {
 }
 
 async fn ip_of(server: &RunningServer, host: &str, t: RecordType) -> Option<IpAddr> {
-    let key = RecordKey::new(Hostname::parse(host).unwrap(), t);
-    server
-        .service()
-        .store()
-        .get(&key)
+    ddns_testkit::records::stored_state(server.service().store().as_ref(), host, t)
         .await
-        .unwrap()
-        .unwrap()
-        .state
         .ip_address
 }
 

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
-use ddns_aws::{DynamoDbStore, Route53Provider};
+use ddns_aws::Route53Provider;
 use ddns_core::codec::seed::ApiKeys;
 use ddns_core::{HashToken, Hostname, SharedSecret};
 use ddns_lambda::{LambdaConfig, api_over, handle};
@@ -120,12 +120,7 @@ async fn api_for(
     zone_id: &str,
     api_keys: ApiKeys,
 ) -> (ddns_lambda::LambdaApi, Route53Provider) {
-    let store = DynamoDbStore::builder()
-        .with_table(TABLE)
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
+    let store = moto.handle(TABLE).await;
     let provider = Route53Provider::builder()
         .with_zone_id(zone_id)
         .with_zone(Hostname::parse("example.com").unwrap())
@@ -533,13 +528,12 @@ async fn two_hosted_zones_are_each_changed_through_their_own_zone() {
         put_a(&moto, &format!("home.{zone}.")).await;
     }
     put_a(&moto, "home.example.org.").await;
-    let store = DynamoDbStore::builder()
-        .with_table(TABLE)
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
-    let api = api_over(store, providers.clone(), LambdaConfig::new(60)).unwrap();
+    let api = api_over(
+        moto.handle(TABLE).await,
+        providers.clone(),
+        LambdaConfig::new(60),
+    )
+    .unwrap();
     for (host, source) in [
         ("home.example.com", "198.51.100.71"),
         ("home.example.net", "198.51.100.72"),

@@ -384,13 +384,5 @@ pub async fn stored_state(
     host: &str,
     record_type: ddns_core::RecordType,
 ) -> ddns_core::RecordState {
-    let key = ddns_core::RecordKey::new(ddns_core::Hostname::parse(host).unwrap(), record_type);
-    server
-        .service()
-        .store()
-        .get(&key)
-        .await
-        .unwrap()
-        .unwrap()
-        .state
+    ddns_testkit::records::stored_state(server.service().store().as_ref(), host, record_type).await
 }
