@@ -139,19 +139,7 @@ impl TsigKey {
                 "not a BIND key file ({what}); expected: key \"name\" {{ algorithm hmac-sha256; secret \"...\"; }};"
             ))
         };
-        // Drop comments (# and //) before looking at the statements.
-        let cleaned: String = text
-            .lines()
-            .map(|l| {
-                l.split('#')
-                    .next()
-                    .unwrap_or("")
-                    .split("//")
-                    .next()
-                    .unwrap_or("")
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
+        let cleaned = without_comments(text);
         let rest = cleaned
             .trim_start()
             .strip_prefix("key")
@@ -217,6 +205,46 @@ impl TsigKey {
     }
 }
 
+/// `text` without its comments (`#` and `//` to the end of the line,
+/// `/* ... */`), leaving quoted strings alone: a base64 secret may hold
+/// `//`.
+fn without_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '#' if !quoted => skip_line(&mut chars),
+            '/' if !quoted && chars.peek() == Some(&'/') => skip_line(&mut chars),
+            '/' if !quoted && chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut last = '\0';
+                for c in chars.by_ref() {
+                    if last == '*' && c == '/' {
+                        break;
+                    }
+                    last = c;
+                }
+                out.push(' ');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn skip_line(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    for c in chars.by_ref() {
+        if c == '\n' {
+            break;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +260,11 @@ mod tests {
 
     #[test]
     fn bad_keys_say_what_is_wrong() {
+        // A secret holding `//` is not a comment; real comments go.
+        let text = "# made by tsig-keygen\nkey \"k\" { /* hmac */ algorithm hmac-sha256; // sha-2\n\
+                    secret \"ab//ab//\"; };\n";
+        let key = TsigKey::parse_bind(text).unwrap();
+        assert_eq!(key.secret.as_slice(), STANDARD.decode("ab//ab//").unwrap());
         let e = TsigKey::parse_bind("key \"k\" { secret \"c2VjcmV0\"; };").unwrap_err();
         assert!(e.to_string().contains("no algorithm"), "{e}");
         let e = TsigKey::parse_bind("key \"k\" { algorithm hmac-md5; secret \"c2VjcmV0\"; };")
