@@ -2,12 +2,10 @@
 //! them) and the provider (which changes them).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use ddns_core::{ChangeKind, DnsChange, Hostname, RecordType as DdnsType};
-use hickory_server::proto::rr::rdata::{A, AAAA};
-use hickory_server::proto::rr::{LowerName, RData, RecordSet, RecordType};
+use ddns_core::{ChangeKind, DnsChange, RecordKey, RecordName, RecordValue, hickory};
+use hickory_server::proto::rr::{LowerName, RecordSet, RecordType};
 
 use crate::error::AuthoritativeError;
 use crate::zone::{ZoneConfig, initial_serial, name};
@@ -122,18 +120,19 @@ impl ZoneData {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The values `name` holds for `record_type`.
-    pub fn values(&self, name: &Hostname, record_type: DdnsType) -> Vec<IpAddr> {
-        let Ok(key) = lower(name) else {
+    /// The values the RRset of `key` holds.
+    pub fn values(&self, key: &RecordKey) -> Vec<RecordValue> {
+        let Ok(owner) = lower(key.name()) else {
             return Vec::new();
         };
         let state = self.read();
         state
             .rrsets
-            .get(&(key, hickory_type(record_type)))
+            .get(&(owner, hickory::wire_type(key.record_type())))
             .map(|set| {
+                // Only valid values are ever installed.
                 set.records_without_rrsigs()
-                    .filter_map(|r| address(&r.data))
+                    .filter_map(|r| hickory::value(&r.data, key.record_type())?.ok())
                     .collect()
             })
             .unwrap_or_default()
@@ -166,6 +165,7 @@ impl ZoneData {
                 RecordType::NS,
                 RecordType::A,
                 RecordType::AAAA,
+                RecordType::TXT,
             ] {
                 take(t);
             }
@@ -227,14 +227,13 @@ impl ZoneData {
                 zone: self.config.origin().to_string(),
             });
         }
-        let rtype = hickory_type(change.record_type());
+        let rtype = hickory::wire_type(change.record_type());
         Ok(match change.kind() {
-            ChangeKind::Upsert { ttl, value } => {
-                let mut set = RecordSet::with_ttl(owner_name, rtype, ttl);
-                set.add_rdata(match value {
-                    IpAddr::V4(v4) => RData::A(A(v4)),
-                    IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),
-                });
+            ChangeKind::Upsert { ttl, values } => {
+                let mut set = RecordSet::with_ttl(owner_name, rtype, *ttl);
+                for value in values {
+                    set.add_rdata(hickory::rdata(value));
+                }
                 Prepared::Put(owner, set)
             }
             ChangeKind::Delete => Prepared::Remove(owner, rtype),
@@ -255,21 +254,6 @@ enum Prepared {
     Remove(LowerName, RecordType),
 }
 
-fn lower(name_: &Hostname) -> Result<LowerName, AuthoritativeError> {
-    name(name_).map(LowerName::from)
-}
-
-fn hickory_type(t: DdnsType) -> RecordType {
-    match t {
-        DdnsType::A => RecordType::A,
-        DdnsType::Aaaa => RecordType::AAAA,
-    }
-}
-
-fn address(data: &RData) -> Option<IpAddr> {
-    match data {
-        RData::A(a) => Some(IpAddr::V4(a.0)),
-        RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
-        _ => None,
-    }
+fn lower(owner: &RecordName) -> Result<LowerName, AuthoritativeError> {
+    name(owner).map(LowerName::from)
 }

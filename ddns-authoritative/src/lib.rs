@@ -12,15 +12,15 @@
 //! - [`AuthoritativeProvider`]: the provider that changes [`ZoneData`];
 //!   [`AuthoritativeProvider::load`] fills it from the record store at start,
 //!   so the zone survives restarts.
-//! - [`DnsServer`]: UDP and TCP listeners answering A, AAAA, SOA, NS and
-//!   ANY, NODATA and NXDOMAIN correctly, REFUSED outside the zone; one
+//! - [`DnsServer`]: UDP and TCP listeners answering A, AAAA, TXT, SOA, NS
+//!   and ANY, NODATA and NXDOMAIN correctly, REFUSED outside the zone; one
 //!   server answers for several zones ([`DnsServer::bind_zones`]), each
 //!   with its own [`ZoneData`], SOA and serial.
 //!
 //! ```
 //! use std::sync::Arc;
 //! use ddns_authoritative::{AuthoritativeProvider, ZoneConfig, ZoneData};
-//! use ddns_core::{DnsChange, DnsProvider, Hostname, RecordType};
+//! use ddns_core::{DnsChange, DnsProvider, Hostname, RecordKey, RecordType};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 //! let zone = Arc::new(ZoneData::new(ZoneConfig::new(Hostname::parse("example.com")?))?);
@@ -28,7 +28,8 @@
 //! let serial = zone.serial();
 //! let host = Hostname::parse("home.example.com")?;
 //! provider.apply(&[DnsChange::upsert(host.clone(), 60, "198.51.100.7".parse()?)]).await;
-//! assert_eq!(provider.current(&host, RecordType::A).await?, ["198.51.100.7".parse::<std::net::IpAddr>()?]);
+//! let key = RecordKey::new(host, RecordType::A);
+//! assert_eq!(provider.current(&key).await?, ["198.51.100.7".parse::<std::net::IpAddr>()?]);
 //! assert_eq!(zone.serial(), serial + 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # })?; Ok::<(), Box<dyn std::error::Error>>(())

@@ -1,11 +1,12 @@
 //! The `DnsProvider` of the embedded server: changes land in [`ZoneData`]
 //! and are visible to the next query.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ddns_core::{ChangeResult, DnsChange, DnsProvider, Hostname, Record, RecordStore, RecordType};
+use ddns_core::{
+    ChangeResult, DnsChange, DnsProvider, Record, RecordKey, RecordStore, RecordValue,
+};
 
 use crate::data::ZoneData;
 
@@ -35,7 +36,7 @@ impl AuthoritativeProvider {
         &self.zone
     }
 
-    /// Publishes the last address the system set for every record of
+    /// Publishes the last values the system set for every record of
     /// `store` inside the zone, with the record's TTL (or `default_ttl`).
     /// Returns how many records were published.
     ///
@@ -50,7 +51,7 @@ impl AuthoritativeProvider {
         Ok(self.publish(&store.list_all().await?, default_ttl))
     }
 
-    /// Publishes the last address the system set for each of `records`
+    /// Publishes the last values the system set for each of `records`
     /// inside the zone, with the record's TTL (or `default_ttl`), for a
     /// caller that has listed the store already. Returns how many records
     /// were published.
@@ -58,17 +59,16 @@ impl AuthoritativeProvider {
         let origin = self.zone.config().origin();
         let changes: Vec<DnsChange> = records
             .iter()
-            .filter(|r| r.key.hostname.is_in_zone(origin))
+            .filter(|r| r.key.name().is_in_zone(origin))
             .filter_map(|r| {
-                let ip = r.state.ip_address?;
-                // A record only ever holds an address of its own family.
-                (RecordType::for_address(ip) == r.key.record_type).then(|| {
-                    DnsChange::upsert(
-                        r.key.hostname.clone(),
-                        r.config.effective_ttl(default_ttl),
-                        ip,
-                    )
-                })
+                // A record with no value has nothing to publish, and one
+                // whose values do not fit its type is skipped.
+                DnsChange::upsert_set(
+                    r.key.clone(),
+                    r.config.effective_ttl(default_ttl),
+                    r.state.values.clone(),
+                )
+                .ok()
             })
             .collect();
         self.zone
@@ -81,12 +81,8 @@ impl AuthoritativeProvider {
 
 #[async_trait]
 impl DnsProvider for AuthoritativeProvider {
-    async fn current(
-        &self,
-        name: &Hostname,
-        record_type: RecordType,
-    ) -> ddns_core::Result<Vec<IpAddr>> {
-        Ok(self.zone.values(name, record_type))
+    async fn current(&self, key: &RecordKey) -> ddns_core::Result<Vec<RecordValue>> {
+        Ok(self.zone.values(key))
     }
 
     fn max_batch_size(&self) -> usize {

@@ -8,7 +8,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ddns_core::Hostname;
+use ddns_core::{Hostname, RecordName};
 use hickory_server::proto::rr::rdata::{NS, SOA};
 use hickory_server::proto::rr::{Name, RData, RecordSet, RecordType};
 
@@ -125,10 +125,11 @@ impl ZoneConfig {
     }
 }
 
-/// A hickory name for a validated host name.
-pub(crate) fn name(hostname: &Hostname) -> Result<Name, AuthoritativeError> {
-    Name::from_ascii(hostname.as_str()).map_err(|e| AuthoritativeError::Name {
-        name: hostname.to_string(),
+/// A hickory name for a validated owner name.
+pub(crate) fn name(owner: impl AsRef<RecordName>) -> Result<Name, AuthoritativeError> {
+    let owner = owner.as_ref();
+    ddns_core::hickory::name(owner).map_err(|e| AuthoritativeError::Name {
+        name: owner.to_string(),
         detail: e.to_string(),
     })
 }

@@ -225,11 +225,7 @@ async fn the_zone_is_rebuilt_from_the_store() {
             .await
             .unwrap();
         if let Some(ip) = ip {
-            let change = ChangeUpdate {
-                previous: None,
-                ip_address: ip.parse().unwrap(),
-                at: Timestamp::now(),
-            };
+            let change = ChangeUpdate::address(None, ip.parse().unwrap(), Timestamp::now());
             assert!(store.record_change(&key, change).await.unwrap());
         }
     }

@@ -21,8 +21,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use ddns_core::store::{ListCursor, RecordPage, RecordStore};
 use ddns_core::{
-    AccessUpdate, ChangeUpdate, GroupMember, Hostname, Record, RecordConfig, RecordKey,
-    RecordState, RecordType, SharedSecret,
+    AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey, RecordName,
+    RecordState, RecordType, RecordValue, SharedSecret,
 };
 
 use crate::Backoff;
@@ -215,11 +215,11 @@ impl DynamoDbStore {
         HashMap::from([
             (
                 "hostname".to_owned(),
-                AttributeValue::S(key.hostname.as_str().to_owned()),
+                AttributeValue::S(key.name().as_str().to_owned()),
             ),
             (
                 "record_type".to_owned(),
-                AttributeValue::S(key.record_type.as_str().to_owned()),
+                AttributeValue::S(key.record_type().as_str().to_owned()),
             ),
         ])
     }
@@ -342,12 +342,14 @@ fn flag(item: &Item, name: &str, fail_closed: bool) -> bool {
 pub(crate) fn record_from_item(item: &Item) -> Result<Record, AwsError> {
     let hostname =
         s(item, "hostname").ok_or_else(|| AwsError::BadItem("an item has no hostname".into()))?;
-    let name = Hostname::parse(&hostname)
+    let name = RecordName::parse(&hostname)
         .map_err(|e| AwsError::BadItem(format!("hostname {hostname:?}: {e}")))?;
     let record_type = s(item, "record_type").unwrap_or_default();
     let record_type: RecordType = record_type
         .parse()
         .map_err(|e| AwsError::BadItem(format!("{hostname} record_type: {e}")))?;
+    let key = RecordKey::try_new(name, record_type)
+        .map_err(|e| AwsError::BadItem(format!("{hostname}: {e}")))?;
     let mut config = RecordConfig::new(SharedSecret::new(
         s(item, "shared_secret").unwrap_or_default(),
     ))
@@ -369,7 +371,9 @@ pub(crate) fn record_from_item(item: &Item) -> Result<Record, AwsError> {
         config = config.with_comment(comment);
     }
     let mut state = RecordState::default();
-    state.ip_address = s(item, "ip_address").and_then(|v| v.parse().ok());
+    state.values = s(item, value_attribute(record_type))
+        .and_then(|v| RecordValue::from_stored_form(record_type, &v).ok())
+        .unwrap_or_default();
     state.last_accessed = s(item, "last_accessed").and_then(|v| v.parse().ok());
     state.last_checked = s(item, "last_checked").and_then(|v| v.parse().ok());
     state.last_updated = s(item, "last_updated").and_then(|v| v.parse().ok());
@@ -377,7 +381,18 @@ pub(crate) fn record_from_item(item: &Item) -> Result<Record, AwsError> {
         Some(AttributeValue::N(n)) => n.parse().ok(),
         _ => None,
     };
-    Ok(Record::new(RecordKey::new(name, record_type), config).with_state(state))
+    Ok(Record::new(key, config).with_state(state))
+}
+
+/// The attribute holding a record's values: the original table's
+/// `ip_address` for A and AAAA, `txt_values` (one presentation-form value
+/// per line) for TXT.
+fn value_attribute(record_type: RecordType) -> &'static str {
+    if record_type.is_address() {
+        "ip_address"
+    } else {
+        "txt_values"
+    }
 }
 
 /// The item the original stack would hold for `record`.
@@ -410,7 +425,10 @@ pub(crate) fn item_from_record(record: &Record) -> Item {
     for (name, value) in [
         ("mac_address", c.mac_address.clone()),
         ("comment", c.comment.clone()),
-        ("ip_address", st.ip_address.map(|a| a.to_string())),
+        (
+            value_attribute(record.key.record_type()),
+            RecordValue::stored_form(&st.values),
+        ),
         ("last_accessed", st.last_accessed.map(|a| a.to_string())),
         ("last_checked", st.last_checked.map(|t| t.to_string())),
         ("last_updated", st.last_updated.map(|t| t.to_string())),
@@ -485,13 +503,16 @@ impl RecordStore for DynamoDbStore {
                 }
                 let hostname = s(item, "hostname").unwrap_or_default();
                 let (Ok(name), Some(Ok(record_type))) = (
-                    Hostname::parse(&hostname),
+                    RecordName::parse(&hostname),
                     s(item, "record_type").map(|t| t.parse::<RecordType>()),
                 ) else {
                     continue;
                 };
+                let Ok(key) = RecordKey::try_new(name, record_type) else {
+                    continue;
+                };
                 members.push(GroupMember {
-                    key: RecordKey::new(name, record_type),
+                    key,
                     mac_address: s(item, "mac_address"),
                 });
             }
@@ -521,26 +542,33 @@ impl RecordStore for DynamoDbStore {
         key: &RecordKey,
         change: ChangeUpdate,
     ) -> ddns_core::Result<bool> {
+        let attribute = value_attribute(key.record_type());
+        let names = [("#v", attribute)];
+        let new_values = RecordValue::stored_form(&change.values).map(AttributeValue::S);
         let values = |stored: Option<AttributeValue>| {
-            let mut values = vec![
-                (":i", ip(change.ip_address)),
-                (":u", AttributeValue::S(change.at.to_string())),
-            ];
+            let mut values = vec![(":u", AttributeValue::S(change.at.to_string()))];
+            values.extend(new_values.clone().map(|v| (":i", v)));
             values.extend(stored.map(|v| (":p", v)));
             values
         };
+        let expression = if new_values.is_some() {
+            "SET #v = :i, last_updated = :u"
+        } else {
+            "SET last_updated = :u REMOVE #v"
+        };
         let update = |stored: bool| Update {
             operation: "UpdateItem",
-            expression: "SET ip_address = :i, last_updated = :u",
+            expression,
             condition: if stored {
-                "attribute_exists(hostname) AND ip_address = :p"
+                "attribute_exists(hostname) AND #v = :p"
             } else {
-                "attribute_exists(hostname) AND attribute_not_exists(ip_address)"
+                "attribute_exists(hostname) AND attribute_not_exists(#v)"
             },
-            names: &[],
+            names: &names,
         };
-        // The usual case: the item holds the address as this store writes it.
-        let previous = change.previous.map(ip);
+        // The usual case: the item holds the values as this store writes
+        // them.
+        let previous = RecordValue::stored_form(&change.previous).map(AttributeValue::S);
         if self
             .conditional_update(key, update(previous.is_some()), values(previous))
             .await?
@@ -548,18 +576,20 @@ impl RecordStore for DynamoDbStore {
             return Ok(true);
         }
         // Otherwise read what the item holds (consistently): another
-        // writer's address loses the race; a value the original stack or
-        // a person wrote that means the same address still matches.
+        // writer's values lose the race; a value the original stack or a
+        // person wrote that means the same values still matches.
         let item = self.raw_item(key).await?;
         let Some(item) = item else {
             return Err(ddns_core::Error::not_found(format!("record {key}")));
         };
-        let stored = item.get("ip_address").cloned();
+        let stored = item.get(attribute).cloned();
         let means = match &stored {
-            Some(AttributeValue::S(text)) => text.parse::<IpAddr>().ok().map(|a| a.to_canonical()),
-            _ => None,
+            Some(AttributeValue::S(text)) => {
+                RecordValue::from_stored_form(key.record_type(), text).ok()
+            }
+            _ => Some(Vec::new()),
         };
-        if means != change.previous.map(|a| a.to_canonical()) {
+        if means.as_ref() != Some(&change.previous) {
             return Ok(false);
         }
         self.conditional_update(key, update(stored.is_some()), values(stored))
@@ -750,7 +780,7 @@ mod tests {
             ),
         ]);
         let r = record_from_item(&item).unwrap();
-        assert_eq!(r.key.hostname.as_str(), "foo.example.com.");
+        assert_eq!(r.key.name().as_str(), "foo.example.com.");
         assert_eq!(
             r.config.ttl, None,
             "a ttl that is no number means the default"
@@ -760,7 +790,7 @@ mod tests {
             "missing BOOLs are false"
         );
         assert!(r.config.allow_internal);
-        assert_eq!(r.state.ip_address, None);
+        assert_eq!(r.state.address(), None);
         assert_eq!(
             r.state.last_updated.unwrap().to_string(),
             "2018-07-26 17:04:05.123456"
@@ -796,7 +826,10 @@ mod tests {
 
     #[test]
     fn items_round_trip() {
-        let key = RecordKey::new(Hostname::parse("h.example.com").unwrap(), RecordType::Aaaa);
+        let key = RecordKey::new(
+            ddns_core::Hostname::parse("h.example.com").unwrap(),
+            RecordType::Aaaa,
+        );
         let record = Record::new(
             key,
             RecordConfig::new(SharedSecret::new("s"))

@@ -7,7 +7,6 @@
 //! jittered exponential backoff (Route 53 allows about five calls per second
 //! per account); everything else is reported at once.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,7 +15,10 @@ use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
 use ddns_core::provider::apply_in_zone;
-use ddns_core::{ChangeKind, ChangeResult, DnsChange, DnsProvider, Hostname, RecordType};
+use ddns_core::{
+    ChangeKind, ChangeResult, DnsChange, DnsProvider, Hostname, RecordKey, RecordName, RecordType,
+    RecordValue,
+};
 
 use crate::error::AwsError;
 
@@ -243,7 +245,7 @@ impl Route53Provider {
     /// The RRset of `name` and `record_type` as Route 53 holds it, if any.
     async fn rrset(
         &self,
-        name: &Hostname,
+        name: &RecordName,
         record_type: RecordType,
     ) -> Result<Option<ResourceRecordSet>, AwsError> {
         let wanted = rr_type(record_type);
@@ -272,16 +274,19 @@ impl Route53Provider {
     async fn prepare(&self, change: &DnsChange) -> Result<Option<Change>, AwsError> {
         let built = |e: aws_sdk_route53::error::BuildError| AwsError::BadItem(e.to_string());
         let (action, set) = match change.kind() {
-            ChangeKind::Upsert { ttl, value } => {
-                let record = ResourceRecord::builder()
-                    .value(value.to_string())
-                    .build()
+            ChangeKind::Upsert { ttl, values } => {
+                // A value's text is its presentation form: an address, or
+                // a TXT value's quoted strings, as Route 53 wants them.
+                let records = values
+                    .iter()
+                    .map(|value| ResourceRecord::builder().value(value.to_string()).build())
+                    .collect::<Result<Vec<_>, _>>()
                     .map_err(built)?;
                 let set = ResourceRecordSet::builder()
                     .name(change.name().as_str())
                     .r#type(rr_type(change.record_type()))
-                    .ttl(i64::from(ttl))
-                    .resource_records(record)
+                    .ttl(i64::from(*ttl))
+                    .set_resource_records(Some(records))
                     .build()
                     .map_err(built)?;
                 (ChangeAction::Upsert, set)
@@ -338,10 +343,7 @@ impl Route53Provider {
 }
 
 fn rr_type(t: RecordType) -> RrType {
-    match t {
-        RecordType::A => RrType::A,
-        RecordType::Aaaa => RrType::Aaaa,
-    }
+    RrType::from(t.as_str())
 }
 
 fn change_batch(changes: &[Change]) -> Result<ChangeBatch, AwsError> {
@@ -375,24 +377,27 @@ fn unescape(name: &str) -> String {
 
 #[async_trait]
 impl DnsProvider for Route53Provider {
-    async fn current(
-        &self,
-        name: &Hostname,
-        record_type: RecordType,
-    ) -> ddns_core::Result<Vec<IpAddr>> {
+    async fn current(&self, key: &RecordKey) -> ddns_core::Result<Vec<RecordValue>> {
+        let name = key.name();
         if !name.is_in_zone(&self.zone) {
             return Err(ddns_core::Error::invalid_input(format!(
                 "{name} is not in the zone {}",
                 self.zone
             )));
         }
-        Ok(self
-            .rrset(name, record_type)
+        self.rrset(name, key.record_type())
             .await?
             .iter()
             .flat_map(|set| set.resource_records())
-            .filter_map(|r| r.value().parse().ok())
-            .collect())
+            .map(|r| {
+                RecordValue::parse(key.record_type(), r.value()).map_err(|e| {
+                    ddns_core::Error::unavailable(
+                        format!("Route 53 holds a value at {key} that is not readable here ({e})"),
+                        false,
+                    )
+                })
+            })
+            .collect()
     }
 
     fn max_batch_size(&self) -> usize {

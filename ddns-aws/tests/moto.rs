@@ -101,7 +101,7 @@ async fn a_table_written_by_the_original_stack_is_read_and_updated() {
     assert!(!record.config.lock_record, "a missing lock_record is false");
     assert_eq!(record.config.ttl, None);
     assert_eq!(
-        record.state.ip_address,
+        record.state.address(),
         Some("198.51.100.1".parse().unwrap())
     );
     let group = store
@@ -147,7 +147,10 @@ async fn a_table_written_by_the_original_stack_is_read_and_updated() {
     );
     let host = Hostname::parse("home.example.com").unwrap();
     assert_eq!(
-        provider.current(&host, RecordType::A).await.unwrap(),
+        provider
+            .current(&RecordKey::new(host.clone(), RecordType::A))
+            .await
+            .unwrap(),
         [source]
     );
 }

@@ -11,12 +11,18 @@
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::hostname::Hostname;
+use crate::hostname::{Hostname, RecordName};
 use crate::provider::{DnsChange, DnsProvider, align_results};
-use crate::record::{MAX_TTL, Record, RecordConfig, RecordKey, RecordType};
+use crate::record::{ChangeUpdate, MAX_TTL, Record, RecordConfig, RecordKey, RecordType};
 use crate::secret::SharedSecret;
 use crate::store::RecordStore;
+use crate::timestamp::Timestamp;
+use crate::value::{RecordValue, TxtValue};
 use crate::zone::Zones;
+
+/// How many times [`RecordAdmin::set_txt`] retries its store write when a
+/// concurrent writer changed the record in between.
+const STATE_WRITE_ATTEMPTS: usize = 5;
 
 /// Hex digits of a generated secret: 128 bits.
 pub const GENERATED_SECRET_DIGITS: usize = 32;
@@ -48,7 +54,7 @@ pub enum AdminError {
     #[error("no record for {name} ({types}); add it first")]
     Missing {
         /// The name.
-        name: Hostname,
+        name: RecordName,
         /// The types asked, as text.
         types: String,
     },
@@ -62,6 +68,18 @@ pub enum AdminError {
     /// were changed; the rest were not.
     #[error("the record store failed: {0}")]
     Store(#[source] Error),
+    /// Publishing values failed, so the store was not changed (a record
+    /// created for them was taken back).
+    #[error(
+        "publishing {key} failed, so nothing was stored; fix the DNS backend and set again: {source}"
+    )]
+    DnsPublish {
+        /// The record.
+        key: RecordKey,
+        /// The provider's error.
+        #[source]
+        source: Error,
+    },
     /// Taking the records out of DNS failed, so they were kept in the
     /// store: run the removal again once the DNS backend works.
     #[error(
@@ -112,7 +130,8 @@ pub enum SecretChoice {
 pub struct AddRecord {
     /// The name; it must lie in a served zone.
     pub hostname: Hostname,
-    /// The types to create (A and AAAA by default).
+    /// The types to create (A and AAAA by default; TXT records are made by
+    /// [`RecordAdmin::set_txt`]).
     pub types: Vec<RecordType>,
     /// The secret: generated unless given.
     pub secret: SecretChoice,
@@ -141,7 +160,7 @@ impl AddRecord {
     pub fn new(hostname: Hostname) -> Self {
         Self {
             hostname,
-            types: RecordType::ALL.to_vec(),
+            types: RecordType::ADDRESSES.to_vec(),
             secret: SecretChoice::Default,
             strict: false,
             ttl: None,
@@ -187,7 +206,7 @@ impl UpdateRecord {
     pub fn new(hostname: Hostname) -> Self {
         Self {
             hostname,
-            types: RecordType::ALL.to_vec(),
+            types: RecordType::ADDRESSES.to_vec(),
             secret: SecretChoice::Default,
             strict: false,
             ttl: None,
@@ -262,6 +281,12 @@ impl RecordAdmin {
     pub async fn add(&self, request: AddRecord) -> Result<Changed, AdminError> {
         self.check_in_zone(&request.hostname)?;
         let types = distinct(&request.types)?;
+        if types.contains(&RecordType::Txt) {
+            return Err(AdminError::Invalid(
+                "a TXT record is made with its values: use set_txt (`ddns-server txt set NAME VALUE...`)"
+                    .into(),
+            ));
+        }
         if let Some(mac) = &request.mac_address {
             check_mac(mac)?;
         }
@@ -319,7 +344,10 @@ impl RecordAdmin {
         }
         let mut changed = Changed::default();
         let secret = new_secret(&request.secret, false, request.strict, &mut changed)?;
-        for record in self.existing(&request.hostname, &request.types).await? {
+        for record in self
+            .existing(request.hostname.as_ref(), &request.types)
+            .await?
+        {
             let mut config = record.config;
             if let Some(secret) = &secret {
                 config.shared_secret = secret.clone();
@@ -373,10 +401,11 @@ impl RecordAdmin {
     /// zone.
     pub async fn set_lock(
         &self,
-        hostname: &Hostname,
+        hostname: impl AsRef<RecordName>,
         types: &[RecordType],
         locked: bool,
     ) -> Result<Changed, AdminError> {
+        let hostname = hostname.as_ref();
         self.check_in_zone(hostname)?;
         let mut changed = Changed::default();
         for record in self.existing(hostname, types).await? {
@@ -401,9 +430,10 @@ impl RecordAdmin {
     /// step failed; [`AdminError::Missing`]; a name in no zone.
     pub async fn remove(
         &self,
-        hostname: &Hostname,
+        hostname: impl AsRef<RecordName>,
         types: &[RecordType],
     ) -> Result<Changed, AdminError> {
+        let hostname = hostname.as_ref();
         self.check_in_zone(hostname)?;
         let keys: Vec<RecordKey> = self
             .existing(hostname, types)
@@ -452,10 +482,121 @@ impl RecordAdmin {
     /// [`AdminError::Missing`] when there is none; [`AdminError::Store`].
     pub async fn show(
         &self,
-        hostname: &Hostname,
+        hostname: impl AsRef<RecordName>,
         types: &[RecordType],
     ) -> Result<Vec<Record>, AdminError> {
-        self.existing(hostname, types).await
+        self.existing(hostname.as_ref(), types).await
+    }
+
+    /// Sets the TXT RRset at `name` to exactly `values`: creates its record
+    /// when there is none (with a random secret that is not shown: TXT
+    /// records take no client requests), publishes the values with the
+    /// record's TTL (`ttl` when given, which is also stored; else the
+    /// record's own or the zone's default), then stores them.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use ddns_core::admin::RecordAdmin;
+    /// use ddns_core::memory::{MemoryProvider, MemoryStore};
+    /// use ddns_core::{DnsProvider, Hostname, RecordKey, RecordName, TxtValue, Zone, Zones};
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let dns = Arc::new(MemoryProvider::new());
+    /// let zones = Zones::single(Zone::new(Hostname::parse("example.com")?));
+    /// let admin = RecordAdmin::new(Arc::new(MemoryStore::new()), dns.clone(), zones);
+    /// let name = RecordName::parse("_acme-challenge.home.example.com")?;
+    /// let values = vec![TxtValue::new("first")?, TxtValue::new("second")?];
+    /// admin.set_txt(&name, values, None).await?;
+    /// assert_eq!(dns.current(&RecordKey::txt(name)).await?.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?; Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError::Invalid`] for a name in no zone, no value or a bad
+    /// TTL; [`AdminError::DnsPublish`] when DNS refused the change (nothing
+    /// is stored); [`AdminError::Store`].
+    pub async fn set_txt(
+        &self,
+        name: &RecordName,
+        values: Vec<TxtValue>,
+        ttl: Option<u32>,
+    ) -> Result<Changed, AdminError> {
+        let zone_ttl = self
+            .zones
+            .require(name)
+            .map_err(|e| AdminError::Invalid(invalid_message(e)))?
+            .default_ttl();
+        if let Some(ttl) = ttl {
+            check_ttl(ttl)?;
+        }
+        let key = RecordKey::txt(name.clone());
+        let values: Vec<RecordValue> = values.into_iter().map(RecordValue::Txt).collect();
+        let change = DnsChange::upsert_set(key.clone(), ttl.unwrap_or(zone_ttl), values)
+            .map_err(|e| AdminError::Invalid(invalid_message(e)))?;
+        let (record, created) = match self.store.get(&key).await? {
+            Some(record) => (record, false),
+            None => {
+                let mut config =
+                    RecordConfig::new(SharedSecret::generate(GENERATED_SECRET_DIGITS)?);
+                config.ttl = ttl;
+                let record = Record::new(key.clone(), config);
+                self.store.create(&record).await?;
+                (record, true)
+            }
+        };
+        if let Some(ttl) = ttl.filter(|&t| !created && record.config.ttl != Some(t)) {
+            let mut config = record.config.clone();
+            config.ttl = Some(ttl);
+            self.store.update_config(&key, &config).await?;
+        }
+        let effective = ttl.unwrap_or_else(|| record.config.effective_ttl(zone_ttl));
+        let change = DnsChange::upsert_set(key.clone(), effective, change.values().to_vec())
+            .map_err(|e| AdminError::Invalid(invalid_message(e)))?;
+        let published = align_results(
+            std::slice::from_ref(&change),
+            self.provider.apply(std::slice::from_ref(&change)).await,
+        );
+        if let Some(Err(source)) = published.into_iter().next() {
+            if created {
+                // Best effort: the record was made for these values only.
+                let _ = self.store.delete(&key).await;
+            }
+            return Err(AdminError::DnsPublish { key, source });
+        }
+        self.store_values(&key, record.state.values, change.values())
+            .await?;
+        Ok(Changed {
+            keys: vec![key],
+            ..Changed::default()
+        })
+    }
+
+    /// Writes `values` as the record's state, retrying from what the store
+    /// holds when a concurrent writer changed it since `previous` was read.
+    async fn store_values(
+        &self,
+        key: &RecordKey,
+        mut previous: Vec<RecordValue>,
+        values: &[RecordValue],
+    ) -> Result<(), AdminError> {
+        for _ in 0..STATE_WRITE_ATTEMPTS {
+            let change = ChangeUpdate {
+                previous,
+                values: values.to_vec(),
+                at: Timestamp::now(),
+            };
+            if self.store.record_change(key, change).await? {
+                return Ok(());
+            }
+            previous = match self.store.get(key).await? {
+                Some(record) => record.state.values,
+                None => return Err(AdminError::Store(Error::not_found(format!("record {key}")))),
+            };
+        }
+        Err(AdminError::Store(Error::conflict(format!(
+            "{key} kept changing while its values were stored; set again"
+        ))))
     }
 
     /// Every record of the store, in the store's order.
@@ -472,7 +613,7 @@ impl RecordAdmin {
     /// # Errors
     ///
     /// [`AdminError::Invalid`] listing the zones when it does not.
-    pub fn check_in_zone(&self, name: &Hostname) -> Result<(), AdminError> {
+    pub fn check_in_zone(&self, name: impl AsRef<RecordName>) -> Result<(), AdminError> {
         self.zones
             .require(name)
             .map(|_| ())
@@ -481,12 +622,16 @@ impl RecordAdmin {
 
     async fn existing(
         &self,
-        name: &Hostname,
+        name: &RecordName,
         types: &[RecordType],
     ) -> Result<Vec<Record>, AdminError> {
         let mut found = Vec::new();
         for t in distinct(types)? {
-            if let Some(record) = self.store.get(&RecordKey::new(name.clone(), t)).await? {
+            // A name with an underscore label can hold no address record.
+            let Ok(key) = RecordKey::try_new(name.clone(), t) else {
+                continue;
+            };
+            if let Some(record) = self.store.get(&key).await? {
                 found.push(record);
             }
         }
@@ -519,7 +664,7 @@ fn distinct(types: &[RecordType]) -> Result<Vec<RecordType>, AdminError> {
     types.dedup();
     if types.is_empty() {
         return Err(AdminError::Invalid(
-            "no record type given; give A, AAAA or both".into(),
+            "no record type given; give A, AAAA or TXT".into(),
         ));
     }
     Ok(types)
@@ -704,7 +849,11 @@ mod tests {
         let host = name("h.example.com");
         admin.add(AddRecord::new(host.clone())).await.unwrap();
         let key = RecordKey::new(host.clone(), RecordType::A);
-        dns.set_rrset(key.clone(), 60, vec!["192.0.2.1".parse().unwrap()]);
+        dns.set_rrset(
+            key.clone(),
+            60,
+            vec!["192.0.2.1".parse::<std::net::IpAddr>().unwrap()],
+        );
 
         dns.set_unavailable(true);
         let failed = admin.remove(&host, &RecordType::ALL).await;

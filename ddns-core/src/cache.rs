@@ -140,11 +140,13 @@ impl RecordStore for CachedStore {
     async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<bool> {
         // Always the backing store's compare-and-set: the cached address
         // may be stale when other instances share the store.
+        let at = change.at;
+        let values = change.values.clone();
         let result = self.inner.record_change(key, change).await;
         match &result {
             Ok(true) => self.patch(key, |r| {
-                r.state.ip_address = Some(change.ip_address);
-                r.state.last_updated = Some(change.at);
+                r.state.values = values;
+                r.state.last_updated = Some(at);
             }),
             // Someone else wrote the record: the cached entry is stale.
             Ok(false) | Err(_) => self.forget(key),
@@ -254,11 +256,8 @@ mod tests {
     async fn writes_through_the_cache_are_seen_at_once() {
         let (_inner, cached) = fixture(Duration::from_secs(3600));
         cached.get(&key()).await.unwrap();
-        let change = ChangeUpdate {
-            previous: None,
-            ip_address: "198.51.100.7".parse().unwrap(),
-            at: Timestamp::from_unix_micros(5),
-        };
+        let address = "198.51.100.7".parse().unwrap();
+        let change = ChangeUpdate::address(None, address, Timestamp::from_unix_micros(5));
         assert!(cached.record_change(&key(), change).await.unwrap());
         let access = AccessUpdate {
             source: "198.51.100.8".parse().unwrap(),
@@ -266,7 +265,7 @@ mod tests {
         };
         cached.record_access_many(&[(key(), access)]).await.unwrap();
         let state = cached.get(&key()).await.unwrap().unwrap().state;
-        assert_eq!(state.ip_address, Some(change.ip_address));
+        assert_eq!(state.address(), Some(address));
         assert_eq!(state.last_accessed, Some(access.source));
         let locked = RecordConfig::new(SharedSecret::new("s")).with_lock(true);
         cached.update_config(&key(), &locked).await.unwrap();

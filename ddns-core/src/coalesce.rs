@@ -20,7 +20,6 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::mem;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -28,17 +27,17 @@ use async_trait::async_trait;
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
-use crate::hostname::Hostname;
 use crate::provider::{
     ChangeResult, DnsChange, DnsProvider, align_results, current_via_many, split_batches,
 };
-use crate::record::{RecordKey, RecordType};
+use crate::record::RecordKey;
+use crate::value::RecordValue;
 
 /// How long a read or change waits for others to join its batch by default.
 pub const DEFAULT_WINDOW: Duration = Duration::from_millis(20);
 
 /// The result of one read.
-type ReadResult = Result<Vec<IpAddr>>;
+type ReadResult = Result<Vec<RecordValue>>;
 
 /// A batch sealed for sending: the items and, for each, the channel its
 /// result goes back on.
@@ -305,11 +304,11 @@ impl CoalescingProvider {
 
 #[async_trait]
 impl DnsProvider for CoalescingProvider {
-    async fn current(&self, name: &Hostname, record_type: RecordType) -> Result<Vec<IpAddr>> {
-        current_via_many(self, name, record_type).await
+    async fn current(&self, key: &RecordKey) -> Result<Vec<RecordValue>> {
+        current_via_many(self, key).await
     }
 
-    async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<IpAddr>>> {
+    async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<RecordValue>>> {
         if keys.is_empty() {
             return Vec::new();
         }

@@ -39,6 +39,7 @@ use crate::record::{
 use crate::secret::SharedSecret;
 use crate::store::RecordStore;
 use crate::timestamp::Timestamp;
+use crate::value::{RecordValue, TxtValue};
 
 /// Records in the discovery group the store suite builds: more than one
 /// page of most backends, to exercise internal pagination.
@@ -57,6 +58,19 @@ fn ip(text: &str) -> IpAddr {
     text.parse().expect("suite addresses are valid")
 }
 
+fn txt_values(texts: &[&str]) -> Vec<RecordValue> {
+    texts
+        .iter()
+        .map(|t| RecordValue::Txt(TxtValue::new(t).expect("suite TXT values are valid")))
+        .collect()
+}
+
+/// The values of an RRset in a fixed order, to compare sets.
+fn sorted(mut values: Vec<RecordValue>) -> Vec<RecordValue> {
+    values.sort();
+    values
+}
+
 fn full_record(key: RecordKey, secret: &str) -> Record {
     let config = RecordConfig::new(SharedSecret::new(secret))
         .with_ttl(321)
@@ -67,7 +81,13 @@ fn full_record(key: RecordKey, secret: &str) -> Record {
         .with_comment("conformance \"record\" — ünïcode")
         .with_require_signed(true);
     let state = RecordState {
-        ip_address: Some(ip("2001:db8::42")),
+        values: vec![
+            match key.record_type() {
+                RecordType::Aaaa => ip("2001:db8::42"),
+                _ => ip("198.51.100.42"),
+            }
+            .into(),
+        ],
         last_accessed: Some(ip("198.51.100.9")),
         last_checked: Some(Timestamp::from_unix_micros(1_532_624_645_123_456)),
         last_updated: Some(Timestamp::from_unix_micros(1_532_624_600_000_001)),
@@ -218,7 +238,7 @@ async fn store_checks(store: &dyn RecordStore, page_size: Option<usize>) {
     }
 
     // A and AAAA of one name are different records.
-    let aaaa_key = RecordKey::new(a_key.hostname.clone(), RecordType::Aaaa);
+    let aaaa_key = RecordKey::try_new(a_key.name().clone(), RecordType::Aaaa).unwrap();
     assert_eq!(
         store.get(&aaaa_key).await.unwrap(),
         None,
@@ -235,6 +255,74 @@ async fn store_checks(store: &dyn RecordStore, page_size: Option<usize>) {
         store.get(&a_key).await.unwrap().unwrap(),
         a,
         "creating AAAA must not touch A"
+    );
+
+    // A TXT record: an owner name with an underscore label, several values
+    // (quotes, a backslash, a value longer than one string), written and
+    // compared as a set by record_change, and cleared by an empty one.
+    let txt_key = RecordKey::txt(
+        crate::hostname::RecordName::parse(&format!("_acme-challenge.txt.{base}")).unwrap(),
+    );
+    let first_values = txt_values(&["token-one", r#"say "hi" \ bye"#]);
+    let mut txt = Record::new(txt_key.clone(), RecordConfig::new(SharedSecret::new("txt")));
+    txt.state.values = first_values.clone();
+    store.create(&txt).await.expect("create a TXT record");
+    created.push(txt_key.clone());
+    assert_eq!(
+        store.get(&txt_key).await.unwrap().unwrap(),
+        txt,
+        "a TXT record with two values must read back as written"
+    );
+    let long = "k".repeat(300);
+    let second_values = txt_values(&["token-two", &long]);
+    let txt_change = |previous: &[RecordValue], values: &[RecordValue], micros| ChangeUpdate {
+        previous: previous.to_vec(),
+        values: values.to_vec(),
+        at: Timestamp::from_unix_micros(micros),
+    };
+    assert!(
+        !store
+            .record_change(
+                &txt_key,
+                txt_change(&second_values, &first_values, 1_700_000_000_000_001)
+            )
+            .await
+            .unwrap(),
+        "a TXT record_change from values the record does not hold must lose"
+    );
+    assert!(
+        store
+            .record_change(
+                &txt_key,
+                txt_change(&first_values, &second_values, 1_700_000_000_000_002)
+            )
+            .await
+            .unwrap(),
+        "a TXT record_change from the values held must write"
+    );
+    let state = store.get(&txt_key).await.unwrap().unwrap().state;
+    assert_eq!(
+        state.values, second_values,
+        "TXT values longer than one string must round-trip"
+    );
+    assert!(
+        store
+            .record_change(
+                &txt_key,
+                txt_change(&second_values, &[], 1_700_000_000_000_003)
+            )
+            .await
+            .unwrap(),
+        "a record_change to no value must write"
+    );
+    let state = store.get(&txt_key).await.unwrap().unwrap().state;
+    assert!(
+        state.values.is_empty(),
+        "an emptied RRset reads back as no value"
+    );
+    assert_eq!(
+        state.last_updated,
+        Some(Timestamp::from_unix_micros(1_700_000_000_000_003))
     );
 
     // Access write-back touches only its two fields.
@@ -257,30 +345,30 @@ async fn store_checks(store: &dyn RecordStore, page_size: Option<usize>) {
 
     // Change write-back touches only its two fields, and only while the
     // record holds the address the writer read.
-    let change = ChangeUpdate {
-        previous: expected.state.ip_address,
-        ip_address: ip("198.51.100.200"),
-        at: Timestamp::from_unix_micros(1_700_000_100_000_000),
-    };
+    let change = ChangeUpdate::address(
+        expected.state.address(),
+        ip("198.51.100.200"),
+        Timestamp::from_unix_micros(1_700_000_100_000_000),
+    );
     assert!(
         store
-            .record_change(&a_key, change)
+            .record_change(&a_key, change.clone())
             .await
             .expect("record_change"),
         "record_change from the current address must write"
     );
-    expected.state.ip_address = Some(change.ip_address);
+    expected.state.values.clone_from(&change.values);
     expected.state.last_updated = Some(change.at);
     assert_eq!(
         store.get(&a_key).await.unwrap().unwrap(),
         expected,
         "record_change must write ip_address and last_updated only"
     );
-    let stale = ChangeUpdate {
-        previous: Some(ip("198.51.100.1")),
-        ip_address: ip("198.51.100.201"),
-        at: Timestamp::from_unix_micros(1_700_000_200_000_000),
-    };
+    let stale = ChangeUpdate::address(
+        Some(ip("198.51.100.1")),
+        ip("198.51.100.201"),
+        Timestamp::from_unix_micros(1_700_000_200_000_000),
+    );
     assert!(
         !store
             .record_change(&a_key, stale)
@@ -295,11 +383,13 @@ async fn store_checks(store: &dyn RecordStore, page_size: Option<usize>) {
     );
     // Of writers racing from the same address, exactly one wins.
     for round in 0..10u8 {
-        let from = store.get(&a_key).await.unwrap().unwrap().state.ip_address;
-        let racer = |last: u8| ChangeUpdate {
-            previous: from,
-            ip_address: IpAddr::from([192, 0, 2, last]),
-            at: Timestamp::from_unix_micros(1_700_000_300_000_000 + i64::from(round)),
+        let from = store.get(&a_key).await.unwrap().unwrap().state.address();
+        let racer = |last: u8| {
+            ChangeUpdate::address(
+                from,
+                IpAddr::from([192, 0, 2, last]),
+                Timestamp::from_unix_micros(1_700_000_300_000_000 + i64::from(round)),
+            )
         };
         let (x, y) = tokio::join!(
             store.record_change(&a_key, racer(2 * round)),
@@ -315,7 +405,7 @@ async fn store_checks(store: &dyn RecordStore, page_size: Option<usize>) {
         );
         let winner = if x { 2 * round } else { 2 * round + 1 };
         assert_eq!(
-            store.get(&a_key).await.unwrap().unwrap().state.ip_address,
+            store.get(&a_key).await.unwrap().unwrap().state.address(),
             Some(IpAddr::from([192, 0, 2, winner])),
             "the winner's address is stored"
         );
@@ -467,20 +557,14 @@ async fn store_checks(store: &dyn RecordStore, page_size: Option<usize>) {
             source: IpAddr::from([198, 51, 100, round]),
             at: Timestamp::from_unix_micros(1_800_000_000_000_000 + i64::from(round)),
         };
-        let change = ChangeUpdate {
-            previous: store
-                .get(&aaaa_key)
-                .await
-                .unwrap()
-                .unwrap()
-                .state
-                .ip_address,
-            ip_address: IpAddr::from([203, 0, 113, round]),
-            at: Timestamp::from_unix_micros(1_900_000_000_000_000 + i64::from(round)),
-        };
+        let change = ChangeUpdate::address(
+            store.get(&aaaa_key).await.unwrap().unwrap().state.address(),
+            IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0x113, u16::from(round)]),
+            Timestamp::from_unix_micros(1_900_000_000_000_000 + i64::from(round)),
+        );
         let (x, y) = tokio::join!(
             store.record_access(&aaaa_key, access),
-            store.record_change(&aaaa_key, change)
+            store.record_change(&aaaa_key, change.clone())
         );
         x.expect("concurrent record_access");
         assert!(
@@ -494,8 +578,7 @@ async fn store_checks(store: &dyn RecordStore, page_size: Option<usize>) {
             "a concurrent record_change lost an access write"
         );
         assert_eq!(
-            state.ip_address,
-            Some(change.ip_address),
+            state.values, change.values,
             "a concurrent record_access lost a change write"
         );
     }
@@ -582,7 +665,7 @@ async fn store_checks(store: &dyn RecordStore, page_size: Option<usize>) {
     let listed: Vec<RecordKey> = all
         .into_iter()
         .map(|r| r.key)
-        .filter(|k| k.hostname.as_str().ends_with(&format!("{base}.")))
+        .filter(|k| k.name().as_str().ends_with(&format!("{base}.")))
         .collect();
     let listed_set: BTreeSet<&RecordKey> = listed.iter().collect();
     assert_eq!(
@@ -631,10 +714,10 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
     let host = name(&base, "host");
     assert_eq!(
         provider
-            .current(&host, RecordType::A)
+            .current(&RecordKey::new(host.clone(), RecordType::A))
             .await
             .expect("current of a missing name"),
-        Vec::<IpAddr>::new(),
+        Vec::<RecordValue>::new(),
         "current must be empty for a missing name"
     );
 
@@ -646,8 +729,11 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
         assert_eq!(results.len(), 1, "apply must return one result per change");
         results[0].as_ref().expect("upsert in the zone");
         assert_eq!(
-            provider.current(&host, RecordType::A).await.unwrap(),
-            vec![ip(value)],
+            provider
+                .current(&RecordKey::new(host.clone(), RecordType::A))
+                .await
+                .unwrap(),
+            [ip(value)],
             "after an upsert the record must hold exactly the new value"
         );
     }
@@ -658,13 +744,67 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
         .await;
     results[0].as_ref().expect("AAAA upsert");
     assert_eq!(
-        provider.current(&host, RecordType::Aaaa).await.unwrap(),
-        vec![ip("2001:db8::7")]
+        provider
+            .current(&RecordKey::new(host.clone(), RecordType::Aaaa))
+            .await
+            .unwrap(),
+        [ip("2001:db8::7")]
     );
     assert_eq!(
-        provider.current(&host, RecordType::A).await.unwrap(),
-        vec![ip("198.51.100.2")],
+        provider
+            .current(&RecordKey::new(host.clone(), RecordType::A))
+            .await
+            .unwrap(),
+        [ip("198.51.100.2")],
         "an AAAA change must not touch A"
+    );
+
+    // A TXT RRset with two values at an underscore name, one of them with
+    // quotes and a backslash and one longer than a single string, beside
+    // the name's A; replaced by one value; then deleted.
+    let challenge = RecordKey::txt(
+        crate::hostname::RecordName::parse(&format!("_acme-challenge.{}", host.as_str())).unwrap(),
+    );
+    let long = format!("v={}", "x".repeat(300));
+    let two = txt_values(&[
+        "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0",
+        r#"a "quoted" \ value"#,
+    ]);
+    let mut with_long = two.clone();
+    with_long[1] = txt_values(&[&long])[0].clone();
+    for values in [two, with_long] {
+        let results = provider
+            .apply(&[DnsChange::upsert_set(challenge.clone(), 60, values.clone()).unwrap()])
+            .await;
+        results[0].as_ref().expect("TXT upsert with two values");
+        assert_eq!(
+            sorted(provider.current(&challenge).await.unwrap()),
+            sorted(values),
+            "a TXT RRset must hold exactly its values, each string as sent"
+        );
+    }
+    let one = txt_values(&["only"]);
+    let results = provider
+        .apply(&[DnsChange::upsert_set(challenge.clone(), 60, one.clone()).unwrap()])
+        .await;
+    results[0].as_ref().expect("TXT upsert with one value");
+    assert_eq!(provider.current(&challenge).await.unwrap(), one);
+    let results = provider
+        .apply(&[DnsChange::delete(challenge.clone())])
+        .await;
+    results[0].as_ref().expect("delete a TXT RRset");
+    assert_eq!(
+        provider.current(&challenge).await.unwrap(),
+        Vec::<RecordValue>::new(),
+        "a deleted TXT RRset must be gone"
+    );
+    assert_eq!(
+        provider
+            .current(&RecordKey::new(host.clone(), RecordType::A))
+            .await
+            .unwrap(),
+        [ip("198.51.100.2")],
+        "TXT changes must not touch the A of the parent name"
     );
 
     // A batch larger than one backend call lands completely, in order.
@@ -690,11 +830,8 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
     }
     for change in &changes {
         assert_eq!(
-            provider
-                .current(change.name(), change.record_type())
-                .await
-                .unwrap(),
-            vec![change.value().unwrap()],
+            provider.current(change.key()).await.unwrap(),
+            change.values(),
             "{} must hold the batched value",
             change.key()
         );
@@ -708,7 +845,7 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
         RecordKey::new(host.clone(), RecordType::A),
         changes[0].key().clone(),
     ];
-    let answers: Vec<Vec<IpAddr>> = provider
+    let answers: Vec<Vec<RecordValue>> = provider
         .current_many(&keys)
         .await
         .into_iter()
@@ -717,10 +854,10 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
     assert_eq!(
         answers,
         [
-            vec![ip("2001:db8::7")],
+            vec![RecordValue::from(ip("2001:db8::7"))],
             vec![],
-            vec![ip("198.51.100.2")],
-            vec![changes[0].value().unwrap()]
+            vec![RecordValue::from(ip("198.51.100.2"))],
+            changes[0].values().to_vec()
         ],
         "current_many must answer each key in the order asked"
     );
@@ -746,11 +883,8 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
     );
     for change in [&mixed[0], &mixed[2]] {
         assert_eq!(
-            provider
-                .current(change.name(), change.record_type())
-                .await
-                .unwrap(),
-            [change.value().unwrap()],
+            provider.current(change.key()).await.unwrap(),
+            change.values(),
             "the good changes of a mixed batch must land"
         );
     }
@@ -766,7 +900,10 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
     ];
     let results = provider.apply(&duplicate).await;
     assert_eq!(results.len(), 2);
-    let held = provider.current(&twice, RecordType::A).await.unwrap();
+    let held = provider
+        .current(&RecordKey::new(twice.clone(), RecordType::A))
+        .await
+        .unwrap();
     match (&results[0], &results[1]) {
         (Ok(()), Ok(())) => assert_eq!(
             held,
@@ -806,13 +943,19 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
     let results = provider.apply(&[DnsChange::delete(aaaa.clone())]).await;
     results[0].as_ref().expect("delete an RRset");
     assert_eq!(
-        provider.current(&host, RecordType::Aaaa).await.unwrap(),
-        Vec::<IpAddr>::new(),
+        provider
+            .current(&RecordKey::new(host.clone(), RecordType::Aaaa))
+            .await
+            .unwrap(),
+        Vec::<RecordValue>::new(),
         "a deleted RRset must be gone"
     );
     assert_eq!(
-        provider.current(&host, RecordType::A).await.unwrap(),
-        vec![ip("198.51.100.2")],
+        provider
+            .current(&RecordKey::new(host.clone(), RecordType::A))
+            .await
+            .unwrap(),
+        [ip("198.51.100.2")],
         "deleting AAAA must not touch A"
     );
     let results = provider
@@ -828,10 +971,10 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
     );
     assert_eq!(
         provider
-            .current(&name(&base, "after-delete"), RecordType::A)
+            .current(&RecordKey::new(name(&base, "after-delete"), RecordType::A))
             .await
             .unwrap(),
-        vec![ip("198.51.100.30")]
+        [ip("198.51.100.30")]
     );
 
     // The suite removes everything it created, and it is gone.
@@ -854,7 +997,7 @@ pub async fn provider(provider: &dyn DnsProvider, zone: &Hostname) {
     for (key, values) in made.iter().zip(left) {
         assert_eq!(
             values.expect("current after cleanup"),
-            Vec::<IpAddr>::new(),
+            Vec::<RecordValue>::new(),
             "{key} must be gone after the cleanup"
         );
     }
@@ -893,15 +1036,11 @@ pub async fn shared_store(
     let services = [first.clone(), second]
         .map(|store| Arc::new(DdnsService::builder(store, dns.clone()).build()));
     let source = ip("198.51.100.7");
-    let token =
-        crate::auth::HashToken::compute(source, &key.hostname, &SharedSecret::new("raced-secret"));
+    let host = name(&base, "raced");
+    let token = crate::auth::HashToken::compute(source, &host, &SharedSecret::new("raced-secret"));
     let set = |service: Arc<DdnsService>, target: IpAddr| {
-        let request = SetRequest::new(
-            key.hostname.clone().into(),
-            Credential::Token(token),
-            source,
-        )
-        .with_address(Some(target));
+        let request = SetRequest::new(host.clone().into(), Credential::Token(token), source)
+            .with_address(Some(target));
         async move { service.set(request).await }
     };
     let held = || async {
@@ -911,8 +1050,8 @@ pub async fn shared_store(
             .expect("get")
             .expect("the raced record exists")
             .state
-            .ip_address;
-        (stored, dns.rrset(&key).map(|r| r.values))
+            .address();
+        (stored, dns.rrset(&key).map(|r| r.addresses()))
     };
     for round in 0..rounds {
         let (a, b) = (

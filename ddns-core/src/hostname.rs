@@ -70,7 +70,7 @@ pub enum HostnameError {
 /// # Ok::<(), ddns_core::HostnameError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Hostname(String);
+pub struct Hostname(RecordName);
 
 impl Hostname {
     /// Parses and canonicalises `input`; a trailing dot is optional.
@@ -79,30 +79,18 @@ impl Hostname {
     ///
     /// A [`HostnameError`] saying what rule the input breaks.
     pub fn parse(input: &str) -> Result<Self, HostnameError> {
-        let body = input.strip_suffix('.').unwrap_or(input);
-        if body.is_empty() {
-            return Err(HostnameError::Empty);
-        }
-        if body.len() > MAX_NAME_LEN {
-            return Err(HostnameError::TooLong { len: body.len() });
-        }
-        for label in body.split('.') {
-            check_label(label)?;
-        }
-        let mut canonical = body.to_ascii_lowercase();
-        canonical.push('.');
-        Ok(Self(canonical))
+        canonical(input, Labels::Host).map(|name| Self(RecordName(name)))
     }
 
     /// The canonical text: lower case, with the trailing dot.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// The name without its trailing dot (`host.example.com`).
     pub fn without_trailing_dot(&self) -> &str {
         // The canonical form always ends in exactly one dot.
-        &self.0[..self.0.len() - 1]
+        self.0.without_trailing_dot()
     }
 
     /// The labels, from the leftmost one (`host`) to the top-level one.
@@ -126,11 +114,7 @@ impl Hostname {
     /// # Ok::<(), ddns_core::HostnameError>(())
     /// ```
     pub fn is_in_zone(&self, zone: &Hostname) -> bool {
-        match self.0.strip_suffix(zone.as_str()) {
-            Some("") => true,
-            Some(prefix) => prefix.ends_with('.'),
-            None => false,
-        }
+        self.0.is_in_zone(zone)
     }
 
     /// Prepends `label` to this name (`www` + `example.com.`).
@@ -139,19 +123,60 @@ impl Hostname {
     ///
     /// A [`HostnameError`] when the label or the resulting name is invalid.
     pub fn child(&self, label: &str) -> Result<Self, HostnameError> {
-        Self::parse(&format!("{label}.{}", self.0))
+        Self::parse(&format!("{label}.{}", self.0.as_str()))
+    }
+}
+
+/// Which labels a name may have.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Labels {
+    /// Host-name labels only: letters, digits, inner hyphens.
+    Host,
+    /// Host-name labels, and labels that start with an underscore
+    /// (`_acme-challenge`, `_tcp`: RFC 8552).
+    Underscored,
+}
+
+/// The canonical text of `input` (lower case, one trailing dot), checked
+/// against the name rules and `labels`.
+fn canonical(input: &str, labels: Labels) -> Result<String, HostnameError> {
+    let body = input.strip_suffix('.').unwrap_or(input);
+    if body.is_empty() {
+        return Err(HostnameError::Empty);
+    }
+    if body.len() > MAX_NAME_LEN {
+        return Err(HostnameError::TooLong { len: body.len() });
+    }
+    for label in body.split('.') {
+        if label.len() > MAX_LABEL_LEN {
+            return Err(HostnameError::LabelTooLong {
+                label: label.chars().take(20).collect::<String>() + "…",
+                len: label.len(),
+            });
+        }
+        // An underscore label is `_` and a host-name label (RFC 8552).
+        match label.strip_prefix('_') {
+            Some(rest) if labels == Labels::Underscored => check_label(rest)?,
+            _ => check_label(label)?,
+        }
+    }
+    let mut canonical = body.to_ascii_lowercase();
+    canonical.push('.');
+    Ok(canonical)
+}
+
+/// True when the canonical `name` equals `zone` or lies below it.
+fn in_zone(name: &str, zone: &Hostname) -> bool {
+    match name.strip_suffix(zone.as_str()) {
+        Some("") => true,
+        Some(prefix) => prefix.ends_with('.'),
+        None => false,
     }
 }
 
 fn check_label(label: &str) -> Result<(), HostnameError> {
     if label.is_empty() {
         return Err(HostnameError::EmptyLabel);
-    }
-    if label.len() > MAX_LABEL_LEN {
-        return Err(HostnameError::LabelTooLong {
-            label: label.chars().take(20).collect::<String>() + "…",
-            len: label.len(),
-        });
     }
     if let Some(found) = label
         .chars()
@@ -185,19 +210,122 @@ impl TryFrom<&str> for Hostname {
 
 impl AsRef<str> for Hostname {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
 impl fmt::Display for Hostname {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0.as_str())
     }
 }
 
 impl fmt::Debug for Hostname {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Hostname({:?})", self.0)
+        write!(f, "Hostname({:?})", self.0.as_str())
+    }
+}
+
+/// The owner name of a record: a [`Hostname`], or a name with labels that
+/// start with an underscore (`_acme-challenge.home.example.com.`), which
+/// TXT records may have. Canonical like a [`Hostname`]: lower case, one
+/// trailing dot; compared, hashed and ordered in that form.
+///
+/// ```
+/// use ddns_core::{Hostname, RecordName};
+///
+/// let name = RecordName::parse("_ACME-challenge.Home.example.com")?;
+/// assert_eq!(name.as_str(), "_acme-challenge.home.example.com.");
+/// assert!(name.as_hostname().is_none());
+/// let host = RecordName::from(Hostname::parse("home.example.com")?);
+/// assert_eq!(host.as_hostname(), Some(Hostname::parse("home.example.com")?));
+/// assert!(RecordName::parse("a_b.example.com").is_err());
+/// # Ok::<(), ddns_core::HostnameError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordName(String);
+
+impl RecordName {
+    /// Parses and canonicalises `input`; a trailing dot is optional. Every
+    /// label follows the host-name rules, or is an underscore followed by a
+    /// label that does.
+    ///
+    /// # Errors
+    ///
+    /// A [`HostnameError`] saying what rule the input breaks.
+    pub fn parse(input: &str) -> Result<Self, HostnameError> {
+        canonical(input, Labels::Underscored).map(Self)
+    }
+
+    /// The canonical text: lower case, with the trailing dot.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name without its trailing dot.
+    pub fn without_trailing_dot(&self) -> &str {
+        // The canonical form always ends in exactly one dot.
+        &self.0[..self.0.len() - 1]
+    }
+
+    /// True when `self` equals `zone` or lies below it.
+    pub fn is_in_zone(&self, zone: &Hostname) -> bool {
+        in_zone(&self.0, zone)
+    }
+
+    /// The name as a [`Hostname`], when it has no underscore label.
+    pub fn as_hostname(&self) -> Option<Hostname> {
+        (!self.0.contains('_')).then(|| Hostname(self.clone()))
+    }
+}
+
+impl From<Hostname> for RecordName {
+    fn from(hostname: Hostname) -> Self {
+        hostname.0
+    }
+}
+
+impl From<&Hostname> for RecordName {
+    fn from(hostname: &Hostname) -> Self {
+        hostname.0.clone()
+    }
+}
+
+impl AsRef<RecordName> for Hostname {
+    fn as_ref(&self) -> &RecordName {
+        &self.0
+    }
+}
+
+impl AsRef<RecordName> for RecordName {
+    fn as_ref(&self) -> &RecordName {
+        self
+    }
+}
+
+impl FromStr for RecordName {
+    type Err = HostnameError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl AsRef<str> for RecordName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RecordName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for RecordName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecordName({:?})", self.0)
     }
 }
 
@@ -336,6 +464,38 @@ mod tests {
         assert!(!Hostname::parse("example.org").unwrap().is_in_zone(&zone));
         assert_eq!(zone.child("www").unwrap().as_str(), "www.example.com.");
         assert!(zone.child("bad label").is_err());
+    }
+
+    #[test]
+    fn record_names_allow_underscore_labels_only_at_a_label_start() {
+        let name = RecordName::parse("_acme-challenge._tcp.Home.example.com.").unwrap();
+        assert_eq!(name.as_str(), "_acme-challenge._tcp.home.example.com.");
+        assert_eq!(
+            name.without_trailing_dot(),
+            "_acme-challenge._tcp.home.example.com"
+        );
+        assert!(name.is_in_zone(&Hostname::parse("example.com").unwrap()));
+        assert!(name.as_hostname().is_none());
+        for bad in [
+            "_.example.com",
+            "a_b.example.com",
+            "__x.example.com",
+            "_-x.example.com",
+        ] {
+            assert!(RecordName::parse(bad).is_err(), "{bad}");
+        }
+        let label = format!("_{}", "a".repeat(62));
+        assert!(RecordName::parse(&format!("{label}.com")).is_ok());
+        assert!(matches!(
+            RecordName::parse(&format!("{label}a.com")),
+            Err(HostnameError::LabelTooLong { len: 64, .. })
+        ));
+        assert_eq!(
+            Hostname::parse("_acme-challenge.example.com"),
+            Err(HostnameError::InvalidCharacter { found: '_' })
+        );
+        let host = Hostname::parse("h.example.com").unwrap();
+        assert_eq!(RecordName::from(&host).as_hostname(), Some(host));
     }
 
     #[test]

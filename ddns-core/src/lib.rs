@@ -66,11 +66,15 @@ pub mod service;
 pub mod signed;
 pub mod store;
 pub mod timestamp;
+mod value;
 mod zone;
 
 #[cfg(feature = "conformance")]
 #[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
+#[cfg(feature = "hickory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hickory")))]
+pub mod hickory;
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub mod mock;
@@ -78,7 +82,7 @@ pub mod mock;
 pub use auth::HashToken;
 pub use budget::HostBudget;
 pub use error::{Error, ErrorSource, Result};
-pub use hostname::{Hostname, HostnameError};
+pub use hostname::{Hostname, HostnameError, RecordName};
 pub use outcome::{Failure, HostList, SetOutcome};
 pub use provider::{ChangeKind, ChangeResult, DnsChange, DnsProvider};
 pub use record::{
@@ -90,4 +94,5 @@ pub use secret::SharedSecret;
 pub use service::{DdnsService, DdnsServiceBuilder};
 pub use store::{ListCursor, RecordPage, RecordStore};
 pub use timestamp::{Clock, ManualClock, SystemClock, Timestamp, TimestampError};
+pub use value::{MAX_TXT_STRING, MAX_TXT_TEXT, RecordValue, TxtValue, ValueError};
 pub use zone::{Zone, Zones};

@@ -14,13 +14,14 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
-use crate::hostname::Hostname;
+use crate::hostname::{Hostname, RecordName};
 use crate::provider::{
     ChangeKind, ChangeResult, DnsChange, DnsProvider, current_via_many, split_batches,
 };
 use crate::record::{AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey};
 use crate::secret::SharedSecret;
 use crate::store::{ListCursor, RecordPage, RecordStore};
+use crate::value::RecordValue;
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     // Every write below leaves the map consistent before it can panic, so
@@ -106,11 +107,7 @@ impl MemoryStore {
 /// Cursor text: the last key of the previous page, as `hostname type`.
 fn cursor_key(cursor: &ListCursor) -> Result<RecordKey> {
     let bad = || Error::invalid_input("the listing cursor was not made by this store");
-    let (name, record_type) = cursor.as_str().split_once(' ').ok_or_else(bad)?;
-    Ok(RecordKey::new(
-        Hostname::parse(name).map_err(|_| bad())?,
-        record_type.parse().map_err(|_| bad())?,
-    ))
+    cursor.as_str().parse().map_err(|_| bad())
 }
 
 #[async_trait]
@@ -140,8 +137,8 @@ impl RecordStore for MemoryStore {
     async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<bool> {
         let mut written = false;
         self.modify(key, |r| {
-            if r.state.ip_address == change.previous {
-                r.state.ip_address = Some(change.ip_address);
+            if r.state.values == change.previous {
+                r.state.values = change.values;
                 r.state.last_updated = Some(change.at);
                 written = true;
             }
@@ -209,7 +206,17 @@ pub struct MemoryRrset {
     /// Its TTL.
     pub ttl: u32,
     /// Its values, in insertion order.
-    pub values: Vec<IpAddr>,
+    pub values: Vec<RecordValue>,
+}
+
+impl MemoryRrset {
+    /// The address values, in order (empty for a TXT RRset).
+    pub fn addresses(&self) -> Vec<IpAddr> {
+        self.values
+            .iter()
+            .filter_map(RecordValue::address)
+            .collect()
+    }
 }
 
 /// Counts of what a [`MemoryProvider`] was asked to do.
@@ -243,13 +250,14 @@ pub struct CallSizes {
 ///
 /// ```
 /// use ddns_core::memory::MemoryProvider;
-/// use ddns_core::{DnsChange, DnsProvider, Hostname, RecordType};
+/// use ddns_core::{DnsChange, DnsProvider, Hostname, RecordKey, RecordType, RecordValue};
 /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// let dns = MemoryProvider::new();
 /// let name = Hostname::parse("h.example.com")?;
 /// let results = dns.apply(&[DnsChange::upsert(name.clone(), 60, "192.0.2.1".parse()?)]).await;
 /// assert!(results[0].is_ok());
-/// assert_eq!(dns.current(&name, RecordType::A).await?, ["192.0.2.1".parse::<std::net::IpAddr>()?]);
+/// let key = RecordKey::new(name, RecordType::A);
+/// assert_eq!(dns.current(&key).await?, [RecordValue::Address("192.0.2.1".parse()?)]);
 /// assert_eq!(dns.calls().batches, 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?; Ok::<(), Box<dyn std::error::Error>>(())
@@ -259,7 +267,7 @@ pub struct MemoryProvider {
     zone: Option<Hostname>,
     max_batch: usize,
     rrsets: RwLock<HashMap<RecordKey, MemoryRrset>>,
-    failing_names: RwLock<HashSet<Hostname>>,
+    failing_names: RwLock<HashSet<RecordName>>,
     unavailable: AtomicBool,
     reads: AtomicU64,
     batches: AtomicU64,
@@ -347,7 +355,13 @@ impl MemoryProvider {
     }
 
     /// Sets an RRset directly, as a change made outside the system would.
-    pub fn set_rrset(&self, key: RecordKey, ttl: u32, values: Vec<IpAddr>) {
+    pub fn set_rrset<V: Into<RecordValue>>(
+        &self,
+        key: RecordKey,
+        ttl: u32,
+        values: impl IntoIterator<Item = V>,
+    ) {
+        let values = values.into_iter().map(Into::into).collect();
         write(&self.rrsets).insert(key, MemoryRrset { ttl, values });
     }
 
@@ -359,8 +373,8 @@ impl MemoryProvider {
 
     /// Makes changes to `name` fail (and only those), as a backend that
     /// refuses one record of a batch would.
-    pub fn fail_changes_to(&self, name: Hostname) {
-        write(&self.failing_names).insert(name);
+    pub fn fail_changes_to(&self, name: impl Into<RecordName>) {
+        write(&self.failing_names).insert(name.into());
     }
 
     fn check_available(&self) -> Result<()> {
@@ -389,12 +403,12 @@ impl MemoryProvider {
         }
         let mut rrsets = write(&self.rrsets);
         match change.kind() {
-            ChangeKind::Upsert { ttl, value } => {
+            ChangeKind::Upsert { ttl, values } => {
                 rrsets.insert(
                     change.key().clone(),
                     MemoryRrset {
-                        ttl,
-                        values: vec![value],
+                        ttl: *ttl,
+                        values: values.clone(),
                     },
                 );
             }
@@ -409,16 +423,12 @@ impl MemoryProvider {
 
 #[async_trait]
 impl DnsProvider for MemoryProvider {
-    async fn current(
-        &self,
-        name: &Hostname,
-        record_type: crate::RecordType,
-    ) -> Result<Vec<IpAddr>> {
-        current_via_many(self, name, record_type).await
+    async fn current(&self, key: &RecordKey) -> Result<Vec<RecordValue>> {
+        current_via_many(self, key).await
     }
 
     /// Reads all `keys` as one backend call.
-    async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<IpAddr>>> {
+    async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<RecordValue>>> {
         self.wait().await;
         self.reads.fetch_add(1, Ordering::SeqCst);
         write(&self.sizes).reads.push(keys.len());

@@ -5,18 +5,14 @@
 //! `expect_*` as usual in mockall. An unexpected call panics, which is what
 //! a test that says "the provider is never called" wants.
 
-use std::net::IpAddr;
-
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::hostname::Hostname;
 use crate::provider::{ChangeResult, DnsChange, DnsProvider};
-use crate::record::{
-    AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey, RecordType,
-};
+use crate::record::{AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey};
 use crate::secret::SharedSecret;
 use crate::store::{ListCursor, RecordPage, RecordStore};
+use crate::value::RecordValue;
 
 mockall::mock! {
     /// A mock [`RecordStore`].
@@ -45,8 +41,8 @@ mockall::mock! {
 
     #[async_trait]
     impl DnsProvider for DnsProvider {
-        async fn current(&self, name: &Hostname, record_type: RecordType) -> Result<Vec<IpAddr>>;
-        async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<IpAddr>>>;
+        async fn current(&self, key: &RecordKey) -> Result<Vec<RecordValue>>;
+        async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<RecordValue>>>;
         fn max_batch_size(&self) -> usize;
         async fn apply(&self, changes: &[DnsChange]) -> Vec<ChangeResult>;
     }

@@ -13,27 +13,29 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
-use crate::hostname::Hostname;
+use crate::hostname::{Hostname, RecordName};
 use crate::record::{RecordKey, RecordType};
+use crate::value::RecordValue;
 
 /// What a [`DnsChange`] does to its record's RRset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ChangeKind {
-    /// Make the RRset hold exactly `value` with `ttl`, replacing every
+    /// Make the RRset hold exactly `values` with `ttl`, replacing every
     /// value it had (an UPSERT).
     Upsert {
         /// The TTL to publish.
         ttl: u32,
-        /// The single value the record will hold.
-        value: IpAddr,
+        /// The values the RRset will hold: at least one, all of the
+        /// record's type, no duplicates.
+        values: Vec<RecordValue>,
     },
     /// Remove the RRset. Removing one that does not exist succeeds.
     Delete,
 }
 
-/// One change of one record (name and type): an UPSERT to a single value,
-/// or a deletion of the RRset.
+/// One change of one record (name and type): an UPSERT of the RRset, or
+/// its deletion.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DnsChange {
     key: RecordKey,
@@ -41,14 +43,47 @@ pub struct DnsChange {
 }
 
 impl DnsChange {
-    /// An UPSERT of `name` to `value` with `ttl`; the record type follows the
-    /// address family (an IPv4-mapped IPv6 address is stored as IPv4).
+    /// An UPSERT of `name` to the single address `value` with `ttl`; the
+    /// record type follows the address family (an IPv4-mapped IPv6 address
+    /// is stored as IPv4).
     pub fn upsert(name: Hostname, ttl: u32, value: IpAddr) -> Self {
-        let value = value.to_canonical();
+        let value = RecordValue::from(value);
         Self {
-            key: RecordKey::new(name, RecordType::for_address(value)),
-            kind: ChangeKind::Upsert { ttl, value },
+            key: RecordKey::new(name, value.record_type()),
+            kind: ChangeKind::Upsert {
+                ttl,
+                values: vec![value],
+            },
         }
+    }
+
+    /// An UPSERT of the RRset of `key` to `values` with `ttl`.
+    ///
+    /// ```
+    /// use ddns_core::{DnsChange, RecordKey, RecordName, RecordValue, TxtValue};
+    /// let key = RecordKey::txt(RecordName::parse("_acme-challenge.h.example.com")?);
+    /// let values = ["one", "two"].map(|t| TxtValue::new(t).map(RecordValue::from));
+    /// let change = DnsChange::upsert_set(key, 60, values.into_iter().collect::<Result<_, _>>()?)?;
+    /// assert_eq!(change.values().len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for no value or a value of another type than
+    /// the key's. Duplicates are dropped.
+    pub fn upsert_set(key: RecordKey, ttl: u32, values: Vec<RecordValue>) -> Result<Self> {
+        let values = RecordValue::set_of(key.record_type(), values)
+            .map_err(|e| Error::invalid_input(format!("{key}: {e}")))?;
+        if values.is_empty() {
+            return Err(Error::invalid_input(format!(
+                "{key}: an RRset needs at least one value; delete it instead"
+            )));
+        }
+        Ok(Self {
+            key,
+            kind: ChangeKind::Upsert { ttl, values },
+        })
     }
 
     /// The deletion of the RRset of `key` (its name and type).
@@ -60,13 +95,13 @@ impl DnsChange {
     }
 
     /// The record's name.
-    pub fn name(&self) -> &Hostname {
-        &self.key.hostname
+    pub fn name(&self) -> &RecordName {
+        self.key.name()
     }
 
     /// The record's type.
     pub fn record_type(&self) -> RecordType {
-        self.key.record_type
+        self.key.record_type()
     }
 
     /// Name and type together.
@@ -75,14 +110,22 @@ impl DnsChange {
     }
 
     /// What the change does.
-    pub fn kind(&self) -> ChangeKind {
-        self.kind
+    pub fn kind(&self) -> &ChangeKind {
+        &self.kind
     }
 
-    /// The value an UPSERT installs; `None` for a deletion.
-    pub fn value(&self) -> Option<IpAddr> {
+    /// The values an UPSERT installs; empty for a deletion.
+    pub fn values(&self) -> &[RecordValue] {
+        match &self.kind {
+            ChangeKind::Upsert { values, .. } => values,
+            ChangeKind::Delete => &[],
+        }
+    }
+
+    /// The TTL an UPSERT publishes; `None` for a deletion.
+    pub fn ttl(&self) -> Option<u32> {
         match self.kind {
-            ChangeKind::Upsert { value, .. } => Some(value),
+            ChangeKind::Upsert { ttl, .. } => Some(ttl),
             ChangeKind::Delete => None,
         }
     }
@@ -91,17 +134,18 @@ impl DnsChange {
 /// The result of applying one [`DnsChange`] of a batch.
 pub type ChangeResult = Result<()>;
 
-/// A DNS backend that can read and replace A and AAAA records.
+/// A DNS backend that can read, replace and delete the RRsets of A, AAAA
+/// and TXT records.
 ///
 /// Implementations must be safe to call concurrently; ordering between
 /// concurrent calls is not guaranteed (the coalescer serialises its own).
 #[async_trait]
 pub trait DnsProvider: Send + Sync + Debug {
-    /// The values `name` currently holds for `record_type`, as the
-    /// authoritative source sees them, in any order.
+    /// The values the RRset of `key` currently holds, as the authoritative
+    /// source sees them, in any order.
     ///
     /// A name or type that does not exist is `Ok(vec![])`, not an error.
-    async fn current(&self, name: &Hostname, record_type: RecordType) -> Result<Vec<IpAddr>>;
+    async fn current(&self, key: &RecordKey) -> Result<Vec<RecordValue>>;
 
     /// [`DnsProvider::current`] for several records at once: one result per
     /// key, in the same order.
@@ -109,10 +153,10 @@ pub trait DnsProvider: Send + Sync + Debug {
     /// The default asks for each key in turn. Backends that can read many
     /// records in fewer calls (a zone listing, pipelined queries) should
     /// override it; the coalescer gathers concurrent reads into one call.
-    async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<IpAddr>>> {
+    async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<RecordValue>>> {
         let mut results = Vec::with_capacity(keys.len());
         for key in keys {
-            results.push(self.current(&key.hostname, key.record_type).await);
+            results.push(self.current(key).await);
         }
         results
     }
@@ -124,7 +168,7 @@ pub trait DnsProvider: Send + Sync + Debug {
 
     /// Applies `changes` in as few backend calls as the backend allows and
     /// returns one result per change, in the same order. An UPSERT leaves
-    /// the RRset holding exactly its value; a deletion leaves no RRset of
+    /// the RRset holding exactly its values; a deletion leaves no RRset of
     /// that name and type (and succeeds when there was none).
     ///
     /// When the backend can tell which change failed, only that change's
@@ -140,12 +184,10 @@ pub trait DnsProvider: Send + Sync + Debug {
 /// for providers whose batch read is their primary read.
 pub async fn current_via_many<P: DnsProvider + ?Sized>(
     provider: &P,
-    name: &Hostname,
-    record_type: RecordType,
-) -> Result<Vec<IpAddr>> {
-    let key = RecordKey::new(name.clone(), record_type);
+    key: &RecordKey,
+) -> Result<Vec<RecordValue>> {
     provider
-        .current_many(std::slice::from_ref(&key))
+        .current_many(std::slice::from_ref(key))
         .await
         .pop()
         .unwrap_or_else(|| {
@@ -288,18 +330,27 @@ mod tests {
         let name = Hostname::parse("h.example.com").unwrap();
         let change = DnsChange::upsert(name.clone(), 60, "::ffff:198.51.100.7".parse().unwrap());
         assert_eq!(change.record_type(), RecordType::A);
-        assert_eq!(change.value(), Some("198.51.100.7".parse().unwrap()));
+        assert_eq!(
+            change.values(),
+            [RecordValue::Address("198.51.100.7".parse().unwrap())]
+        );
         let change6 = DnsChange::upsert(name.clone(), 30, "2001:db8::5".parse().unwrap());
         assert_eq!(change6.record_type(), RecordType::Aaaa);
         assert_eq!(
             change6.kind(),
-            ChangeKind::Upsert {
+            &ChangeKind::Upsert {
                 ttl: 30,
-                value: "2001:db8::5".parse().unwrap()
+                values: vec![RecordValue::Address("2001:db8::5".parse().unwrap())]
             }
         );
-        let gone = DnsChange::delete(RecordKey::new(name, RecordType::Aaaa));
-        assert_eq!((gone.kind(), gone.value()), (ChangeKind::Delete, None));
+        let gone = DnsChange::delete(RecordKey::new(name.clone(), RecordType::Aaaa));
+        assert_eq!(
+            (gone.kind(), gone.values(), gone.ttl()),
+            (&ChangeKind::Delete, &[][..], None)
+        );
+        let txt = RecordKey::txt(name.into());
+        assert!(DnsChange::upsert_set(txt.clone(), 60, vec![]).is_err());
+        assert!(DnsChange::upsert_set(txt, 60, vec![change.values()[0].clone()]).is_err());
     }
 
     #[test]

@@ -11,20 +11,24 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use crate::error::Result;
-use crate::hostname::{Hostname, HostnameError};
+use crate::hostname::{Hostname, HostnameError, RecordName};
 use crate::secret::SharedSecret;
 use crate::timestamp::Timestamp;
+use crate::value::RecordValue;
 
 /// TTL used for a record whose `ttl` is absent, as in the original stack.
 pub const DEFAULT_TTL: u32 = 60;
 
 /// The DNS record types the system manages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum RecordType {
     /// An IPv4 address record.
     A,
     /// An IPv6 address record.
     Aaaa,
+    /// A text record: one or more [`crate::TxtValue`]s.
+    Txt,
 }
 
 impl RecordType {
@@ -38,16 +42,26 @@ impl RecordType {
         }
     }
 
-    /// The type's name as DNS and the record table write it: `A` or `AAAA`.
+    /// The type's name as DNS and the record table write it: `A`, `AAAA`
+    /// or `TXT`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::A => "A",
             Self::Aaaa => "AAAA",
+            Self::Txt => "TXT",
         }
     }
 
-    /// Both types, A first.
-    pub const ALL: [Self; 2] = [Self::A, Self::Aaaa];
+    /// True for A and AAAA, the types a host's address goes into.
+    pub fn is_address(self) -> bool {
+        matches!(self, Self::A | Self::Aaaa)
+    }
+
+    /// The two address types, A first.
+    pub const ADDRESSES: [Self; 2] = [Self::A, Self::Aaaa];
+
+    /// Every type managed, in order: A, AAAA, TXT.
+    pub const ALL: [Self; 3] = [Self::A, Self::Aaaa, Self::Txt];
 }
 
 impl fmt::Display for RecordType {
@@ -56,48 +70,108 @@ impl fmt::Display for RecordType {
     }
 }
 
-/// A string that is neither `A` nor `AAAA`.
+/// A string that is not a supported record type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a supported record type; use A or AAAA")]
+#[error("{0:?} is not a supported record type; use A, AAAA or TXT")]
 pub struct RecordTypeError(String);
 
 impl FromStr for RecordType {
     type Err = RecordTypeError;
 
-    /// Parses `A` or `AAAA`, in any case.
+    /// Parses `A`, `AAAA` or `TXT`, in any case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.eq_ignore_ascii_case("A") {
-            Ok(Self::A)
-        } else if s.eq_ignore_ascii_case("AAAA") {
-            Ok(Self::Aaaa)
-        } else {
-            Err(RecordTypeError(s.chars().take(16).collect()))
-        }
+        Self::ALL
+            .into_iter()
+            .find(|t| s.eq_ignore_ascii_case(t.as_str()))
+            .ok_or_else(|| RecordTypeError(s.chars().take(16).collect()))
     }
 }
 
-/// The primary key of a record: host name and type.
+/// The primary key of a record: owner name and type.
+///
+/// An A or AAAA record's name is a [`Hostname`]; a TXT record's may have
+/// underscore labels ([`RecordName`]). The constructors keep to that rule.
+///
+/// ```
+/// use ddns_core::{Hostname, RecordKey, RecordName, RecordType};
+///
+/// let host = RecordKey::new(Hostname::parse("home.example.com")?, RecordType::A);
+/// assert_eq!(host.to_string(), "home.example.com. A");
+/// let challenge = RecordName::parse("_acme-challenge.home.example.com")?;
+/// assert!(RecordKey::try_new(challenge.clone(), RecordType::Txt).is_ok());
+/// assert!(RecordKey::try_new(challenge, RecordType::A).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RecordKey {
-    /// The record's name.
-    pub hostname: Hostname,
-    /// The record's type.
-    pub record_type: RecordType,
+    name: RecordName,
+    record_type: RecordType,
 }
 
 impl RecordKey {
     /// The key of `hostname`'s record of `record_type`.
     pub fn new(hostname: Hostname, record_type: RecordType) -> Self {
         Self {
-            hostname,
+            name: hostname.into(),
             record_type,
         }
+    }
+
+    /// The key of the TXT record at `name`.
+    pub fn txt(name: RecordName) -> Self {
+        Self {
+            name,
+            record_type: RecordType::Txt,
+        }
+    }
+
+    /// The key of `name`'s record of `record_type`, checking that an A or
+    /// AAAA record's name is a host name.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidInput`] for an address record at a name with
+    /// an underscore label.
+    pub fn try_new(name: RecordName, record_type: RecordType) -> Result<Self> {
+        if record_type.is_address() && name.as_hostname().is_none() {
+            return Err(crate::Error::invalid_input(format!(
+                "{name} is not a host name, so it cannot hold an {record_type} record;                  only TXT names may have labels that start with an underscore"
+            )));
+        }
+        Ok(Self { name, record_type })
+    }
+
+    /// The record's owner name.
+    pub fn name(&self) -> &RecordName {
+        &self.name
+    }
+
+    /// The record's type.
+    pub fn record_type(&self) -> RecordType {
+        self.record_type
     }
 }
 
 impl fmt::Display for RecordKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.hostname, self.record_type)
+        write!(f, "{} {}", self.name, self.record_type)
+    }
+}
+
+impl FromStr for RecordKey {
+    type Err = crate::Error;
+
+    /// Parses what `Display` writes: the name, a space and the type.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (name, record_type) = s.split_once(' ').ok_or_else(|| {
+            crate::Error::invalid_input(format!("{s:?} is not a record key (NAME TYPE)"))
+        })?;
+        let name = RecordName::parse(name)
+            .map_err(|e| crate::Error::invalid_input(format!("{name:?}: {e}")))?;
+        let record_type = record_type
+            .parse()
+            .map_err(|e: RecordTypeError| crate::Error::invalid_input(e.to_string()))?;
+        Self::try_new(name, record_type)
     }
 }
 
@@ -206,8 +280,10 @@ impl RecordConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RecordState {
-    /// The last address the system set in DNS for this record.
-    pub ip_address: Option<IpAddr>,
+    /// The values the system last set in DNS for this record (the record
+    /// table's `ip_address` for A and AAAA, `txt_values` for TXT); empty
+    /// when it set none.
+    pub values: Vec<RecordValue>,
     /// The source address of the last authenticated request.
     pub last_accessed: Option<IpAddr>,
     /// When the last authenticated request came.
@@ -228,18 +304,36 @@ pub struct AccessUpdate {
     pub at: Timestamp,
 }
 
+impl RecordState {
+    /// The address the system last set, for an A or AAAA record.
+    pub fn address(&self) -> Option<IpAddr> {
+        self.values.iter().find_map(RecordValue::address)
+    }
+}
+
 /// The change state written after a DNS change, conditional on what the
 /// writer read: [`RecordStore::record_change`](crate::RecordStore::record_change)
 /// writes it only while the record still holds `previous`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeUpdate {
-    /// The `ip_address` the writer read before changing DNS (`None`: the
-    /// record had none).
-    pub previous: Option<IpAddr>,
-    /// The address now in DNS (`ip_address`).
-    pub ip_address: IpAddr,
-    /// When it was set (`last_updated`).
+    /// The values the writer read before changing DNS (empty: the record
+    /// had none).
+    pub previous: Vec<RecordValue>,
+    /// The values now in DNS (empty: the RRset was deleted).
+    pub values: Vec<RecordValue>,
+    /// When they were set (`last_updated`).
     pub at: Timestamp,
+}
+
+impl ChangeUpdate {
+    /// The change of an address record from `previous` to `address`.
+    pub fn address(previous: Option<IpAddr>, address: IpAddr, at: Timestamp) -> Self {
+        Self {
+            previous: previous.map(RecordValue::from).into_iter().collect(),
+            values: vec![RecordValue::from(address)],
+            at,
+        }
+    }
 }
 
 /// One row of the record table: key, configuration and state.
@@ -289,7 +383,7 @@ pub struct GroupMember {
 /// ```
 /// use ddns_core::{example_records, Hostname};
 /// let rows = example_records(&Hostname::parse("example.com")?)?;
-/// assert_eq!(rows[0].key.hostname.as_str(), "example-record.example.com.");
+/// assert_eq!(rows[0].key.name().as_str(), "example-record.example.com.");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -335,17 +429,20 @@ mod tests {
         );
         assert_eq!("aaaa".parse::<RecordType>().unwrap(), RecordType::Aaaa);
         assert_eq!("A".parse::<RecordType>().unwrap().to_string(), "A");
+        assert_eq!("txt".parse::<RecordType>().unwrap(), RecordType::Txt);
         assert!("MX".parse::<RecordType>().is_err());
+        assert!(RecordType::ADDRESSES.iter().all(|t| t.is_address()));
+        assert!(!RecordType::Txt.is_address());
     }
 
     #[test]
     fn example_rows_match_the_original_stack() {
         let zone = Hostname::parse("example.com").unwrap();
         let [a, aaaa] = example_records(&zone).unwrap();
-        assert_eq!(a.key.record_type, RecordType::A);
-        assert_eq!(aaaa.key.record_type, RecordType::Aaaa);
+        assert_eq!(a.key.record_type(), RecordType::A);
+        assert_eq!(aaaa.key.record_type(), RecordType::Aaaa);
         for row in [&a, &aaaa] {
-            assert_eq!(row.key.hostname.as_str(), "example-record.example.com.");
+            assert_eq!(row.key.name().as_str(), "example-record.example.com.");
             assert_eq!(row.config.ttl, Some(60));
             assert!(!row.config.lock_record);
             assert!(!row.config.read_privilege);

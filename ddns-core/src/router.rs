@@ -13,16 +13,16 @@
 //! other way round) so that concurrent changes to all zones are gathered
 //! first and then split.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures_util::future::join_all;
 
 use crate::error::{Error, Result};
-use crate::hostname::Hostname;
+use crate::hostname::{Hostname, RecordName};
 use crate::provider::{ChangeResult, DnsChange, DnsProvider, align_results};
-use crate::record::{RecordKey, RecordType};
+use crate::record::RecordKey;
+use crate::value::RecordValue;
 use crate::zone::{Zone, Zones};
 
 /// Items grouped by route: each provider used, by index, with the
@@ -38,7 +38,7 @@ type Unrouted = Vec<(usize, Error)>;
 /// use std::sync::Arc;
 /// use ddns_core::memory::MemoryProvider;
 /// use ddns_core::router::ZoneRouter;
-/// use ddns_core::{DnsChange, DnsProvider, Hostname, RecordType};
+/// use ddns_core::{DnsChange, DnsProvider, Hostname, RecordKey, RecordType};
 /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
 /// let (com, net) = (Arc::new(MemoryProvider::new()), Arc::new(MemoryProvider::new()));
 /// let router = ZoneRouter::new([
@@ -48,8 +48,9 @@ type Unrouted = Vec<(usize, Error)>;
 /// let host = Hostname::parse("home.example.net")?;
 /// let results = router.apply(&[DnsChange::upsert(host.clone(), 60, "192.0.2.7".parse()?)]).await;
 /// assert!(results[0].is_ok());
-/// assert_eq!(net.current(&host, RecordType::A).await?.len(), 1);
-/// assert!(com.current(&host, RecordType::A).await?.is_empty());
+/// let key = RecordKey::new(host, RecordType::A);
+/// assert_eq!(net.current(&key).await?.len(), 1);
+/// assert!(com.current(&key).await?.is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?; Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -96,7 +97,7 @@ impl ZoneRouter {
     }
 
     /// The index of the provider for `name`.
-    fn route(&self, name: &Hostname) -> Result<usize> {
+    fn route(&self, name: &RecordName) -> Result<usize> {
         self.zones
             .position(name)
             .ok_or_else(|| self.zones.not_served(name))
@@ -108,7 +109,7 @@ impl ZoneRouter {
     fn group<'a, T>(
         &self,
         items: &'a [T],
-        name_of: impl Fn(&'a T) -> &'a Hostname,
+        name_of: impl Fn(&'a T) -> &'a RecordName,
     ) -> (Groups, Unrouted) {
         let mut groups: Groups = Vec::new();
         let mut errors = Vec::new();
@@ -156,13 +157,13 @@ fn scatter<R>(
 
 #[async_trait]
 impl DnsProvider for ZoneRouter {
-    async fn current(&self, name: &Hostname, record_type: RecordType) -> Result<Vec<IpAddr>> {
-        let route = self.route(name)?;
-        self.providers[route].current(name, record_type).await
+    async fn current(&self, key: &RecordKey) -> Result<Vec<RecordValue>> {
+        let route = self.route(key.name())?;
+        self.providers[route].current(key).await
     }
 
-    async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<IpAddr>>> {
-        let (groups, errors) = self.group(keys, |k| &k.hostname);
+    async fn current_many(&self, keys: &[RecordKey]) -> Vec<Result<Vec<RecordValue>>> {
+        let (groups, errors) = self.group(keys, RecordKey::name);
         let answers = join_all(groups.iter().map(|(route, positions)| {
             let keys: Vec<RecordKey> = positions.iter().map(|&p| keys[p].clone()).collect();
             let provider = self.providers[*route].clone();
@@ -200,7 +201,10 @@ impl DnsProvider for ZoneRouter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
+
     use crate::memory::MemoryProvider;
+    use crate::record::RecordType;
 
     fn name(s: &str) -> Hostname {
         Hostname::parse(s).unwrap()
@@ -238,7 +242,7 @@ mod tests {
         assert!(read[1].is_err());
         assert_eq!(read[2].as_ref().unwrap(), &[ip]);
         assert!(
-            com.current(&name("b.lab.example.com"), RecordType::A)
+            com.current(&RecordKey::new(name("b.lab.example.com"), RecordType::A))
                 .await
                 .unwrap()
                 .is_empty()

@@ -61,7 +61,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::budget::HostBudget;
-use crate::hostname::{Hostname, SentName};
+use crate::hostname::{RecordName, SentName};
 use crate::outcome::{Failure, HostList, SetOutcome};
 use crate::policy::{AddressAuthority, AddressRefusal, check_address, check_lock};
 use crate::provider::{DnsChange, DnsProvider};
@@ -71,6 +71,7 @@ use crate::request::{Credential, ListHostsRequest, SetRequest};
 use crate::signed::{DEFAULT_SIGNED_WINDOW, SignedMessage, SignedMode};
 use crate::store::RecordStore;
 use crate::timestamp::{Clock, SystemClock, Timestamp};
+use crate::value::RecordValue;
 use crate::zone::{Zone, Zones};
 
 /// How long a known DNS value is trusted before the provider is asked again.
@@ -414,15 +415,15 @@ impl DdnsService {
             Some(_) => {}
             None => {
                 let values = self
-                    .timed(self.provider.current(&key.hostname, key.record_type))
+                    .timed(self.provider.current(key))
                     .await
                     .and_then(|read| read)
                     .map_err(Failure::dns)?;
                 if values.len() > 1 {
                     return Err(Failure::MultipleValues);
                 }
-                if values.first() == Some(&target) {
-                    let stored = record.state.ip_address;
+                if values.first().and_then(RecordValue::address) == Some(target) {
+                    let stored = record.state.address();
                     if stored != Some(target)
                         && !self.record_change(key, stored, target, now).await?
                     {
@@ -438,9 +439,7 @@ impl DdnsService {
             }
         }
 
-        let ttl = record
-            .config
-            .effective_ttl(self.default_ttl_of(&key.hostname));
+        let ttl = record.config.effective_ttl(self.default_ttl_of(key.name()));
         if let Err(error) = self.upsert(key, ttl, target).await {
             // A failed change may still have reached DNS (a lost reply, a
             // timeout): what the service knew about the record no longer
@@ -451,7 +450,7 @@ impl DdnsService {
         // What DNS holds is remembered only once the store agrees: after a
         // failed write the next request reads DNS again.
         let written = match self
-            .record_change(key, record.state.ip_address, target, now)
+            .record_change(key, record.state.address(), target, now)
             .await
         {
             Err(Failure::Backend {
@@ -464,7 +463,7 @@ impl DdnsService {
                 self.withdraw(key).await;
                 return Err(Failure::NotConfigured {
                     hostname: sent_name,
-                    record_type: key.record_type,
+                    record_type: key.record_type(),
                 });
             }
             other => other?,
@@ -488,7 +487,7 @@ impl DdnsService {
 
     /// One DNS change of `key` to `address`, within the provider timeout.
     async fn upsert(&self, key: &RecordKey, ttl: u32, address: IpAddr) -> crate::Result<()> {
-        let change = DnsChange::upsert(key.hostname.clone(), ttl, address);
+        let change = DnsChange::upsert_set(key.clone(), ttl, vec![address.into()])?;
         self.timed(self.provider.apply(std::slice::from_ref(&change)))
             .await
             .and_then(|mut results| {
@@ -506,7 +505,7 @@ impl DdnsService {
     /// request reads DNS (nothing of the record is remembered) and mends it.
     async fn restore(&self, key: &RecordKey, ttl: u32) {
         if let Ok(Some(record)) = self.store.get(key).await
-            && let Some(address) = record.state.ip_address
+            && let Some(address) = record.state.address()
         {
             let _ = self.upsert(key, ttl, address).await;
         }
@@ -575,8 +574,9 @@ impl DdnsService {
         };
         // A name that is not a valid host name cannot have a record, nor
         // can a name outside the zones served.
-        let key = key
-            .filter(|k| self.serves(&k.hostname))
+        let (key, hostname) = key
+            .zip(name.hostname())
+            .filter(|(k, _)| self.serves(k.name()))
             .ok_or_else(not_configured)?;
         let record = self
             .store
@@ -610,7 +610,7 @@ impl DdnsService {
             Credential::Signed(signed) => {
                 let message = SignedMessage::new(
                     proof.mode,
-                    key.hostname.clone(),
+                    hostname.clone(),
                     proof.address,
                     signed.timestamp,
                     signed.nonce.clone(),
@@ -642,7 +642,7 @@ impl DdnsService {
             });
         }
         if let Some(budget) = &self.budget
-            && !budget.spend(&key.hostname)
+            && !budget.spend(hostname)
         {
             return Err(Failure::HostRateLimited {
                 hostname: sent_name,
@@ -662,7 +662,7 @@ impl DdnsService {
     }
 
     /// True when `name` lies in a zone served (always, without zones).
-    fn serves(&self, name: &Hostname) -> bool {
+    fn serves(&self, name: &RecordName) -> bool {
         self.zones
             .as_ref()
             .is_none_or(|zones| zones.containing(name).is_some())
@@ -670,7 +670,7 @@ impl DdnsService {
 
     /// The TTL of `name`'s records that set none: its zone's default, or
     /// the service's.
-    fn default_ttl_of(&self, name: &Hostname) -> u32 {
+    fn default_ttl_of(&self, name: &RecordName) -> u32 {
         self.zones
             .as_ref()
             .and_then(|zones| zones.containing(name))
@@ -721,11 +721,7 @@ impl DdnsService {
         address: IpAddr,
         at: Timestamp,
     ) -> Result<bool, Failure> {
-        let change = ChangeUpdate {
-            previous,
-            ip_address: address,
-            at,
-        };
+        let change = ChangeUpdate::address(previous, address, at);
         let written = self.store.record_change(key, change).await;
         if !matches!(written, Ok(true)) {
             self.forget(key);
@@ -741,7 +737,7 @@ impl DdnsService {
     /// knowledge is fresh and the store agrees (see the module
     /// documentation).
     fn known_value(&self, record: &Record, now: Timestamp) -> Option<IpAddr> {
-        let stored = record.state.ip_address?;
+        let stored = record.state.address()?;
         let known = *self.known_values().get(&record.key)?;
         let fresh = now
             .duration_since(known.at)

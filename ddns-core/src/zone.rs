@@ -10,7 +10,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::hostname::Hostname;
+use crate::hostname::{Hostname, RecordName};
 use crate::record::{DEFAULT_TTL, MAX_TTL};
 
 /// One served zone: its apex and the TTL of its records that set none.
@@ -102,18 +102,18 @@ impl Zones {
     }
 
     /// The longest zone that contains `name`, if any.
-    pub fn containing(&self, name: &Hostname) -> Option<&Zone> {
-        self.position(name).map(|i| &self.zones[i])
+    pub fn containing(&self, name: impl AsRef<RecordName>) -> Option<&Zone> {
+        self.position(name.as_ref()).map(|i| &self.zones[i])
     }
 
     /// The position in [`Zones::iter`] of the longest zone containing
     /// `name`.
-    pub(crate) fn position(&self, name: &Hostname) -> Option<usize> {
+    pub(crate) fn position(&self, name: &RecordName) -> Option<usize> {
         self.zones.iter().position(|z| name.is_in_zone(&z.name))
     }
 
     /// The error for a name in none of the zones.
-    pub(crate) fn not_served(&self, name: &Hostname) -> Error {
+    pub(crate) fn not_served(&self, name: &RecordName) -> Error {
         Error::invalid_input(format!(
             "{name} is in none of the zones this deployment serves ({self}); \
              use a name in one of them, or configure its zone"
@@ -126,7 +126,8 @@ impl Zones {
     ///
     /// [`Error::InvalidInput`] naming the configured zones when none
     /// contains `name`.
-    pub fn require(&self, name: &Hostname) -> Result<&Zone> {
+    pub fn require(&self, name: impl AsRef<RecordName>) -> Result<&Zone> {
+        let name = name.as_ref();
         self.containing(name).ok_or_else(|| self.not_served(name))
     }
 
@@ -172,7 +173,7 @@ mod tests {
             let zones = Zones::new(order).unwrap();
             let of = |n: &str| {
                 zones
-                    .containing(&Hostname::parse(n).unwrap())
+                    .containing(Hostname::parse(n).unwrap())
                     .map(|z| z.name().to_string())
             };
             assert_eq!(of("a.lab.example.com").as_deref(), Some("lab.example.com."));
@@ -194,7 +195,7 @@ mod tests {
     fn require_lists_the_zones() {
         let zones = Zones::new([zone("example.net"), zone("example.com")]).unwrap();
         let e = zones
-            .require(&Hostname::parse("h.example.org").unwrap())
+            .require(Hostname::parse("h.example.org").unwrap())
             .unwrap_err()
             .to_string();
         assert!(e.contains("example.com., example.net."), "{e}");

@@ -227,7 +227,10 @@ async fn concurrent_reads_become_one_call_with_each_answer_in_place() {
             let batched = batched.clone();
             tokio::spawn(async move {
                 batched
-                    .current(&Hostname::parse(&host(i)).unwrap(), RecordType::A)
+                    .current(&ddns_core::RecordKey::new(
+                        Hostname::parse(&host(i)).unwrap(),
+                        RecordType::A,
+                    ))
                     .await
             })
         })

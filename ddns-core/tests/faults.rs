@@ -21,7 +21,7 @@ use ddns_core::provider::{ChangeResult, DnsChange};
 use ddns_core::store::{ListCursor, RecordPage};
 use ddns_core::{
     AccessUpdate, ChangeUpdate, DdnsService, DnsProvider, Error, GroupMember, Hostname, Record,
-    RecordConfig, RecordKey, RecordStore, RecordType, Result, SharedSecret,
+    RecordConfig, RecordKey, RecordStore, RecordType, RecordValue, Result, SharedSecret,
 };
 
 /// How the wrapped provider misbehaves.
@@ -50,9 +50,9 @@ impl FaultyProvider {
 
 #[async_trait]
 impl DnsProvider for FaultyProvider {
-    async fn current(&self, name: &Hostname, record_type: RecordType) -> Result<Vec<IpAddr>> {
+    async fn current(&self, key: &RecordKey) -> Result<Vec<RecordValue>> {
         self.maybe_hang().await;
-        self.inner.current(name, record_type).await
+        self.inner.current(key).await
     }
 
     fn max_batch_size(&self) -> usize {
@@ -195,7 +195,7 @@ impl Rig {
     fn in_dns(&self) -> Vec<IpAddr> {
         self.dns
             .rrset(&key(HOST, RecordType::A))
-            .map(|r| r.values)
+            .map(|r| r.addresses())
             .unwrap_or_default()
     }
 
@@ -206,7 +206,7 @@ impl Rig {
             .unwrap()
             .unwrap()
             .state
-            .ip_address
+            .address()
     }
 
     /// The store's address, when it has one, is the one DNS holds.

@@ -48,6 +48,11 @@ fn replay_with_seeds(target: &str, check: fn(&[u8])) {
 }
 
 #[test]
+fn txt_value_inputs() {
+    replay_with_seeds("txt_value", checks::txt_value);
+}
+
+#[test]
 fn seed_codec_inputs() {
     replay_with_seeds("seed_codec", checks::seed);
 }

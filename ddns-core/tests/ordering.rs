@@ -64,8 +64,8 @@ async fn concurrent_sets_of_one_record_end_with_the_last_answered() {
             }
         }
         let last = last.unwrap();
-        let stored = store.get(&key).await.unwrap().unwrap().state.ip_address;
-        let published = dns.rrset(&key).map(|r| r.values);
+        let stored = store.get(&key).await.unwrap().unwrap().state.address();
+        let published = dns.rrset(&key).map(|r| r.addresses());
         assert_eq!(
             (stored, published),
             (Some(last), Some(vec![last])),

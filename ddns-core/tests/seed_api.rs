@@ -67,7 +67,7 @@ async fn set_changes_the_record_then_reports_it_matches() {
         "the default TTL applies to a record without one"
     );
     let state = f.state(HOST, RecordType::A).await;
-    assert_eq!(state.ip_address, Some(ip(PUBLIC_V4)));
+    assert_eq!(state.address(), Some(ip(PUBLIC_V4)));
     assert_eq!(state.last_accessed, Some(ip(PUBLIC_V4)));
     assert_eq!(state.last_checked, Some(START));
     assert_eq!(state.last_updated, Some(START));
@@ -218,7 +218,7 @@ async fn message_4_locked_record_after_the_hash() {
     // The authenticated request is still recorded as an access.
     let state = f.state(HOST, RecordType::A).await;
     assert_eq!(state.last_accessed, Some(ip(PUBLIC_V4)));
-    assert_eq!(state.ip_address, None);
+    assert_eq!(state.address(), None);
     // With a wrong hash the lock is not revealed.
     let q = format!("mode=set&hostname={HOST}&hash={}", hash("192.0.2.1", HOST));
     assert_eq!(
@@ -457,7 +457,7 @@ async fn backend_failures_get_clear_messages_without_details() {
         fail("The DNS backend is temporarily unavailable; try again later.")
     );
     assert_eq!(
-        f.state(HOST, RecordType::A).await.ip_address,
+        f.state(HOST, RecordType::A).await.address(),
         None,
         "the store must not record an address DNS does not have"
     );

@@ -115,7 +115,7 @@ async fn unchanged_address_calls_no_provider() {
     // The store says DNS holds the address; the first request reads DNS once
     // to confirm, every later one within the interval calls nothing.
     let mut record = Record::new(key(HOST, RecordType::A), config());
-    record.state.ip_address = Some(ip(PUBLIC_V4));
+    record.state.values = vec![ip(PUBLIC_V4).into()];
     let mut store = store_returning(record);
     store
         .expect_record_access()
@@ -124,7 +124,7 @@ async fn unchanged_address_calls_no_provider() {
     let mut dns = MockDnsProvider::new();
     dns.expect_current()
         .times(1)
-        .returning(|_, _| Ok(vec![ip(PUBLIC_V4)]));
+        .returning(|_| Ok(vec![ip(PUBLIC_V4).into()]));
     // No expect_apply: a change would panic.
     let service = mock_service(store, dns);
     for _ in 0..3 {
@@ -150,16 +150,16 @@ async fn a_changed_address_is_applied_then_recorded() {
     dns.expect_current()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| Ok(vec![]));
+        .returning(|_| Ok(vec![]));
     dns.expect_apply()
         .times(1)
         .in_sequence(&mut seq)
         .withf(|changes| {
             changes.len() == 1
                 && changes[0].kind()
-                    == ChangeKind::Upsert {
+                    == &ChangeKind::Upsert {
                         ttl: 120,
-                        value: ip(PUBLIC_V4),
+                        values: vec![ip(PUBLIC_V4).into()],
                     }
                 && changes[0].key() == &key(HOST, RecordType::A)
         })
@@ -169,7 +169,7 @@ async fn a_changed_address_is_applied_then_recorded() {
         .times(1)
         .in_sequence(&mut seq)
         .withf(|_, change| {
-            change.previous.is_none() && change.ip_address == ip(PUBLIC_V4) && change.at == START
+            change.previous.is_empty() && change.values == [ip(PUBLIC_V4)] && change.at == START
         })
         .returning(|_, _| Ok(true));
     let service = mock_service(store, dns);
@@ -190,7 +190,7 @@ async fn provider_failure_leaves_the_store_untouched() {
     store.expect_record_access().returning(|_, _| Ok(()));
     // No expect_record_change: recording the failed address would panic.
     let mut dns = MockDnsProvider::new();
-    dns.expect_current().returning(|_, _| Ok(vec![]));
+    dns.expect_current().returning(|_| Ok(vec![]));
     dns.expect_apply()
         .returning(|_| vec![Err(ddns_core::Error::unavailable("timed out", true))]);
     let service = mock_service(store, dns);
@@ -349,7 +349,7 @@ async fn dns_already_right_syncs_the_store_without_a_change() {
     assert!(f.set(HOST, PUBLIC_V4, "").await.body.contains("matches"));
     assert_eq!(f.dns.calls().batches, 0);
     let state = f.state(HOST, RecordType::A).await;
-    assert_eq!(state.ip_address, Some(ip(PUBLIC_V4)));
+    assert_eq!(state.address(), Some(ip(PUBLIC_V4)));
     // Now the common case is free.
     f.set(HOST, PUBLIC_V4, "").await;
     assert_eq!(f.dns.calls().reads, 1);
@@ -407,7 +407,7 @@ async fn deferred_access_writes_are_batched_and_flushed() {
         .state;
     assert_eq!(state.last_checked, None, "the access write is deferred");
     assert_eq!(
-        state.ip_address,
+        state.address(),
         Some(ip(PUBLIC_V4)),
         "change state is never deferred"
     );
@@ -513,12 +513,15 @@ async fn a_name_outside_the_zones_is_not_configured_and_zones_give_the_ttl() {
     );
     // The zone's default TTL, not the service's.
     let rrset = dns.rrset(&key(HOST, RecordType::A)).unwrap();
-    assert_eq!((rrset.ttl, rrset.values), (300, vec![ip(PUBLIC_V4)]));
+    assert_eq!((rrset.ttl, rrset.addresses()), (300, vec![ip(PUBLIC_V4)]));
     assert!(
-        dns.current(&Hostname::parse(outside).unwrap(), RecordType::A)
-            .await
-            .unwrap()
-            .is_empty()
+        dns.current(&ddns_core::RecordKey::new(
+            Hostname::parse(outside).unwrap(),
+            RecordType::A
+        ))
+        .await
+        .unwrap()
+        .is_empty()
     );
 }
 
@@ -536,10 +539,9 @@ struct RemovedMeanwhile {
 impl ddns_core::DnsProvider for RemovedMeanwhile {
     async fn current(
         &self,
-        name: &ddns_core::Hostname,
-        record_type: RecordType,
-    ) -> ddns_core::Result<Vec<std::net::IpAddr>> {
-        self.dns.current(name, record_type).await
+        key: &ddns_core::RecordKey,
+    ) -> ddns_core::Result<Vec<ddns_core::RecordValue>> {
+        self.dns.current(key).await
     }
 
     fn max_batch_size(&self) -> usize {

@@ -112,7 +112,7 @@ async fn a_signed_set_changes_the_record() {
         )
     );
     let state = f.state(HOST, RecordType::A).await;
-    assert_eq!(state.ip_address, Some(ip(PUBLIC_V4)));
+    assert_eq!(state.address(), Some(ip(PUBLIC_V4)));
     assert_eq!(state.last_signed, Some(now()));
     assert_eq!(state.last_accessed, Some(ip(PUBLIC_V4)));
 
@@ -361,7 +361,7 @@ async fn require_signed_refuses_hash_tokens_and_passwords() {
     );
     let state = f.state(HOST, RecordType::A).await;
     assert_eq!(
-        (state.last_accessed, state.ip_address),
+        (state.last_accessed, state.address()),
         (None, None),
         "a refused legacy request writes nothing"
     );

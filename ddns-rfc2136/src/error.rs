@@ -63,6 +63,13 @@ pub(crate) enum Rfc2136Error {
 
     #[error("cannot build the DNS message: {detail}")]
     Encode { detail: String },
+
+    #[error("the DNS server {server} holds {key} with a value this system cannot read: {detail}")]
+    Unreadable {
+        server: SocketAddr,
+        key: String,
+        detail: String,
+    },
 }
 
 impl Rfc2136Error {
@@ -84,9 +91,9 @@ impl From<Rfc2136Error> for ddns_core::Error {
                 Self::unavailable(message, true)
             }
             Rfc2136Error::Rcode { .. } => Self::unavailable(message, true),
-            Rfc2136Error::Malformed { .. } | Rfc2136Error::Encode { .. } => {
-                Self::unavailable(message, false)
-            }
+            Rfc2136Error::Malformed { .. }
+            | Rfc2136Error::Encode { .. }
+            | Rfc2136Error::Unreadable { .. } => Self::unavailable(message, false),
             Rfc2136Error::BadKey { .. }
             | Rfc2136Error::BadTime { .. }
             | Rfc2136Error::UnsignedAnswer { .. } => Self::unauthenticated(message),

@@ -1,6 +1,6 @@
 //! [`Rfc2136Provider`]: the `DnsProvider` over RFC 2136 dynamic updates.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ddns_core::provider::apply_in_zone;
-use ddns_core::{ChangeResult, DnsChange, DnsProvider, Hostname, RecordType};
+use ddns_core::{ChangeResult, DnsChange, DnsProvider, Hostname, RecordKey, RecordValue, hickory};
 use hickory_proto::op::ResponseCode;
-use hickory_proto::rr::{Name, RData, RecordType as Rt, TSigner};
+use hickory_proto::rr::{Name, RecordType as Rt, TSigner};
 
 use crate::error::Rfc2136Error;
 use crate::key::TsigKey;
@@ -378,11 +378,8 @@ impl Rfc2136Provider {
 
 #[async_trait]
 impl DnsProvider for Rfc2136Provider {
-    async fn current(
-        &self,
-        name: &Hostname,
-        record_type: RecordType,
-    ) -> ddns_core::Result<Vec<IpAddr>> {
+    async fn current(&self, key: &RecordKey) -> ddns_core::Result<Vec<RecordValue>> {
+        let name = key.name();
         if !name.is_in_zone(&self.zone) {
             return Err(Rfc2136Error::OutsideZone {
                 name: name.to_string(),
@@ -391,10 +388,7 @@ impl DnsProvider for Rfc2136Provider {
             .into());
         }
         let owner = wire::name(name)?;
-        let rtype = match record_type {
-            RecordType::A => Rt::A,
-            RecordType::Aaaa => Rt::AAAA,
-        };
+        let rtype = hickory::wire_type(key.record_type());
         let answer = self.query(owner.clone(), rtype).await?;
         match answer.message.metadata.response_code {
             ResponseCode::NoError | ResponseCode::NXDomain => {}
@@ -413,17 +407,23 @@ impl DnsProvider for Rfc2136Provider {
                 .into());
             }
         }
-        Ok(answer
+        answer
             .message
             .answers
             .iter()
             .filter(|r| r.name.eq_case(&owner) || r.name == owner)
-            .filter_map(|r| match &r.data {
-                RData::A(a) if rtype == Rt::A => Some(IpAddr::V4(a.0)),
-                RData::AAAA(a) if rtype == Rt::AAAA => Some(IpAddr::V6(a.0)),
-                _ => None,
+            .filter_map(|r| hickory::value(&r.data, key.record_type()))
+            .map(|value| {
+                value.map_err(|e| {
+                    Rfc2136Error::Unreadable {
+                        server: self.server,
+                        key: key.to_string(),
+                        detail: e.to_string(),
+                    }
+                    .into()
+                })
             })
-            .collect())
+            .collect()
     }
 
     fn max_batch_size(&self) -> usize {

@@ -9,14 +9,13 @@
 //! bytes is cut short silently (just over it, only the TSIG record goes);
 //! and a validly signed refusal is an error, not an answer.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ddns_core::{ChangeKind, DnsChange};
+use ddns_core::{ChangeKind, DnsChange, hickory};
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode, UpdateMessage};
 use hickory_proto::rr::rdata::tsig::TsigError;
-use hickory_proto::rr::rdata::{A, AAAA};
-use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType, TSigVerifier, TSigner};
+use hickory_proto::rr::{DNSClass, Name, Record, RecordType, TSigVerifier, TSigner};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -50,18 +49,12 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// A hickory name for a validated host name.
-pub(crate) fn name(hostname: &ddns_core::Hostname) -> Result<Name, Rfc2136Error> {
-    Name::from_ascii(hostname.as_str()).map_err(|e| Rfc2136Error::Encode {
-        detail: format!("{hostname}: {e}"),
+/// A hickory name for a validated owner name.
+pub(crate) fn name(owner: impl AsRef<ddns_core::RecordName>) -> Result<Name, Rfc2136Error> {
+    let owner = owner.as_ref();
+    hickory::name(owner).map_err(|e| Rfc2136Error::Encode {
+        detail: format!("{owner}: {e}"),
     })
-}
-
-fn record_type(t: ddns_core::RecordType) -> RecordType {
-    match t {
-        ddns_core::RecordType::A => RecordType::A,
-        ddns_core::RecordType::Aaaa => RecordType::AAAA,
-    }
 }
 
 /// An UPDATE of `zone` applying every change in one message, atomically:
@@ -75,17 +68,19 @@ pub(crate) fn update_message(zone: &Name, changes: &[&DnsChange]) -> Result<Mess
     message.add_zone(zone_query);
     for change in changes {
         let owner = name(change.name())?;
-        let rtype = record_type(change.record_type());
+        let rtype = hickory::wire_type(change.record_type());
         let mut delete = Record::update0(owner.clone(), 0, rtype);
         delete.dns_class = DNSClass::ANY;
         message.add_update(delete);
         match change.kind() {
-            ChangeKind::Upsert { ttl, value } => {
-                let data = match value {
-                    IpAddr::V4(v4) => RData::A(A(v4)),
-                    IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),
-                };
-                message.add_update(Record::from_rdata(owner, ttl, data));
+            ChangeKind::Upsert { ttl, values } => {
+                for value in values {
+                    message.add_update(Record::from_rdata(
+                        owner.clone(),
+                        *ttl,
+                        hickory::rdata(value),
+                    ));
+                }
             }
             ChangeKind::Delete => {}
             _ => {

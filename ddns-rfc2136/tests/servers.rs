@@ -63,7 +63,12 @@ async fn a_wrong_secret_is_an_authentication_error(bind: &DnsServer) {
     // Nothing was changed, and reads still work.
     let good = bind.provider();
     let host = Hostname::parse("host.example.com").unwrap();
-    assert!(good.current(&host, RecordType::A).await.unwrap().is_empty());
+    assert!(
+        good.current(&ddns_core::RecordKey::new(host.clone(), RecordType::A))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn refusals_are_clear_and_isolated(bind: &DnsServer) {
@@ -109,7 +114,7 @@ async fn refusals_are_clear_and_isolated(bind: &DnsServer) {
     let allowed = Hostname::parse("allowed.example.com").unwrap();
     assert_eq!(
         bind.provider()
-            .current(&allowed, RecordType::A)
+            .current(&ddns_core::RecordKey::new(allowed.clone(), RecordType::A))
             .await
             .unwrap(),
         ["198.51.100.2".parse::<IpAddr>().unwrap()]
@@ -160,8 +165,8 @@ async fn a_thousand_changes_land_completely(bind: &DnsServer) {
     );
     for c in &changes {
         assert_eq!(
-            provider.current(c.name(), c.record_type()).await.unwrap(),
-            [c.value().unwrap()],
+            provider.current(c.key()).await.unwrap(),
+            c.values(),
             "{}",
             c.key()
         );
@@ -199,10 +204,7 @@ async fn oversized_messages_are_split_not_truncated(bind: &DnsServer) {
         provider.messages_sent()
     );
     for c in changes.iter().step_by(97) {
-        assert_eq!(
-            provider.current(c.name(), c.record_type()).await.unwrap(),
-            [c.value().unwrap()]
-        );
+        assert_eq!(provider.current(c.key()).await.unwrap(), c.values());
     }
 }
 

@@ -6,7 +6,9 @@
 
 use std::path::Path;
 
-use ddns_core::{Hostname, Record, RecordConfig, RecordKey, RecordState, SharedSecret};
+use ddns_core::{
+    Record, RecordConfig, RecordKey, RecordName, RecordState, RecordType, RecordValue, SharedSecret,
+};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params};
 
@@ -15,7 +17,18 @@ use crate::error::SqliteError;
 /// The columns, in the order [`RawRow::read`] expects them.
 pub(crate) const COLUMNS: &str = "hostname, record_type, shared_secret, ttl, lock_record, \
      allow_internal, read_privilege, mac_address, comment, ip_address, last_accessed, \
-     last_checked, last_updated, require_signed, last_signed";
+     last_checked, last_updated, require_signed, last_signed, txt_values";
+
+/// The column holding a record's values: `ip_address` for A and AAAA (as
+/// in the original table), `txt_values` for TXT (one presentation-form
+/// value per line).
+pub(crate) fn value_column(record_type: RecordType) -> &'static str {
+    if record_type.is_address() {
+        "ip_address"
+    } else {
+        "txt_values"
+    }
+}
 
 /// One row as SQLite holds it, before validation.
 pub(crate) struct RawRow {
@@ -34,6 +47,7 @@ pub(crate) struct RawRow {
     last_updated: Option<String>,
     require_signed: Value,
     last_signed: Option<i64>,
+    txt_values: Option<String>,
 }
 
 /// A flag column: 0 and 1 (SQLite's booleans) read as themselves, anything
@@ -74,6 +88,7 @@ impl RawRow {
             last_updated: row.get(12)?,
             require_signed: row.get(13)?,
             last_signed: row.get(14)?,
+            txt_values: row.get(15)?,
         })
     }
 
@@ -84,12 +99,14 @@ impl RawRow {
             column,
             value: value.chars().take(80).collect(),
         };
-        let hostname =
-            Hostname::parse(&self.hostname).map_err(|_| invalid("hostname", &self.hostname))?;
-        let record_type = self
+        let name =
+            RecordName::parse(&self.hostname).map_err(|_| invalid("hostname", &self.hostname))?;
+        let record_type: RecordType = self
             .record_type
             .parse()
             .map_err(|_| invalid("record_type", &self.record_type))?;
+        let key = RecordKey::try_new(name, record_type)
+            .map_err(|_| invalid("hostname", &self.hostname))?;
         let flag = |value: &Value, column, fail_closed| {
             flag(
                 value,
@@ -116,12 +133,19 @@ impl RawRow {
             config = config.with_comment(comment);
         }
         let mut state = RecordState::default();
-        state.ip_address = self.ip_address.and_then(|s| s.parse().ok());
+        let stored = if record_type.is_address() {
+            self.ip_address
+        } else {
+            self.txt_values
+        };
+        state.values = stored
+            .and_then(|s| RecordValue::from_stored_form(record_type, &s).ok())
+            .unwrap_or_default();
         state.last_accessed = self.last_accessed.and_then(|s| s.parse().ok());
         state.last_checked = self.last_checked.and_then(|s| s.parse().ok());
         state.last_updated = self.last_updated.and_then(|s| s.parse().ok());
         state.last_signed = self.last_signed.and_then(|t| u64::try_from(t).ok());
-        Ok(Record::new(RecordKey::new(hostname, record_type), config).with_state(state))
+        Ok(Record::new(key, config).with_state(state))
     }
 }
 
@@ -131,11 +155,11 @@ pub(crate) fn insert(conn: &Connection, record: &Record) -> rusqlite::Result<usi
     let c = &record.config;
     let s = &record.state;
     let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO records ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+        "INSERT INTO records ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
     ))?;
     stmt.execute(params![
-        record.key.hostname.as_str(),
-        record.key.record_type.as_str(),
+        record.key.name().as_str(),
+        record.key.record_type().as_str(),
         c.shared_secret.expose_secret(),
         c.ttl,
         c.lock_record,
@@ -143,13 +167,22 @@ pub(crate) fn insert(conn: &Connection, record: &Record) -> rusqlite::Result<usi
         c.read_privilege,
         c.mac_address,
         c.comment,
-        s.ip_address.map(|a| a.to_string()),
+        stored_if(record, true),
         s.last_accessed.map(|a| a.to_string()),
         s.last_checked.map(|t| t.to_string()),
         s.last_updated.map(|t| t.to_string()),
         c.require_signed,
         s.last_signed.map(guard_value).transpose()?,
+        stored_if(record, false),
     ])
+}
+
+/// The stored form of `record`'s values when they go in the address
+/// column (`address`) or the TXT one (`!address`); `None` for the other.
+fn stored_if(record: &Record, address: bool) -> Option<String> {
+    (record.key.record_type().is_address() == address)
+        .then(|| RecordValue::stored_form(&record.state.values))
+        .flatten()
 }
 
 /// A replay-guard timestamp as SQLite stores it (a signed 64-bit integer).

@@ -16,7 +16,7 @@ use crate::error::SqliteError;
 use crate::row;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The migrations, in order: `MIGRATIONS[n]` takes version `n` to `n + 1`.
 const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
@@ -50,6 +50,46 @@ const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
         CHECK (require_signed IN (0, 1));
     ALTER TABLE records ADD COLUMN last_signed INTEGER
         CHECK (last_signed IS NULL OR last_signed >= 0);
+    ",
+    // 2 -> 3: TXT records. SQLite cannot widen a CHECK constraint in
+    // place, so the table is rebuilt with TXT among the types and a
+    // `txt_values` column (one presentation-form value per line), every
+    // row copied across, in the migration's transaction.
+    r"
+    CREATE TABLE records_v3 (
+        hostname       TEXT    NOT NULL,
+        record_type    TEXT    NOT NULL CHECK (record_type IN ('A', 'AAAA', 'TXT')),
+        shared_secret  TEXT    NOT NULL,
+        ttl            INTEGER CHECK (ttl IS NULL OR ttl BETWEEN 0 AND 2147483647),
+        lock_record    INTEGER NOT NULL DEFAULT 0 CHECK (lock_record IN (0, 1)),
+        allow_internal INTEGER NOT NULL DEFAULT 0 CHECK (allow_internal IN (0, 1)),
+        read_privilege INTEGER NOT NULL DEFAULT 0 CHECK (read_privilege IN (0, 1)),
+        mac_address    TEXT,
+        comment        TEXT,
+        ip_address     TEXT,
+        last_accessed  TEXT,
+        last_checked   TEXT,
+        last_updated   TEXT,
+        require_signed INTEGER NOT NULL DEFAULT 0 CHECK (require_signed IN (0, 1)),
+        last_signed    INTEGER CHECK (last_signed IS NULL OR last_signed >= 0),
+        txt_values     TEXT,
+        PRIMARY KEY (hostname, record_type)
+    ) STRICT, WITHOUT ROWID;
+
+    INSERT INTO records_v3 (
+        hostname, record_type, shared_secret, ttl, lock_record, allow_internal,
+        read_privilege, mac_address, comment, ip_address, last_accessed, last_checked,
+        last_updated, require_signed, last_signed
+    )
+    SELECT
+        hostname, record_type, shared_secret, ttl, lock_record, allow_internal,
+        read_privilege, mac_address, comment, ip_address, last_accessed, last_checked,
+        last_updated, require_signed, last_signed
+    FROM records;
+
+    DROP TABLE records;
+    ALTER TABLE records_v3 RENAME TO records;
+    CREATE INDEX records_discovery ON records (shared_secret) WHERE read_privilege = 1;
     ",
 ];
 

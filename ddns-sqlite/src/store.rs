@@ -15,12 +15,12 @@ use async_trait::async_trait;
 use ddns_core::store::{ListCursor, RecordPage, RecordStore};
 use ddns_core::{
     AccessUpdate, ChangeUpdate, GroupMember, Hostname, Record, RecordConfig, RecordKey,
-    SharedSecret,
+    RecordValue, SharedSecret,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::error::SqliteError;
-use crate::row::{COLUMNS, RawRow, guard_value, insert};
+use crate::row::{COLUMNS, RawRow, guard_value, insert, value_column};
 use crate::schema::{SCHEMA_VERSION, migrate};
 
 /// Records in one [`RecordStore::list_page`] page, unless
@@ -602,7 +602,7 @@ const ACCESS_SQL: &str = "UPDATE records SET last_accessed = ?3, last_checked = 
      WHERE hostname = ?1 AND record_type = ?2";
 
 fn key_params(key: &RecordKey) -> (String, &'static str) {
-    (key.hostname.as_str().to_owned(), key.record_type.as_str())
+    (key.name().as_str().to_owned(), key.record_type().as_str())
 }
 
 /// The parameters of [`ACCESS_SQL`].
@@ -701,36 +701,39 @@ impl RecordStore for SqliteStore {
     ) -> ddns_core::Result<bool> {
         let (hostname, record_type) = key_params(key);
         let missing = format!("record {key}");
+        let kind = key.record_type();
+        let column = value_column(kind);
+        let update_sql = format!(
+            "UPDATE records SET {column} = ?3, last_updated = ?4 \
+             WHERE hostname = ?1 AND record_type = ?2 AND {column} IS ?5"
+        );
+        let select_sql =
+            format!("SELECT {column} FROM records WHERE hostname = ?1 AND record_type = ?2");
         let written = self
             .write(move |pool| {
                 let conn = pool.writer();
                 let update = |stored: Option<String>| {
-                    conn.prepare_cached(
-                        "UPDATE records SET ip_address = ?3, last_updated = ?4 \
-                         WHERE hostname = ?1 AND record_type = ?2 AND ip_address IS ?5",
-                    )
-                    .and_then(|mut stmt| {
-                        stmt.execute(params![
-                            hostname,
-                            record_type,
-                            ip_text(change.ip_address),
-                            change.at.to_string(),
-                            stored
-                        ])
-                    })
-                    .map_err(pool.sqlite())
+                    conn.prepare_cached(&update_sql)
+                        .and_then(|mut stmt| {
+                            stmt.execute(params![
+                                hostname,
+                                record_type,
+                                RecordValue::stored_form(&change.values),
+                                change.at.to_string(),
+                                stored
+                            ])
+                        })
+                        .map_err(pool.sqlite())
                 };
-                // The usual case: the row holds the address as this store
-                // writes it.
-                if update(change.previous.map(ip_text))? > 0 {
+                // The usual case: the row holds the values as this store
+                // writes them.
+                if update(RecordValue::stored_form(&change.previous))? > 0 {
                     return Ok(Some(true));
                 }
                 // Otherwise read what the row holds: a value written by
-                // hand that means the same address still matches.
+                // hand that means the same values still matches.
                 let stored: Option<Option<String>> = conn
-                    .prepare_cached(
-                        "SELECT ip_address FROM records WHERE hostname = ?1 AND record_type = ?2",
-                    )
+                    .prepare_cached(&select_sql)
                     .and_then(|mut stmt| {
                         stmt.query_row(params![hostname, record_type], |row| row.get(0))
                             .optional()
@@ -739,8 +742,11 @@ impl RecordStore for SqliteStore {
                 let Some(stored) = stored else {
                     return Ok(None);
                 };
-                let means = stored.as_deref().and_then(|t| t.parse::<IpAddr>().ok());
-                if means.map(|a| a.to_canonical()) != change.previous.map(|a| a.to_canonical()) {
+                let means = match stored.as_deref() {
+                    Some(text) => RecordValue::from_stored_form(kind, text).ok(),
+                    None => Some(Vec::new()),
+                };
+                if means.as_ref() != Some(&change.previous) {
                     return Ok(Some(false));
                 }
                 Ok(Some(update(stored)? > 0))

@@ -104,12 +104,8 @@ fn child(path: &Path, start: u64) {
                 .unwrap()
                 .unwrap()
                 .state
-                .ip_address;
-            let change = ChangeUpdate {
-                previous,
-                ip_address: address(i),
-                at: Timestamp::now(),
-            };
+                .address();
+            let change = ChangeUpdate::address(previous, address(i), Timestamp::now());
             assert!(store.record_change(&counter_key(), change).await.unwrap());
             writeln!(out, "{i}").unwrap();
             out.flush().unwrap();
@@ -218,7 +214,7 @@ fn verify(path: &Path, acked: &[u64]) -> Vec<String> {
             if row.as_ref().is_some_and(|r| r.state.last_updated.is_none()) {
                 problems.push("the counter has an address but no last_updated".to_owned());
             }
-            let ip = row.and_then(|r| r.state.ip_address);
+            let ip = row.and_then(|r| r.state.address());
             // Steps after the last acknowledged one may have committed
             // before the kill (and may show up only once a later process
             // has recovered the journal); anything older is a lost update.

@@ -78,11 +78,7 @@ fn child(path: &Path) {
             };
             store.record_access(&key(i), access).await.unwrap();
             ack("access", i);
-            let change = ChangeUpdate {
-                previous: None,
-                ip_address: address(i),
-                at: Timestamp::now(),
-            };
+            let change = ChangeUpdate::address(None, address(i), Timestamp::now());
             assert!(store.record_change(&key(i), change).await.unwrap());
             ack("change", i);
             assert!(

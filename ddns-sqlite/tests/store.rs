@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ddns_core::{
-    AccessUpdate, ChangeUpdate, Error, Hostname, Record, RecordConfig, RecordKey, RecordStore,
-    RecordType, SharedSecret, Timestamp, conformance,
+    AccessUpdate, ChangeUpdate, Error, Hostname, Record, RecordConfig, RecordKey, RecordName,
+    RecordStore, RecordType, RecordValue, SharedSecret, Timestamp, TxtValue, conformance,
 };
 use ddns_sqlite::{SCHEMA_VERSION, SqliteStore};
 
@@ -81,7 +81,7 @@ async fn a_new_database_is_seeded_once() {
     let first = store.list_all().await.unwrap();
     assert_eq!(first.len(), 2);
     for row in &first {
-        assert_eq!(row.key.hostname.as_str(), "example-record.example.com.");
+        assert_eq!(row.key.name().as_str(), "example-record.example.com.");
         assert_eq!(row.config.ttl, Some(60));
         assert!(row.config.allow_internal && !row.config.lock_record && !row.config.read_privilege);
         assert_eq!(row.config.mac_address.as_deref(), Some("0A:0A:0A:0A:0A:0A"));
@@ -162,7 +162,8 @@ async fn the_table_uses_the_record_table_names_and_is_durable_wal() {
             "last_checked",
             "last_updated",
             "require_signed",
-            "last_signed"
+            "last_signed",
+            "txt_values"
         ]
     );
     // The discovery query uses the index.
@@ -179,11 +180,11 @@ async fn the_table_uses_the_record_table_names_and_is_durable_wal() {
     store
         .record_change(
             &k,
-            ChangeUpdate {
-                previous: None,
-                ip_address: "::ffff:198.51.100.7".parse().unwrap(),
-                at: Timestamp::from_unix_micros(1_532_624_645_000_042),
-            },
+            ChangeUpdate::address(
+                None,
+                "::ffff:198.51.100.7".parse().unwrap(),
+                Timestamp::from_unix_micros(1_532_624_645_000_042),
+            ),
         )
         .await
         .unwrap();
@@ -233,7 +234,7 @@ async fn a_version_1_database_is_migrated_in_place() {
         !old.config.require_signed,
         "old rows do not require signing"
     );
-    assert_eq!(old.state.ip_address, Some("198.51.100.7".parse().unwrap()));
+    assert_eq!(old.state.address(), Some("198.51.100.7".parse().unwrap()));
     assert_eq!(old.state.last_signed, None);
     // The new columns work, and the version moved.
     assert!(store.advance_replay_guard(&k, 7).await.unwrap());
@@ -250,7 +251,125 @@ async fn a_version_1_database_is_migrated_in_place() {
         .unwrap()
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, SCHEMA_VERSION);
+}
+
+/// The version 2 table, as ddns 0.2 created it (version 1 and the
+/// signed-request columns), with an A and an AAAA row of one discovery
+/// group.
+const VERSION_2: &str = r"
+    CREATE TABLE records (
+        hostname TEXT NOT NULL, record_type TEXT NOT NULL CHECK (record_type IN ('A', 'AAAA')),
+        shared_secret TEXT NOT NULL,
+        ttl INTEGER CHECK (ttl IS NULL OR ttl BETWEEN 0 AND 2147483647),
+        lock_record INTEGER NOT NULL DEFAULT 0 CHECK (lock_record IN (0, 1)),
+        allow_internal INTEGER NOT NULL DEFAULT 0 CHECK (allow_internal IN (0, 1)),
+        read_privilege INTEGER NOT NULL DEFAULT 0 CHECK (read_privilege IN (0, 1)),
+        mac_address TEXT, comment TEXT, ip_address TEXT, last_accessed TEXT,
+        last_checked TEXT, last_updated TEXT, PRIMARY KEY (hostname, record_type)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX records_discovery ON records (shared_secret) WHERE read_privilege = 1;
+    ALTER TABLE records ADD COLUMN require_signed INTEGER NOT NULL DEFAULT 0
+        CHECK (require_signed IN (0, 1));
+    ALTER TABLE records ADD COLUMN last_signed INTEGER
+        CHECK (last_signed IS NULL OR last_signed >= 0);
+    INSERT INTO records (hostname, record_type, shared_secret, ttl, lock_record, allow_internal,
+        read_privilege, mac_address, comment, ip_address, last_accessed, last_checked,
+        last_updated, require_signed, last_signed)
+    VALUES
+        ('nas.example.com.', 'A', 'group', 300, 0, 1, 1, '0A:0B:0C:0D:0E:0F', 'the NAS',
+         '198.51.100.7', '203.0.113.9', '2018-07-26 17:04:05.000042',
+         '2018-07-26 17:04:05.000042', 1, 1532624645),
+        ('nas.example.com.', 'AAAA', 'group', NULL, 1, 0, 1, NULL, NULL,
+         '2001:db8::7', NULL, NULL, NULL, 0, NULL);
+    PRAGMA user_version = 2;
+";
+
+#[tokio::test]
+async fn a_version_2_database_is_migrated_in_place_and_takes_txt_records() {
+    let dir = tempfile::tempdir().unwrap();
+    rusqlite::Connection::open(db(&dir))
+        .unwrap()
+        .execute_batch(VERSION_2)
+        .unwrap();
+    private(&db(&dir));
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    // Every row and every column survives the table's rebuild.
+    let a = store
+        .get(&key("nas.example.com", RecordType::A))
+        .await
+        .unwrap()
+        .expect("the A row survives");
+    assert_eq!(a.config.shared_secret, SharedSecret::new("group"));
+    assert_eq!(a.config.ttl, Some(300));
+    assert!(a.config.allow_internal && a.config.read_privilege && a.config.require_signed);
+    assert_eq!(a.config.mac_address.as_deref(), Some("0A:0B:0C:0D:0E:0F"));
+    assert_eq!(a.config.comment.as_deref(), Some("the NAS"));
+    assert_eq!(a.state.address(), Some("198.51.100.7".parse().unwrap()));
+    assert_eq!(a.state.last_accessed, Some("203.0.113.9".parse().unwrap()));
+    assert_eq!(a.state.last_signed, Some(1_532_624_645));
+    assert_eq!(
+        a.state.last_updated.map(|t| t.to_string()).as_deref(),
+        Some("2018-07-26 17:04:05.000042")
+    );
+    let aaaa = store
+        .get(&key("nas.example.com", RecordType::Aaaa))
+        .await
+        .unwrap()
+        .expect("the AAAA row survives");
+    assert!(aaaa.config.lock_record && aaaa.config.ttl.is_none());
+    assert_eq!(aaaa.state.address(), Some("2001:db8::7".parse().unwrap()));
+    // The discovery group still works, through the rebuilt index.
+    assert_eq!(
+        store
+            .discovery_group(&SharedSecret::new("group"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // A TXT record with two values, at an underscore name, now fits.
+    let txt_key = RecordKey::txt(RecordName::parse("_acme-challenge.nas.example.com").unwrap());
+    let mut txt = Record::new(txt_key.clone(), RecordConfig::new(SharedSecret::new("t")));
+    txt.state.values = ["first", "second"]
+        .iter()
+        .map(|t| RecordValue::Txt(TxtValue::new(t).unwrap()))
+        .collect();
+    store.create(&txt).await.unwrap();
+    drop(store);
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    assert_eq!(store.get(&txt_key).await.unwrap().unwrap(), txt);
+    let conn = rusqlite::Connection::open(db(&dir)).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let (stored, address): (String, Option<String>) = conn
+        .query_row(
+            "SELECT txt_values, ip_address FROM records WHERE record_type = 'TXT'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (stored.as_str(), address),
+        ("\"first\"\n\"second\"", None),
+        "TXT values are stored one per line, quoted, beside an empty ip_address"
+    );
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT hostname FROM records WHERE shared_secret = 'x' AND read_privilege = 1",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("records_discovery"), "{plan}");
+    // The type check still refuses what no version knows.
+    let refused = conn.execute(
+        "INSERT INTO records (hostname, record_type, shared_secret) VALUES ('x.example.com.', 'MX', 's')",
+        [],
+    );
+    assert!(refused.is_err(), "an MX row must be refused");
 }
 
 #[tokio::test]
@@ -508,11 +627,7 @@ async fn concurrent_writers_lose_no_update_and_readers_see_whole_rows() {
             for round in 0..ROUNDS {
                 let ip_address = IpAddr::from([203, 0, 113, round as u8]);
                 let at = Timestamp::from_unix_micros(1_000 + i64::from(round));
-                let change = ChangeUpdate {
-                    previous,
-                    ip_address,
-                    at,
-                };
+                let change = ChangeUpdate::address(previous, ip_address, at);
                 assert!(s.record_change(&kk, change).await.unwrap());
                 previous = Some(ip_address);
             }
@@ -554,7 +669,7 @@ async fn concurrent_writers_lose_no_update_and_readers_see_whole_rows() {
             Some(Timestamp::from_unix_micros(i64::from(last)))
         );
         assert_eq!(
-            r.state.ip_address,
+            r.state.address(),
             Some(IpAddr::from([203, 0, 113, last as u8])),
             "{h}"
         );

@@ -14,7 +14,10 @@ use ddns_core::codec::dyndns2::{Dyndns2Api, Dyndns2Params, Dyndns2Request};
 use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 use ddns_core::memory::{MemoryProvider, MemoryStore};
 use ddns_core::signed::SignedMessage;
-use ddns_core::{DdnsService, Hostname, Record, RecordConfig, RecordKey, RecordType, SharedSecret};
+use ddns_core::{
+    DdnsService, Hostname, MAX_TXT_STRING, MAX_TXT_TEXT, Record, RecordConfig, RecordKey,
+    RecordName, RecordType, SharedSecret, TxtValue,
+};
 
 /// The secret of the fixture's records.
 pub const SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -166,6 +169,38 @@ pub fn hostname(data: &[u8]) {
     );
     assert_eq!(Hostname::parse(s).as_ref(), Ok(&name), "not idempotent");
     assert!(text.eq_ignore_ascii_case(s) || text.eq_ignore_ascii_case(s.trim_end_matches('.')));
+}
+
+/// TXT values and owner names on any text: never a panic; a value that
+/// parses is within the limits and prints back to a text that parses to it;
+/// a record name that parses keeps the name rules and reads back the same.
+pub fn txt_value(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(value) = text.parse::<TxtValue>() {
+        assert!(
+            value.strings().all(|s| s.len() <= MAX_TXT_STRING),
+            "{value}"
+        );
+        assert!(value.text().len() <= MAX_TXT_TEXT, "{value}");
+        assert!(
+            value.text().chars().all(|c| (' '..='~').contains(&c)),
+            "{value}"
+        );
+        let shown = value.to_string();
+        assert_eq!(shown.parse::<TxtValue>().as_ref(), Ok(&value), "{shown}");
+    }
+    if let Ok(value) = TxtValue::new(text) {
+        assert_eq!(value.text(), text);
+    }
+    if let Ok(name) = RecordName::parse(text) {
+        assert!(name.as_str().ends_with('.'));
+        assert_eq!(RecordName::parse(name.as_str()).as_ref(), Ok(&name));
+        if let Some(host) = name.as_hostname() {
+            assert_eq!(Hostname::parse(name.as_str()), Ok(host));
+        }
+    }
 }
 
 /// Signed messages: whatever reads as a canonical message is exactly that

@@ -187,7 +187,7 @@ zone "{ZONE}" {{
     type primary;
     file "{d}/example.com.zone";
     update-policy {{
-        grant {KEY_NAME} zonesub A AAAA;
+        grant {KEY_NAME} zonesub A AAAA TXT;
         grant {LIMITED_KEY_NAME} name allowed.{ZONE}. A;
     }};
 }};
@@ -242,7 +242,7 @@ acl:
   - id: full
     key: {KEY_NAME}
     action: update
-    update-type: [A, AAAA]
+    update-type: [A, AAAA, TXT]
   - id: limited
     key: {LIMITED_KEY_NAME}
     action: update

@@ -456,9 +456,9 @@ pub fn render_list_hosts(result: &Result<HostList, Failure>) -> HttpResponse {
             array.push_str(", ");
         }
         array.push_str(r#"{"record_type": "#);
-        push_str(&mut array, member.key.record_type.as_str());
+        push_str(&mut array, member.key.record_type().as_str());
         array.push_str(r#", "hostname": "#);
-        push_str(&mut array, member.key.hostname.as_str());
+        push_str(&mut array, member.key.name().as_str());
         if let Some(mac) = &member.mac_address {
             array.push_str(r#", "mac_address": "#);
             push_str(&mut array, mac);

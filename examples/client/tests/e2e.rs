@@ -108,7 +108,7 @@ fn stderr(o: &Output) -> String {
 async fn ip_of(server: &RunningServer, host: &str, t: RecordType) -> Option<IpAddr> {
     ddns_testkit::records::stored_state(server.service().store().as_ref(), host, t)
         .await
-        .ip_address
+        .address()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

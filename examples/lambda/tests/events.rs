@@ -284,9 +284,12 @@ async fn every_message_through_every_event_kind() {
         );
         let host = Hostname::parse("home.example.com").unwrap();
         assert_eq!(
-            ddns_core::DnsProvider::current(&provider, &host, ddns_core::RecordType::A)
-                .await
-                .unwrap(),
+            ddns_core::DnsProvider::current(
+                &provider,
+                &ddns_core::RecordKey::new(host.clone(), ddns_core::RecordType::A),
+            )
+            .await
+            .unwrap(),
             [me.parse::<std::net::IpAddr>().unwrap()]
         );
 
@@ -554,12 +557,18 @@ async fn two_hosted_zones_are_each_changed_through_their_own_zone() {
     ]) {
         let own = Hostname::parse(&format!("home.{}", zone.without_trailing_dot())).unwrap();
         assert_eq!(
-            provider.current(&own, RecordType::A).await.unwrap(),
+            provider
+                .current(&ddns_core::RecordKey::new(own.clone(), RecordType::A))
+                .await
+                .unwrap(),
             [expected.parse::<std::net::IpAddr>().unwrap()],
             "{zone}"
         );
         let elsewhere = provider
-            .current(&Hostname::parse(other).unwrap(), RecordType::A)
+            .current(&ddns_core::RecordKey::new(
+                Hostname::parse(other).unwrap(),
+                RecordType::A,
+            ))
             .await;
         assert!(
             elsewhere.map_or(true, |v| v.is_empty()),

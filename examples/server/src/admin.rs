@@ -11,10 +11,14 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use ddns_core::admin::{AddRecord, Changed, RecordAdmin, SecretChoice, UpdateRecord};
-use ddns_core::{HashToken, Hostname, RecordKey, RecordStore, RecordType, SharedSecret};
+use ddns_core::{
+    HashToken, Hostname, RecordKey, RecordName, RecordState, RecordStore, RecordType, RecordValue,
+    SharedSecret, TxtValue,
+};
 
 use crate::backends::{Providers, open_store};
-use crate::cli::{AddArgs, Types, UpdateArgs};
+use crate::cli::{AddArgs, TxtSetArgs, Types, UpdateArgs};
+use crate::control::{self, Request};
 use crate::settings::ValidConfig;
 
 pub use ddns_core::admin::{GENERATED_SECRET_DIGITS, MIN_SECRET_BITS};
@@ -58,6 +62,18 @@ pub async fn open(
 
 fn hostname(text: &str) -> Result<Hostname, AdminError> {
     Hostname::parse(text).map_err(|e| AdminError::Input(format!("{text:?}: {e}")))
+}
+
+/// A record's owner name: a host name, or a TXT name with underscore
+/// labels.
+fn record_name(text: &str) -> Result<RecordName, AdminError> {
+    RecordName::parse(text).map_err(|e| AdminError::Input(format!("{text:?}: {e}")))
+}
+
+/// A record's values as one line: each in presentation form, separated by
+/// spaces; `-` for none.
+fn values_text(state: &RecordState) -> String {
+    RecordValue::stored_form(&state.values).map_or_else(|| "-".to_owned(), |v| v.replace('\n', " "))
 }
 
 /// Prints a use case's warnings, and the secret it generated: the only
@@ -114,7 +130,7 @@ pub async fn add(
     let types: Vec<&str> = changed
         .keys
         .iter()
-        .map(|k| k.record_type.as_str())
+        .map(|k| k.record_type().as_str())
         .collect();
     writeln!(out, "added {name} ({})", types.join(", "))?;
     report(&changed, out, warnings)?;
@@ -143,20 +159,20 @@ pub async fn list(
     write!(
         out,
         "{:<40} {:<5} {:>6} {:<6} {:<8} {:<5} {:<39} {:<26}",
-        "HOSTNAME", "TYPE", "TTL", "LOCKED", "INTERNAL", "READ", "IP_ADDRESS", "LAST_UPDATED"
+        "HOSTNAME", "TYPE", "TTL", "LOCKED", "INTERNAL", "READ", "VALUES", "LAST_UPDATED"
     )?;
     writeln!(out, "{}", if show_secrets { " SECRET" } else { "" })?;
     for r in &records {
         write!(
             out,
             "{:<40} {:<5} {:>6} {:<6} {:<8} {:<5} {:<39} {:<26}",
-            r.key.hostname.as_str(),
-            r.key.record_type.as_str(),
+            r.key.name().as_str(),
+            r.key.record_type().as_str(),
             or_dash(r.config.ttl),
             flag(r.config.lock_record),
             flag(r.config.allow_internal),
             flag(r.config.read_privilege),
-            or_dash(r.state.ip_address),
+            values_text(&r.state),
             or_dash(r.state.last_updated),
         )?;
         if show_secrets {
@@ -180,10 +196,10 @@ pub async fn show(
     show_secret: bool,
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    for r in admin.show(&hostname(name)?, &types.list()).await? {
+    for r in admin.show(record_name(name)?, &types.list()).await? {
         let c = &r.config;
         let s = &r.state;
-        writeln!(out, "{} {}", r.key.hostname, r.key.record_type)?;
+        writeln!(out, "{} {}", r.key.name(), r.key.record_type())?;
         let secret = if show_secret {
             c.shared_secret.expose_secret().to_owned()
         } else {
@@ -198,7 +214,7 @@ pub async fn show(
             ("require_signed", c.require_signed.to_string()),
             ("mac_address", or_dash(c.mac_address.as_ref())),
             ("comment", or_dash(c.comment.as_ref())),
-            ("ip_address", or_dash(s.ip_address)),
+            ("values", values_text(s)),
             ("last_accessed", or_dash(s.last_accessed)),
             ("last_checked", or_dash(s.last_checked)),
             ("last_updated", or_dash(s.last_updated)),
@@ -260,7 +276,7 @@ pub async fn set_lock(
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
     let changed = admin
-        .set_lock(&hostname(name)?, &types.list(), locked)
+        .set_lock(record_name(name)?, &types.list(), locked)
         .await?;
     for key in &changed.keys {
         writeln!(out, "{} {key}", if locked { "locked" } else { "unlocked" })?;
@@ -268,9 +284,41 @@ pub async fn set_lock(
     Ok(())
 }
 
-/// `remove`: through the running server listening on `control_socket`
-/// when there is one (its embedded DNS forgets the name at once), else
-/// here: the names leave DNS first, then the store.
+/// Runs `request` through the running server listening on
+/// `control_socket` when there is one (its embedded DNS changes at once),
+/// else here; prints each record changed and the warnings.
+async fn run_request(
+    admin: &RecordAdmin,
+    control_socket: Option<&Path>,
+    request: Request,
+    out: &mut dyn Write,
+    warnings: &mut dyn Write,
+) -> Result<(), AdminError> {
+    let verb = request.verb();
+    if let Some(path) = control_socket
+        && let Some(result) = control::through_server(path, &request).await
+    {
+        let (changed, warned) = result.map_err(|message| {
+            AdminError::Input(format!("the running server refused the request: {message}"))
+        })?;
+        for key in changed {
+            writeln!(out, "{verb} {key}")?;
+        }
+        for warning in warned {
+            writeln!(warnings, "warning: {warning}")?;
+        }
+        return Ok(());
+    }
+    let changed = request.run(admin).await?;
+    for key in &changed.keys {
+        writeln!(out, "{verb} {key}")?;
+    }
+    report(&changed, out, warnings)?;
+    Ok(())
+}
+
+/// `remove`: the names leave DNS first, then the store; through the
+/// running server when one listens on `control_socket`.
 ///
 /// # Errors
 ///
@@ -283,31 +331,54 @@ pub async fn remove(
     out: &mut dyn Write,
     warnings: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    let name = hostname(name)?;
+    let name = record_name(name)?;
     // The zone rule is checked here too, so a name in no zone gets the
     // same answer with or without a running server.
     admin.check_in_zone(&name)?;
-    if let Some(path) = control_socket
-        && let Some(result) =
-            crate::control::remove_through_server(path, &name, &types.list()).await
-    {
-        let (removed, warned) = result.map_err(|message| {
-            AdminError::Input(format!("the running server refused the removal: {message}"))
-        })?;
-        for key in removed {
-            writeln!(out, "removed {key}")?;
-        }
-        for warning in warned {
-            writeln!(warnings, "warning: {warning}")?;
-        }
-        return Ok(());
-    }
-    let changed = admin.remove(&name, &types.list()).await?;
-    for key in &changed.keys {
-        writeln!(out, "removed {key}")?;
-    }
-    report(&changed, out, warnings)?;
-    Ok(())
+    let types = types.list();
+    run_request(
+        admin,
+        control_socket,
+        Request::Remove { name, types },
+        out,
+        warnings,
+    )
+    .await
+}
+
+/// `txt set`: the TXT RRset at the name holds exactly the values given;
+/// through the running server when one listens on `control_socket`.
+///
+/// # Errors
+///
+/// [`AdminError`] for a bad value, a name in no zone, or a failed step.
+pub async fn set_txt(
+    admin: &RecordAdmin,
+    control_socket: Option<&Path>,
+    args: TxtSetArgs,
+    out: &mut dyn Write,
+    warnings: &mut dyn Write,
+) -> Result<(), AdminError> {
+    let name = record_name(&args.name)?;
+    admin.check_in_zone(&name)?;
+    let values = args
+        .values
+        .iter()
+        .map(|text| {
+            TxtValue::new(text).map_err(|e| {
+                AdminError::Input(format!(
+                    "{:?}: {e}",
+                    text.chars().take(40).collect::<String>()
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let request = Request::SetTxt {
+        name,
+        ttl: args.ttl,
+        values,
+    };
+    run_request(admin, control_socket, request, out, warnings).await
 }
 
 /// `token`: the hash a client sends for `hostname` from `ip`.

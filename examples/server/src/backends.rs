@@ -148,7 +148,7 @@ impl Providers {
                     .iter()
                     .filter(|r| {
                         zones
-                            .containing(&r.key.hostname)
+                            .containing(r.key.name())
                             .is_some_and(|z| z.name() == origin)
                     })
                     .cloned()
@@ -179,7 +179,7 @@ pub(crate) fn check_records_in_zones(
     let zones = config.core_zones();
     let outside: Vec<String> = records
         .iter()
-        .filter(|r| zones.containing(&r.key.hostname).is_none())
+        .filter(|r| zones.containing(r.key.name()).is_none())
         .map(|r| r.key.to_string())
         .collect();
     if let Some(first) = outside.first() {

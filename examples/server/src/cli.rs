@@ -83,8 +83,11 @@ pub enum Command {
     Lock(Target),
     /// Unlock a host's records.
     Unlock(Target),
-    /// Remove a host's records.
+    /// Remove a host's records (`--type txt` for a TXT name).
     Remove(Target),
+    /// Set or delete TXT records.
+    #[command(subcommand)]
+    Txt(TxtCommand),
     /// Print the hash a client would send for a host from an address.
     Token {
         /// The host name, as the client sends it.
@@ -99,6 +102,33 @@ pub enum Command {
     },
 }
 
+/// The TXT subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TxtCommand {
+    /// Make the TXT RRset at a name hold exactly the values given (creating
+    /// its record when needed).
+    Set(TxtSetArgs),
+    /// Delete the TXT RRset at a name, and its record.
+    Delete {
+        /// The name, e.g. `_acme-challenge.home.example.com`.
+        name: String,
+    },
+}
+
+/// `txt set`.
+#[derive(Debug, Args)]
+pub struct TxtSetArgs {
+    /// The name; may have labels that start with an underscore.
+    pub name: String,
+    /// The values: each argument is the text of one value (printable
+    /// ASCII; a text over 255 bytes is split into several strings).
+    #[arg(required = true)]
+    pub values: Vec<String>,
+    /// TTL in seconds (default: the record's, else the zone's default TTL).
+    #[arg(long, value_parser = ttl_value())]
+    pub ttl: Option<u32>,
+}
+
 /// Which record types a command works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Types {
@@ -106,8 +136,10 @@ pub enum Types {
     A,
     /// IPv6 only.
     Aaaa,
-    /// Both.
+    /// A and AAAA.
     Both,
+    /// TXT only.
+    Txt,
 }
 
 impl Types {
@@ -117,7 +149,8 @@ impl Types {
         match self {
             Self::A => vec![RecordType::A],
             Self::Aaaa => vec![RecordType::Aaaa],
-            Self::Both => RecordType::ALL.to_vec(),
+            Self::Both => RecordType::ADDRESSES.to_vec(),
+            Self::Txt => vec![RecordType::Txt],
         }
     }
 }

@@ -8,15 +8,20 @@
 //! out of the store. When no server listens, the command does the work
 //! itself.
 //!
-//! The protocol is one request line, `remove <hostname> <types>` (types:
-//! `A`, `AAAA` or `A,AAAA`), answered by `removed <hostname> <type>` and
-//! `warning <text>` lines and a last line `ok` or `error <message>`.
+//! The protocol is one request line, answered by lines naming each record
+//! changed (`removed <name> <type>` or `set <name> <type>`), `warning
+//! <text>` lines, and a last line `ok` or `error <message>`. Requests:
+//!
+//! - `remove <name> <types>` (types: `A`, `AAAA`, `TXT`, comma-separated);
+//! - `txt <name> <ttl or ->` followed, for each value, by a tab and the
+//!   value in presentation form (`"one" "two"`; TXT values are printable
+//!   ASCII, so a tab cannot occur inside one).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ddns_core::admin::{AdminError, RecordAdmin};
-use ddns_core::{Hostname, RecordType};
+use ddns_core::admin::{AdminError, Changed, RecordAdmin};
+use ddns_core::{RecordName, RecordType, TxtValue};
 
 /// How long a connection may take to send its request.
 #[cfg(unix)]
@@ -25,42 +30,120 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a command waits for the server's answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The longest request line accepted.
+/// The longest request line accepted: room for a TXT RRset of many long
+/// values.
 #[cfg(unix)]
-const MAX_REQUEST: u64 = 1024;
+const MAX_REQUEST: u64 = 64 * 1024;
 
-/// A removal asked of a running server: the records it removed and its
+/// A change asked of a running server: the records it changed and its
 /// warnings, or why not.
 pub(crate) type RemoteResult = Result<(Vec<String>, Vec<String>), String>;
 
-fn request_line(hostname: &Hostname, types: &[RecordType]) -> String {
-    let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-    format!("remove {} {}\n", hostname, types.join(","))
+/// What a command asks the running server to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// Remove the records of these types at the name.
+    Remove {
+        /// The name.
+        name: RecordName,
+        /// The types.
+        types: Vec<RecordType>,
+    },
+    /// Set the TXT RRset at the name.
+    SetTxt {
+        /// The name.
+        name: RecordName,
+        /// The TTL to set, if any.
+        ttl: Option<u32>,
+        /// The values.
+        values: Vec<TxtValue>,
+    },
 }
 
-/// Parses a request line into the name and types to remove.
-fn parse_request(line: &str) -> Result<(Hostname, Vec<RecordType>), String> {
-    let mut words = line.split_whitespace();
-    match (words.next(), words.next(), words.next(), words.next()) {
-        (Some("remove"), Some(name), Some(types), None) => {
-            let name = Hostname::parse(name).map_err(|e| format!("{name:?}: {e}"))?;
-            let types = types
-                .split(',')
-                .map(|t| t.parse::<RecordType>().map_err(|e| e.to_string()))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((name, types))
+impl Request {
+    /// The word that starts each line naming a record the request changed.
+    pub(crate) fn verb(&self) -> &'static str {
+        match self {
+            Self::Remove { .. } => "removed",
+            Self::SetTxt { .. } => "set",
         }
-        _ => Err("unknown request; send `remove <hostname> <A|AAAA|A,AAAA>`".into()),
+    }
+
+    /// The request line, with its newline.
+    fn line(&self) -> String {
+        match self {
+            Self::Remove { name, types } => {
+                let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+                format!("remove {name} {}\n", types.join(","))
+            }
+            Self::SetTxt { name, ttl, values } => {
+                let ttl = ttl.map_or_else(|| "-".to_owned(), |t| t.to_string());
+                let mut line = format!("txt {name} {ttl}");
+                for value in values {
+                    line.push('\t');
+                    line.push_str(&value.to_string());
+                }
+                line.push('\n');
+                line
+            }
+        }
+    }
+
+    /// Parses a request line.
+    fn parse(line: &str) -> Result<Self, String> {
+        let line = line.trim_end_matches(['\n', '\r']);
+        let mut fields = line.split('\t');
+        let head = fields.next().unwrap_or_default();
+        let mut words = head.split(' ');
+        let name = |text: &str| RecordName::parse(text).map_err(|e| format!("{text:?}: {e}"));
+        match (words.next(), words.next(), words.next(), words.next()) {
+            (Some("remove"), Some(owner), Some(types), None) if fields.next().is_none() => {
+                let types = types
+                    .split(',')
+                    .map(|t| t.parse::<RecordType>().map_err(|e| e.to_string()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Self::Remove {
+                    name: name(owner)?,
+                    types,
+                })
+            }
+            (Some("txt"), Some(owner), Some(ttl), None) => {
+                let ttl = match ttl {
+                    "-" => None,
+                    t => Some(t.parse().map_err(|_| format!("{t:?} is not a TTL"))?),
+                };
+                let values = fields
+                    .map(|v| v.parse::<TxtValue>().map_err(|e| e.to_string()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Self::SetTxt {
+                    name: name(owner)?,
+                    ttl,
+                    values,
+                })
+            }
+            _ => Err(
+                "unknown request; send `remove <name> <types>` or `txt <name> <ttl>` and tab-separated values"
+                    .into(),
+            ),
+        }
+    }
+
+    /// Runs the request on `admin`.
+    pub(crate) async fn run(self, admin: &RecordAdmin) -> Result<Changed, AdminError> {
+        match self {
+            Self::Remove { name, types } => admin.remove(&name, &types).await,
+            Self::SetTxt { name, ttl, values } => admin.set_txt(&name, values, ttl).await,
+        }
     }
 }
 
-/// The answer lines for a removal's outcome.
-fn answer(result: Result<ddns_core::admin::Changed, AdminError>) -> String {
+/// The answer lines for a request's outcome.
+fn answer(verb: &str, result: Result<Changed, AdminError>) -> String {
     match result {
         Ok(changed) => {
             let mut text = String::new();
             for key in changed.keys {
-                text.push_str(&format!("removed {key}\n"));
+                text.push_str(&format!("{verb} {key}\n"));
             }
             for warning in changed.warnings {
                 text.push_str(&format!("warning {}\n", one_line(&warning)));
@@ -133,18 +216,20 @@ pub(crate) mod server {
         let mut line = String::new();
         let mut reader = BufReader::new(read.take(MAX_REQUEST));
         let reply = match tokio::time::timeout(REQUEST_TIMEOUT, reader.read_line(&mut line)).await {
-            Ok(Ok(_)) => match parse_request(&line) {
-                Ok((name, types)) => {
-                    let result = admin.remove(&name, &types).await;
+            Ok(Ok(_)) => match Request::parse(&line) {
+                Ok(request) => {
+                    let verb = request.verb();
+                    let what = request.line();
+                    let result = request.run(admin).await;
                     match &result {
                         Ok(changed) => {
-                            tracing::info!(hostname = %name, removed = changed.keys.len(), "control: records removed");
+                            tracing::info!(request = %what.trim_end(), changed = changed.keys.len(), "control: request done");
                         }
                         Err(e) => {
-                            tracing::warn!(hostname = %name, error = %e, "control: removal failed")
+                            tracing::warn!(request = %what.trim_end(), error = %e, "control: request failed")
                         }
                     }
-                    answer(result)
+                    answer(verb, result)
                 }
                 Err(message) => format!("error {}\n", one_line(&message)),
             },
@@ -156,22 +241,16 @@ pub(crate) mod server {
     }
 }
 
-/// Asks the server listening on `path` to remove `hostname`'s records of
-/// `types`. `None` when no server listens there (no socket file, or nobody
-/// accepts): the caller does the removal itself.
-pub(crate) async fn remove_through_server(
-    path: &Path,
-    hostname: &Hostname,
-    types: &[RecordType],
-) -> Option<RemoteResult> {
+/// Sends `request` to the server listening on `path`. `None` when no
+/// server listens there (no socket file, or nobody accepts): the caller
+/// does the work itself.
+pub(crate) async fn through_server(path: &Path, request: &Request) -> Option<RemoteResult> {
     #[cfg(unix)]
     {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut stream = tokio::net::UnixStream::connect(path).await.ok()?;
         let exchange = async {
-            stream
-                .write_all(request_line(hostname, types).as_bytes())
-                .await?;
+            stream.write_all(request.line().as_bytes()).await?;
             let mut text = String::new();
             stream.read_to_string(&mut text).await?;
             Ok::<String, std::io::Error>(text)
@@ -186,14 +265,15 @@ pub(crate) async fn remove_through_server(
                 )));
             }
         };
-        let (mut removed, mut warnings) = (Vec::new(), Vec::new());
+        let (mut changed, mut warnings) = (Vec::new(), Vec::new());
+        let prefix = format!("{} ", request.verb());
         for line in text.lines() {
-            if let Some(key) = line.strip_prefix("removed ") {
-                removed.push(key.to_owned());
+            if let Some(key) = line.strip_prefix(&prefix) {
+                changed.push(key.to_owned());
             } else if let Some(warning) = line.strip_prefix("warning ") {
                 warnings.push(warning.to_owned());
             } else if line == "ok" {
-                return Some(Ok((removed, warnings)));
+                return Some(Ok((changed, warnings)));
             } else if let Some(message) = line.strip_prefix("error ") {
                 return Some(Err(message.to_owned()));
             }
@@ -202,7 +282,7 @@ pub(crate) async fn remove_through_server(
     }
     #[cfg(not(unix))]
     {
-        let _ = (path, hostname, types, ANSWER_TIMEOUT);
+        let _ = (path, request, ANSWER_TIMEOUT);
         None
     }
 }
@@ -213,16 +293,31 @@ mod tests {
 
     #[test]
     fn requests_round_trip_and_bad_ones_are_refused() {
-        let name = Hostname::parse("home.example.com").unwrap();
-        let line = request_line(&name, &RecordType::ALL);
-        assert_eq!(line, "remove home.example.com. A,AAAA\n");
-        assert_eq!(
-            parse_request(&line).unwrap(),
-            (name, RecordType::ALL.to_vec())
-        );
-        assert!(parse_request("remove").is_err());
-        assert!(parse_request("remove a.example.com MX").is_err());
-        assert!(parse_request("drop a.example.com A").is_err());
-        assert!(parse_request("remove bad_name A").is_err());
+        let name = RecordName::parse("home.example.com").unwrap();
+        let remove = Request::Remove {
+            name: name.clone(),
+            types: RecordType::ADDRESSES.to_vec(),
+        };
+        assert_eq!(remove.line(), "remove home.example.com. A,AAAA\n");
+        assert_eq!(Request::parse(&remove.line()).unwrap(), remove);
+        let txt = Request::SetTxt {
+            name: RecordName::parse("_acme-challenge.home.example.com").unwrap(),
+            ttl: Some(60),
+            values: vec![
+                TxtValue::new("one value").unwrap(),
+                TxtValue::new(r#"with "quotes" and a \ backslash"#).unwrap(),
+            ],
+        };
+        assert_eq!(Request::parse(&txt.line()).unwrap(), txt);
+        for bad in [
+            "remove",
+            "remove a.example.com MX",
+            "drop a.example.com A",
+            "remove bad_name A",
+            "txt a.example.com soon\t\"x\"",
+            "txt a.example.com 60\tunquoted",
+        ] {
+            assert!(Request::parse(bad).is_err(), "{bad}");
+        }
     }
 }

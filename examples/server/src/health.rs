@@ -62,7 +62,8 @@ impl HealthCheck {
         }
         let mut dns = None;
         for apex in &self.zones {
-            if let Err(e) = self.service.provider().current(apex, RecordType::A).await {
+            let key = RecordKey::new(apex.clone(), RecordType::A);
+            if let Err(e) = self.service.provider().current(&key).await {
                 dns.get_or_insert(e);
             }
         }
@@ -107,9 +108,7 @@ mod tests {
         let mut store = MockRecordStore::new();
         store.expect_get().times(1).returning(|_| Ok(None));
         let mut dns = MockDnsProvider::new();
-        dns.expect_current()
-            .times(1)
-            .returning(|_, _| Ok(Vec::new()));
+        dns.expect_current().times(1).returning(|_| Ok(Vec::new()));
         let health = check(store, dns, Duration::from_secs(60));
         let mut probes = tokio::task::JoinSet::new();
         for _ in 0..50 {
@@ -133,9 +132,7 @@ mod tests {
         let mut store = MockRecordStore::new();
         store.expect_get().times(2).returning(|_| Ok(None));
         let mut dns = MockDnsProvider::new();
-        dns.expect_current()
-            .times(2)
-            .returning(|_, _| Ok(Vec::new()));
+        dns.expect_current().times(2).returning(|_| Ok(Vec::new()));
         let health = check(store, dns, Duration::ZERO);
         assert!(health.get().await.ok);
         assert!(health.get().await.ok);
@@ -151,7 +148,7 @@ mod tests {
             ))
         });
         let mut dns = MockDnsProvider::new();
-        dns.expect_current().returning(|_, _| Ok(Vec::new()));
+        dns.expect_current().returning(|_| Ok(Vec::new()));
         let health = check(store, dns, Duration::from_secs(5)).get().await;
         assert!(!health.ok);
         assert_eq!(

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ddns_server::cli::{Cli, Command};
+use ddns_server::cli::{Cli, Command, TxtCommand, Types};
 use ddns_server::{RunningServer, admin};
 use tracing_subscriber::EnvFilter;
 
@@ -87,6 +87,14 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 &mut warnings,
             )
             .await?
+        }
+        Command::Txt(TxtCommand::Set(args)) => {
+            let socket = config.control_socket.as_deref();
+            admin::set_txt(&admin, socket, args, &mut out, &mut warnings).await?
+        }
+        Command::Txt(TxtCommand::Delete { name }) => {
+            let socket = config.control_socket.as_deref();
+            admin::remove(&admin, socket, &name, Types::Txt, &mut out, &mut warnings).await?
         }
         Command::Token {
             hostname,

@@ -579,7 +579,7 @@ mod tests {
         assert_eq!(c.core_zones().len(), 3);
         assert_eq!(
             c.core_zones()
-                .containing(&Hostname::parse("h.example.net").unwrap())
+                .containing(Hostname::parse("h.example.net").unwrap())
                 .map(Zone::default_ttl),
             Some(120)
         );

@@ -127,7 +127,10 @@ endpoint_url = "{url}"
         .unwrap();
     let host = Hostname::parse("home.example.com").unwrap();
     assert_eq!(
-        provider.current(&host, RecordType::A).await.unwrap(),
+        provider
+            .current(&ddns_core::RecordKey::new(host.clone(), RecordType::A))
+            .await
+            .unwrap(),
         ["198.51.100.8".parse::<std::net::IpAddr>().unwrap()]
     );
 
@@ -153,10 +156,116 @@ endpoint_url = "{url}"
                 "a removed record answers message 2: {after}"
             );
         }
-        let left = provider.current(&host, RecordType::A).await.unwrap();
+        let left = provider
+            .current(&ddns_core::RecordKey::new(host.clone(), RecordType::A))
+            .await
+            .unwrap();
         assert!(
             left.is_empty(),
             "the Route 53 RRset is still there: {left:?}"
         );
     }
+}
+
+/// The TXT values Route 53 holds at `name`, as its API returns them.
+async fn route53_txt(moto: &moto::Moto, zone_id: &str, name: &str) -> Vec<String> {
+    let client = aws_sdk_route53::Client::new(&moto.config);
+    let out = client
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .start_record_name(name)
+        .start_record_type(aws_sdk_route53::types::RrType::Txt)
+        .send()
+        .await
+        .unwrap();
+    let mut values: Vec<String> = out
+        .resource_record_sets()
+        .iter()
+        .filter(|set| {
+            set.r#type() == &aws_sdk_route53::types::RrType::Txt
+                && set.name().trim_end_matches('.') == name
+        })
+        .flat_map(|set| set.resource_records())
+        .map(|r| r.value().to_owned())
+        .collect();
+    values.sort();
+    values
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn txt_rrsets_with_two_values_through_the_cli_in_route53_and_dynamodb() {
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    moto.create_table("txt-config").await;
+    let zone_id = moto.create_zone("example.com").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("aws.toml"),
+        format!(
+            r#"[zone]
+name = "example.com"
+[store]
+kind = "dynamodb"
+table = "txt-config"
+endpoint_url = "{url}"
+[provider]
+kind = "route53"
+zone_id = "{zone_id}"
+endpoint_url = "{url}"
+"#,
+            url = moto.url
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = command(dir.path()).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let name = "_acme-challenge.home.example.com";
+    let token = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
+    let long = format!(r#"say "hi" \ {}"#, "x".repeat(260));
+    let set = run(&["txt", "set", name, token, &long]);
+    assert!(set.contains(&format!("set {name}. TXT")), "{set}");
+    // Route 53 holds each value in its quoted form, the long one as two
+    // strings, with quotes and the backslash escaped.
+    let mut expected = vec![
+        format!("\"{token}\""),
+        format!(
+            r#""say \"hi\" \\ {}" "{}""#,
+            "x".repeat(255 - 11),
+            "x".repeat(260 - (255 - 11))
+        ),
+    ];
+    expected.sort();
+    assert_eq!(route53_txt(&moto, &zone_id, name).await, expected);
+    // The item keeps the original attribute names, with the values in
+    // `txt_values`.
+    let item = moto.item("txt-config", &format!("{name}."), "TXT").await;
+    let stored = match item.get("txt_values") {
+        Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => s.clone(),
+        other => panic!("txt_values is {other:?}"),
+    };
+    assert_eq!(stored.lines().count(), 2, "{stored}");
+    assert!(!item.contains_key("ip_address"));
+    assert!(matches!(
+        item.get("shared_secret"),
+        Some(aws_sdk_dynamodb::types::AttributeValue::S(_))
+    ));
+    // Replaced by one value, then deleted: the RRset and the item go.
+    run(&["txt", "set", name, "only"]);
+    assert_eq!(route53_txt(&moto, &zone_id, name).await, ["\"only\""]);
+    let deleted = run(&["txt", "delete", name]);
+    assert!(
+        deleted.contains(&format!("removed {name}. TXT")),
+        "{deleted}"
+    );
+    assert!(route53_txt(&moto, &zone_id, name).await.is_empty());
+    let listed = run(&["list"]);
+    assert!(!listed.contains("_acme-challenge"), "{listed}");
 }

@@ -58,7 +58,7 @@ async fn server(dir: &Path) -> RunningServer {
 async fn check(server: &RunningServer, ip: &str) {
     let state = stored_state(server, "home.example.com", RecordType::A).await;
     assert_eq!(
-        state.ip_address,
+        state.address(),
         Some(ip.parse().unwrap()),
         "the store holds the address"
     );

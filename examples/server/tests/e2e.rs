@@ -171,7 +171,7 @@ async fn every_seed_message_over_http_and_dns() {
         .unwrap()
         .unwrap()
         .state;
-    assert_eq!(state.ip_address, Some(ip(PUBLIC)));
+    assert_eq!(state.address(), Some(ip(PUBLIC)));
     assert_eq!(state.last_accessed, Some(ip(PUBLIC)));
     assert!(state.last_updated.is_some() && state.last_checked.is_some());
     let r = c.set("home.example.com", PUBLIC, "").await;
@@ -402,7 +402,7 @@ async fn state_survives_a_restart() {
     assert_eq!(
         records
             .iter()
-            .filter(|r| r.key.hostname.as_str().starts_with("example-record."))
+            .filter(|r| r.key.name().as_str().starts_with("example-record."))
             .count(),
         2
     );

@@ -270,7 +270,7 @@ provider = {{ kind = "rfc2136", server = "{}", key_file = "ddns.key" }}
         server
             .log()
             .iter()
-            .any(|l| l.contains("control: records removed")),
+            .any(|l| l.contains("control: request done")),
         "the removals went through the running server"
     );
     let listed = admin_in(d, &["list"]);
@@ -290,4 +290,167 @@ fn admin_in(dir: &Path, args: &[&str]) -> String {
     let mut all = vec!["--config", "zones.toml"];
     all.extend_from_slice(args);
     admin(dir, &all)
+}
+
+/// The values of `dig +short TXT`: one line per value, each in dig's
+/// presentation form, sorted.
+fn txt_lines(server: SocketAddr, name: &str) -> Vec<String> {
+    let mut lines: Vec<String> = short(server, name, "TXT")
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// A server config of one embedded zone and one rfc2136 zone on `primary`.
+fn txt_config(dir: &Path, file: &str, db: &str, primary: &DnsServer) {
+    std::fs::write(
+        dir.join(format!("{file}.key")),
+        format!(
+            "key \"{KEY_NAME}\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{}\";\n}};\n",
+            primary.secret
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(file),
+        format!(
+            r#"[http]
+listen = ["127.0.0.1:0"]
+[dns]
+listen = ["127.0.0.1:0"]
+[store]
+kind = "sqlite"
+path = "{db}"
+
+[[zones]]
+name = "example.net"
+
+[[zones]]
+name = "example.com"
+provider = {{ kind = "rfc2136", server = "{}", key_file = "{file}.key" }}
+"#,
+            primary.addr
+        ),
+    )
+    .unwrap();
+}
+
+fn cli(dir: &Path, config: &str, args: &[&str]) -> std::process::Output {
+    server_command()
+        .current_dir(dir)
+        .args(["--config", config])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn cli_ok(dir: &Path, config: &str, args: &[&str]) -> String {
+    let out = cli(dir, config, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn txt_rrsets_with_two_values_through_the_cli_on_embedded_bind_and_knot() {
+    let (Some(bind), Some(knot)) = (DnsServer::bind(), DnsServer::knot()) else {
+        return;
+    };
+    if dig(&["-v"]).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    txt_config(d, "bind.toml", "bind.sqlite3", &bind);
+    txt_config(d, "knot.toml", "knot.sqlite3", &knot);
+
+    // An ACME token, and a value with quotes and a backslash that is longer
+    // than one TXT string (255 bytes), so it goes out as two strings.
+    let token = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
+    let long = format!(r#"say "hi" \ {}"#, "x".repeat(260));
+    let expected = {
+        let mut lines: Vec<String> = [token, long.as_str()]
+            .iter()
+            .map(|t| ddns_core::TxtValue::new(t).unwrap().to_string())
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert!(
+        expected
+            .iter()
+            .any(|l| l.contains(r#"\"hi\" \\ "#) && l.contains(r#"" ""#)),
+        "the long value is quoted, escaped and split: {expected:?}"
+    );
+
+    // The BIND config's server runs (its embedded zone is example.net);
+    // the Knot config is used by the CLI alone.
+    let mut server = Spawned::start({
+        let mut c = server_command();
+        c.current_dir(d).args(["--config", "bind.toml"]);
+        c
+    });
+    let embedded = server.dns.expect("the embedded DNS runs");
+    let targets = [
+        ("bind.toml", "_acme-challenge.home.example.net", embedded),
+        ("bind.toml", "_acme-challenge.home.example.com", bind.addr),
+        ("knot.toml", "_acme-challenge.nas.example.com", knot.addr),
+    ];
+    for (config, name, dns) in targets {
+        let set = cli_ok(
+            d,
+            config,
+            &["txt", "set", name, token, &long, "--ttl", "30"],
+        );
+        assert!(set.contains(&format!("set {name}. TXT")), "{set}");
+        assert_eq!(txt_lines(dns, name), expected, "{name} at {dns}");
+        let shown = cli_ok(d, config, &["show", name, "--type", "txt"]);
+        assert!(shown.contains(&format!("\"{token}\"")), "{shown}");
+        // Set again with one value: the RRset holds exactly that one.
+        cli_ok(d, config, &["txt", "set", name, "only"]);
+        assert_eq!(txt_lines(dns, name), ["\"only\""], "{name} at {dns}");
+    }
+    // The parent host's A record rules are not relaxed.
+    let refused = cli(d, "bind.toml", &["add", "_acme-challenge.home.example.net"]);
+    assert!(
+        !refused.status.success(),
+        "an A record at an underscore name"
+    );
+    // A bad value is refused with the rule, and changes nothing.
+    let bad = cli(d, "bind.toml", &["txt", "set", targets[0].1, "tab\there"]);
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && message.contains("printable"),
+        "{message}"
+    );
+    assert_eq!(txt_lines(embedded, targets[0].1), ["\"only\""]);
+    // A name in no zone is refused.
+    let outside = cli(d, "bind.toml", &["txt", "set", "_x.example.info", "v"]);
+    assert!(!outside.status.success());
+
+    for (config, name, dns) in targets {
+        let deleted = cli_ok(d, config, &["txt", "delete", name]);
+        assert!(
+            deleted.contains(&format!("removed {name}. TXT")),
+            "{deleted}"
+        );
+        assert!(txt_lines(dns, name).is_empty(), "{name} still at {dns}");
+        assert_eq!(status(dns, name).as_deref(), Some("NXDOMAIN"), "{name}");
+    }
+    assert!(
+        server
+            .log()
+            .iter()
+            .any(|l| l.contains("control: request done") && l.contains("txt _acme-challenge")),
+        "the embedded zone's TXT change went through the running server"
+    );
+    let listed = cli_ok(d, "bind.toml", &["list"]);
+    assert!(!listed.contains("_acme-challenge"), "{listed}");
+    server.stop();
 }
