@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ddns_core::codec::seed::{self, ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
-use ddns_core::hostname::SentName;
+use ddns_core::SentName;
 use ddns_core::memory::{MemoryProvider, MemoryStore};
 use ddns_core::policy::{AddressAuthority, check_address, classify};
+use ddns_core::protocols::seed::{self, ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 use ddns_core::signed::SignedProof;
 use ddns_core::{
     DdnsService, HashToken, Hostname, Record, RecordConfig, RecordKey, RecordType, SetOutcome,
@@ -30,7 +30,7 @@ fn token_verification(c: &mut Criterion) {
     let secret = SharedSecret::new(SECRET);
     let sent = HashToken::compute_as_sent(
         source,
-        &ddns_core::hostname::SentName::parse("home.example.com."),
+        &ddns_core::SentName::parse("home.example.com."),
         &secret,
     )
     .to_hex();
@@ -121,7 +121,7 @@ fn full_set(c: &mut Criterion) {
     let source: IpAddr = "198.51.100.7".parse().unwrap();
     let hash = HashToken::compute_as_sent(
         source,
-        &ddns_core::hostname::SentName::parse("home.example.com."),
+        &ddns_core::SentName::parse("home.example.com."),
         &SharedSecret::new(SECRET),
     )
     .to_hex();
@@ -161,19 +161,14 @@ fn full_set(c: &mut Criterion) {
     // The whole seed path as a server runs it: query string in, bytes out.
     let api = SeedApi::new(service(), ApiKeys::none());
     let query = format!("mode=set&hostname={HOST}&hash={hash}");
-    rt.block_on(api.handle(SeedHttpRequest {
-        params: SeedParams::from_query(&query),
-        api_key: None,
-        source,
-    }));
+    rt.block_on(api.handle(SeedHttpRequest::new(SeedParams::from_query(&query), source)));
     c.bench_function("seed codec/set unchanged (query to bytes)", |b| {
         b.to_async(&rt).iter(|| async {
             let response = api
-                .handle(SeedHttpRequest {
-                    params: SeedParams::from_query(black_box(&query)),
-                    api_key: None,
+                .handle(SeedHttpRequest::new(
+                    SeedParams::from_query(black_box(&query)),
                     source,
-                })
+                ))
                 .await;
             black_box(response.body.len())
         })

@@ -19,11 +19,11 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use ddns_core::store::{ListCursor, RecordPage, RecordStore};
 use ddns_core::{
     AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey, RecordName,
     RecordState, RecordType, RecordValue, SharedSecret,
 };
+use ddns_core::{ListCursor, RecordPage, RecordStore};
 
 use crate::Backoff;
 use crate::error::AwsError;

@@ -14,7 +14,7 @@ use aws_sdk_route53::Client;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
-use ddns_core::provider::apply_in_zone;
+use ddns_core::batching::apply_in_zone;
 use ddns_core::{
     ChangeKind, ChangeResult, DnsChange, DnsProvider, Hostname, RecordKey, RecordName, RecordType,
     RecordValue,

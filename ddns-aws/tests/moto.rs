@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use ddns_aws::DynamoDbStore;
+use ddns_core::SentName;
 use ddns_core::coalesce::CoalescingProvider;
-use ddns_core::hostname::SentName;
 use ddns_core::{
     Credential, DdnsService, DnsChange, DnsProvider, HashToken, Hostname, RecordKey, RecordStore,
     RecordType, SetOutcome, SetRequest, SharedSecret, conformance,
@@ -117,7 +117,7 @@ async fn a_table_written_by_the_original_stack_is_read_and_updated() {
     let source = "198.51.100.7".parse().unwrap();
     let token = HashToken::compute_as_sent(
         source,
-        &ddns_core::hostname::SentName::parse("home.example.com."),
+        &ddns_core::SentName::parse("home.example.com."),
         &SharedSecret::new("mysecret"),
     );
     let outcome = service
@@ -267,7 +267,7 @@ async fn garbled_items_are_read_fail_closed() {
     let source = "198.51.100.7".parse().unwrap();
     let empty = HashToken::compute_as_sent(
         source,
-        &ddns_core::hostname::SentName::parse("nosecret.example.com."),
+        &ddns_core::SentName::parse("nosecret.example.com."),
         &SharedSecret::new(""),
     );
     let outcome = service

@@ -6,25 +6,36 @@
 //! backend. It is wire-compatible with the serverless Route 53 dynamic DNS
 //! design (API Gateway + Lambda + Route 53 + DynamoDB) and its clients.
 //!
-//! The crate does no I/O of its own. It holds:
+//! The crate does no I/O of its own. Its source is laid out as the
+//! hexagon; the public API is what this root re-exports:
 //!
-//! - domain types: [`Hostname`], [`RecordType`], [`Record`] and its parts,
-//!   [`SharedSecret`], [`Timestamp`];
-//! - the ports [`RecordStore`] and [`DnsProvider`], with in-memory adapters
-//!   in [`memory`] and a batching decorator in [`coalesce`];
-//! - the hash token ([`HashToken`]), signed requests ([`signed`]) and the
-//!   address and lock rules ([`policy`]);
-//! - the use cases in [`DdnsService`];
-//! - transport-free wire codecs in [`codec`].
+//! - domain types (`src/domain`): [`Hostname`], [`RecordName`],
+//!   [`RecordType`], [`RecordKey`], [`Record`] and its parts,
+//!   [`RecordValue`] and [`TxtValue`], [`Zone`] and [`Zones`],
+//!   [`SharedSecret`], [`Timestamp`]; the hash token ([`HashToken`]),
+//!   signed requests ([`signed`]) and the address and lock rules
+//!   ([`policy`]);
+//! - the ports (`src/ports`) [`RecordStore`] and [`DnsProvider`], the
+//!   per-host [`HostBudget`], and helpers for writing a provider
+//!   ([`batching`]);
+//! - the use cases (`src/usecases`): [`DdnsService`] for clients' requests
+//!   ([`SetRequest`], [`ListHostsRequest`], answered with [`SetOutcome`],
+//!   [`HostList`] or a [`Failure`]) and [`admin`] for the operator's;
+//! - the protocols (`src/protocols`): transport-free codecs and the one
+//!   request path every transport shares ([`protocols::endpoint`]);
+//! - adapters (`src/adapters`): in memory ([`memory`]), a read cache
+//!   ([`cache`]), a batching provider ([`coalesce`]), a provider per zone
+//!   ([`router`]), and hickory conversions (`hickory`, feature `hickory`);
+//! - test support (`src/testing`): the conformance suites every adapter
+//!   runs (`conformance`, feature `conformance`) and mocks of the ports
+//!   (`mock`, feature `mock`).
 //!
-//! Adapters live in their own crates (`ddns-sqlite`, `ddns-aws`,
-//! `ddns-rfc2136`) and run the shared conformance suites of `conformance`
-//! (feature `conformance`). Mocks of the ports are in `mock` (feature
-//! `mock`).
+//! Adapters that do I/O live in their own crates (`ddns-sqlite`,
+//! `ddns-aws`, `ddns-rfc2136`, `ddns-authoritative`).
 //!
 //! ```
 //! use std::sync::Arc;
-//! use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
+//! use ddns_core::protocols::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 //! use ddns_core::memory::{MemoryProvider, MemoryStore};
 //! use ddns_core::DdnsService;
 //!
@@ -32,11 +43,7 @@
 //! let service = DdnsService::builder(Arc::new(MemoryStore::new()), Arc::new(MemoryProvider::new())).build();
 //! let api = SeedApi::new(Arc::new(service), ApiKeys::none());
 //! let response = api
-//!     .handle(SeedHttpRequest {
-//!         params: SeedParams::from_query("mode=get"),
-//!         api_key: None,
-//!         source: "198.51.100.7".parse()?,
-//!     })
+//!     .handle(SeedHttpRequest::new(SeedParams::from_query("mode=get"), "198.51.100.7".parse()?))
 //!     .await;
 //! assert_eq!(response.body, r#"{"return_message": "198.51.100.7", "return_status": "success"}"#);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -45,54 +52,45 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod admin;
-pub mod auth;
-pub mod budget;
-pub mod cache;
-pub mod coalesce;
-pub mod codec;
-pub mod error;
-pub mod hostname;
-pub mod memory;
-pub mod outcome;
-pub mod policy;
-pub mod provider;
-pub mod record;
-mod record_lock;
-pub mod request;
-pub mod router;
-pub mod secret;
-pub mod service;
-pub mod signed;
-pub mod store;
-pub mod timestamp;
-mod value;
-mod zone;
+mod adapters;
+mod domain;
+mod error;
+mod ports;
+pub mod protocols;
+mod testing;
+mod usecases;
 
-#[cfg(feature = "conformance")]
-#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
-pub mod conformance;
 #[cfg(feature = "hickory")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hickory")))]
-pub mod hickory;
+pub use adapters::hickory;
+pub use adapters::{cache, coalesce, memory, router};
+pub use domain::auth::{HashToken, TokenFormatError};
+pub use domain::hostname::{
+    Hostname, HostnameError, MAX_LABEL_LEN, MAX_NAME_LEN, RecordName, SentName, with_trailing_dot,
+};
+pub use domain::record::{
+    AccessUpdate, ChangeUpdate, DEFAULT_TTL, GroupMember, MAX_TTL, Record, RecordConfig, RecordKey,
+    RecordState, RecordType, RecordTypeError, example_records,
+};
+pub use domain::secret::SharedSecret;
+pub use domain::timestamp::{Clock, ManualClock, SystemClock, Timestamp, TimestampError};
+pub use domain::value::{MAX_TXT_STRING, MAX_TXT_TEXT, RecordValue, TxtValue, ValueError};
+pub use domain::zone::{Zone, Zones};
+pub use domain::{policy, signed};
+pub use error::{Error, ErrorSource, Result};
+pub use ports::batching;
+pub use ports::budget::HostBudget;
+pub use ports::provider::{ChangeKind, ChangeResult, DnsChange, DnsProvider};
+pub use ports::store::{ListCursor, RecordPage, RecordStore};
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
+pub use testing::conformance;
 #[cfg(feature = "mock")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
-pub mod mock;
-
-pub use auth::HashToken;
-pub use budget::HostBudget;
-pub use error::{Error, ErrorSource, Result};
-pub use hostname::{Hostname, HostnameError, RecordName};
-pub use outcome::{Failure, HostList, SetOutcome};
-pub use provider::{ChangeKind, ChangeResult, DnsChange, DnsProvider};
-pub use record::{
-    AccessUpdate, ChangeUpdate, DEFAULT_TTL, GroupMember, MAX_TTL, Record, RecordConfig, RecordKey,
-    RecordState, RecordType, example_records,
+pub use testing::mock;
+pub use usecases::admin;
+pub use usecases::outcome::{Backend, Failure, HostList, SetOutcome};
+pub use usecases::request::{Credential, ListHostsRequest, SetRequest};
+pub use usecases::service::{
+    DEFAULT_PROVIDER_TIMEOUT, DEFAULT_RECHECK_INTERVAL, DdnsService, DdnsServiceBuilder,
 };
-pub use request::{Credential, ListHostsRequest, SetRequest};
-pub use secret::SharedSecret;
-pub use service::{DdnsService, DdnsServiceBuilder};
-pub use store::{ListCursor, RecordPage, RecordStore};
-pub use timestamp::{Clock, ManualClock, SystemClock, Timestamp, TimestampError};
-pub use value::{MAX_TXT_STRING, MAX_TXT_TEXT, RecordValue, TxtValue, ValueError};
-pub use zone::{Zone, Zones};

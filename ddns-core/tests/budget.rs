@@ -10,9 +10,9 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use ddns_core::codec::dyndns2::{Dyndns2Api, Dyndns2Params, Dyndns2Request};
-use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 use ddns_core::memory::{MemoryProvider, MemoryStore};
+use ddns_core::protocols::dyndns2::{Dyndns2Api, Dyndns2Params, Dyndns2Request};
+use ddns_core::protocols::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 use ddns_core::signed::SignedProof;
 use ddns_core::{
     DdnsService, Failure, HashToken, HostBudget, Hostname, Record, RecordConfig, RecordStore,
@@ -73,13 +73,9 @@ fn apis(budget: Arc<Recording>) -> (Arc<MemoryStore>, SeedApi, Dyndns2Api) {
 }
 
 async fn seed(api: &SeedApi, query: &str, source: &str, key: Option<&str>) -> String {
-    api.handle(SeedHttpRequest {
-        params: SeedParams::from_query(query),
-        api_key: key,
-        source: ip(source),
-    })
-    .await
-    .body
+    api.handle(SeedHttpRequest::new(SeedParams::from_query(query), ip(source)).with_api_key(key))
+        .await
+        .body
 }
 
 #[tokio::test]
@@ -89,7 +85,7 @@ async fn only_proven_requests_spend_the_host_budget() {
     let stranger = "203.0.113.9";
     let wrong = HashToken::compute_as_sent(
         ip(stranger),
-        &ddns_core::hostname::SentName::parse("home.example.com."),
+        &ddns_core::SentName::parse("home.example.com."),
         &SharedSecret::new("guess"),
     );
     for query in [
@@ -140,11 +136,10 @@ async fn dyndns2_counts_the_names_that_proved_nothing() {
     let answer = |query: String, auth: Option<String>| {
         let api = api.clone();
         async move {
-            api.handle_detailed(Dyndns2Request {
-                params: Dyndns2Params::from_query(&query),
-                authorization: auth.as_deref(),
-                source: ip(PUBLIC_V4),
-            })
+            api.handle_detailed(
+                Dyndns2Request::new(Dyndns2Params::from_query(&query), ip(PUBLIC_V4))
+                    .with_authorization(auth.as_deref()),
+            )
             .await
         }
     };
@@ -203,7 +198,7 @@ async fn an_empty_secret_opens_nothing() {
     let (_, seed_api, _) = apis(budget.clone());
     let token = HashToken::compute_as_sent(
         ip(PUBLIC_V4),
-        &ddns_core::hostname::SentName::parse("empty.example.com."),
+        &ddns_core::SentName::parse("empty.example.com."),
         &SharedSecret::new(""),
     );
     let body = seed(
@@ -235,17 +230,14 @@ fn request_types_keep_credentials_out_of_debug() {
         nonce: "n0nce-0123456789ab".into(),
     };
     let parsed = proof.parse();
-    let http = SeedHttpRequest {
-        params: params.clone(),
-        api_key: Some("the-api-key"),
-        source: ip(PUBLIC_V4),
-    };
+    let http =
+        SeedHttpRequest::new(params.clone(), ip(PUBLIC_V4)).with_api_key(Some("the-api-key"));
     let authorization = basic(HOST, SECRET);
-    let nic = Dyndns2Request {
-        params: Dyndns2Params::from_query(&format!("hostname={HOST}")),
-        authorization: Some(&authorization),
-        source: ip(PUBLIC_V4),
-    };
+    let nic = Dyndns2Request::new(
+        Dyndns2Params::from_query(&format!("hostname={HOST}")),
+        ip(PUBLIC_V4),
+    )
+    .with_authorization(Some(&authorization));
     let printed = [
         format!("{set:?}"),
         format!("{list:?}"),

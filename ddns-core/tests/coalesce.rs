@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use ddns_core::SentName;
 use ddns_core::coalesce::CoalescingProvider;
-use ddns_core::hostname::SentName;
 use ddns_core::memory::{CallSizes, MemoryProvider, MemoryStore};
 use ddns_core::{
     Credential, DdnsService, DnsChange, DnsProvider, HashToken, Hostname, Record, RecordType,
@@ -56,7 +56,7 @@ async fn thousand_cold_sets(window: Duration) -> CallSizes {
                 let source = addr(i);
                 let hash = HashToken::compute_as_sent(
                     source,
-                    &ddns_core::hostname::SentName::parse(&host(i)),
+                    &ddns_core::SentName::parse(&host(i)),
                     &SharedSecret::new(SECRET),
                 );
                 service

@@ -8,20 +8,18 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use ddns_core::codec::HttpResponse;
-use ddns_core::codec::dyndns2::{Dyndns2Api, Dyndns2Params, Dyndns2Request};
 use ddns_core::memory::MemoryProvider;
 use ddns_core::mock::MockRecordStore;
+use ddns_core::protocols::HttpResponse;
+use ddns_core::protocols::dyndns2::{Dyndns2Api, Dyndns2Params, Dyndns2Request};
 use ddns_core::{
     DdnsService, Hostname, Record, RecordConfig, RecordStore, RecordType, SharedSecret,
 };
 
 async fn update(api: &Dyndns2Api, query: &str, auth: Option<&str>, source: &str) -> HttpResponse {
-    api.handle(Dyndns2Request {
-        params: Dyndns2Params::from_query(query),
-        authorization: auth,
-        source: ip(source),
-    })
+    api.handle(
+        Dyndns2Request::new(Dyndns2Params::from_query(query), ip(source)).with_authorization(auth),
+    )
     .await
 }
 

@@ -15,14 +15,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::*;
-use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 use ddns_core::memory::{MemoryProvider, MemoryStore};
-use ddns_core::provider::{ChangeResult, DnsChange};
-use ddns_core::store::{ListCursor, RecordPage};
+use ddns_core::protocols::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 use ddns_core::{
     AccessUpdate, ChangeUpdate, DdnsService, DnsProvider, Error, GroupMember, Hostname, Record,
     RecordConfig, RecordKey, RecordStore, RecordType, RecordValue, Result, SharedSecret,
 };
+use ddns_core::{ChangeResult, DnsChange};
+use ddns_core::{ListCursor, RecordPage};
 
 /// How the wrapped provider misbehaves.
 #[derive(Debug, Default)]
@@ -183,11 +183,10 @@ impl Rig {
             hash(PUBLIC_V4, HOST)
         );
         self.api
-            .handle(SeedHttpRequest {
-                params: SeedParams::from_query(&query),
-                api_key: None,
-                source: ip(PUBLIC_V4),
-            })
+            .handle(SeedHttpRequest::new(
+                SeedParams::from_query(&query),
+                ip(PUBLIC_V4),
+            ))
             .await
             .body
     }
@@ -348,11 +347,10 @@ async fn a_failing_replay_guard_refuses_the_signed_request_and_applies_nothing()
         proof.signature, proof.timestamp, proof.nonce
     );
     let send = || {
-        rig.api.handle(SeedHttpRequest {
-            params: SeedParams::from_query(&query),
-            api_key: None,
-            source: ip(PUBLIC_V4),
-        })
+        rig.api.handle(SeedHttpRequest::new(
+            SeedParams::from_query(&query),
+            ip(PUBLIC_V4),
+        ))
     };
     assert_eq!(send().await.body, UNAVAILABLE_STORE);
     assert_eq!(rig.dns.calls().changes, 0);

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use ddns_core::codec::seed::{SeedHttpRequest, SeedParams};
+use ddns_core::protocols::seed::{SeedHttpRequest, SeedParams};
 use ddns_core::signed::SignedProof;
 use proptest::prelude::*;
 
@@ -51,7 +51,7 @@ proptest! {
         let f = Fixture::new();
         let signed = SignedProof { signature, timestamp, nonce };
         let params = SeedParams { mode, hostname, hash, internal_ip, signed };
-        let r = runtime().block_on(f.api.handle(SeedHttpRequest { params, api_key: None, source }));
+        let r = runtime().block_on(f.api.handle(SeedHttpRequest::new(params, source)));
         prop_assert!(well_formed(r.status, &r.body), "{:?}", r);
     }
 

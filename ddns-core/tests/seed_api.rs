@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use ddns_core::codec::seed::ApiKeys;
+use ddns_core::protocols::seed::ApiKeys;
 use ddns_core::{Record, RecordStore, RecordType};
 
 #[tokio::test]

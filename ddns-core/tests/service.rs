@@ -94,18 +94,17 @@ async fn allow_internal_refusal_comes_after_the_hash() {
 async fn bad_hash_format_touches_no_backend_at_all() {
     // The codec refuses it before the service is called; the mocks fail on
     // any call.
-    let api = ddns_core::codec::seed::SeedApi::new(
+    let api = ddns_core::protocols::seed::SeedApi::new(
         Arc::new(mock_service(MockRecordStore::new(), MockDnsProvider::new())),
-        ddns_core::codec::seed::ApiKeys::none(),
+        ddns_core::protocols::seed::ApiKeys::none(),
     );
     let answer = api
-        .handle_detailed(ddns_core::codec::seed::SeedHttpRequest {
-            params: ddns_core::codec::seed::SeedParams::from_query(&format!(
+        .handle_detailed(ddns_core::protocols::seed::SeedHttpRequest::new(
+            ddns_core::protocols::seed::SeedParams::from_query(&format!(
                 "mode=set&hostname={HOST}&hash=abc"
             )),
-            api_key: None,
-            source: ip(PUBLIC_V4),
-        })
+            ip(PUBLIC_V4),
+        ))
         .await;
     assert!(matches!(answer.failure, Some(Failure::BadHashFormat)));
 }
@@ -213,7 +212,7 @@ async fn store_failure_on_lookup_is_a_backend_failure() {
         matches!(
             outcome,
             Err(Failure::Backend {
-                backend: ddns_core::outcome::Backend::Store,
+                backend: ddns_core::Backend::Store,
                 ..
             })
         ),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use ddns_core::codec::dyndns2::{Dyndns2Api, Dyndns2Params, Dyndns2Request};
+use ddns_core::protocols::dyndns2::{Dyndns2Api, Dyndns2Params, Dyndns2Request};
 use ddns_core::signed::{Nonce, SignedMessage, SignedMode, SignedProof};
 use ddns_core::{Failure, Hostname, Record, RecordStore, RecordType, SharedSecret};
 use proptest::prelude::*;
@@ -218,9 +218,9 @@ async fn a_configured_window_applies() {
             .build();
     let request = |ts: u64| {
         let q = set_at(ts);
-        let params = ddns_core::codec::seed::SeedParams::from_query(&q);
-        ddns_core::codec::seed::set_request(
-            ddns_core::hostname::SentName::parse(HOST),
+        let params = ddns_core::protocols::seed::SeedParams::from_query(&q);
+        ddns_core::protocols::seed::set_request(
+            ddns_core::SentName::parse(HOST),
             "",
             &params.signed,
             "",
@@ -369,11 +369,13 @@ async fn require_signed_refuses_hash_tokens_and_passwords() {
     // dyndns2 sends the secret as its password: refused as well.
     let dyndns2 = Dyndns2Api::new(f.service.clone());
     let r = dyndns2
-        .handle(Dyndns2Request {
-            params: Dyndns2Params::from_query(&format!("hostname={HOST}&myip={PUBLIC_V4}")),
-            authorization: Some(&basic(HOST, SECRET)),
-            source: ip(PUBLIC_V4),
-        })
+        .handle(
+            Dyndns2Request::new(
+                Dyndns2Params::from_query(&format!("hostname={HOST}&myip={PUBLIC_V4}")),
+                ip(PUBLIC_V4),
+            )
+            .with_authorization(Some(&basic(HOST, SECRET))),
+        )
         .await;
     assert_eq!(r.body.trim(), "badauth");
     assert_eq!(f.dns.calls().changes, 0);
@@ -487,20 +489,19 @@ async fn the_guard_is_kept_in_the_store() {
     let f = Fixture::new();
     let q = set_at(now());
     assert!(f.query(&q, PUBLIC_V4).await.body.contains("success"));
-    let restarted = ddns_core::codec::seed::SeedApi::new(
+    let restarted = ddns_core::protocols::seed::SeedApi::new(
         Arc::new(
             ddns_core::DdnsService::builder(f.store.clone(), f.dns.clone())
                 .with_clock(f.clock.clone())
                 .build(),
         ),
-        ddns_core::codec::seed::ApiKeys::none(),
+        ddns_core::protocols::seed::ApiKeys::none(),
     );
     let r = restarted
-        .handle(ddns_core::codec::seed::SeedHttpRequest {
-            params: ddns_core::codec::seed::SeedParams::from_query(&q),
-            api_key: None,
-            source: ip(PUBLIC_V4),
-        })
+        .handle(ddns_core::protocols::seed::SeedHttpRequest::new(
+            ddns_core::protocols::seed::SeedParams::from_query(&q),
+            ip(PUBLIC_V4),
+        ))
         .await;
     assert!(r.body.contains("already used"), "{}", r.body);
     assert_eq!(

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ddns_core::provider::apply_in_zone;
+use ddns_core::batching::apply_in_zone;
 use ddns_core::{ChangeResult, DnsChange, DnsProvider, Hostname, RecordKey, RecordValue, hickory};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType as Rt, TSigner};

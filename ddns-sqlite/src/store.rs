@@ -12,11 +12,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ddns_core::store::{ListCursor, RecordPage, RecordStore};
 use ddns_core::{
     AccessUpdate, ChangeUpdate, GroupMember, Hostname, Record, RecordConfig, RecordKey,
     RecordValue, SharedSecret,
 };
+use ddns_core::{ListCursor, RecordPage, RecordStore};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::error::SqliteError;

@@ -199,6 +199,19 @@ async fn the_table_uses_the_record_table_names_and_is_durable_wal() {
     );
 }
 
+/// A database made by `sql` (an older version's schema and rows), opened,
+/// and so migrated, by this version.
+async fn open_written_by(sql: &str) -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    rusqlite::Connection::open(db(&dir))
+        .unwrap()
+        .execute_batch(sql)
+        .unwrap();
+    private(&db(&dir));
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    (dir, store)
+}
+
 /// The version 1 table, as ddns 0.1 created it, with one row in it.
 const VERSION_1: &str = r"
     CREATE TABLE records (
@@ -218,13 +231,7 @@ const VERSION_1: &str = r"
 
 #[tokio::test]
 async fn a_version_1_database_is_migrated_in_place() {
-    let dir = tempfile::tempdir().unwrap();
-    rusqlite::Connection::open(db(&dir))
-        .unwrap()
-        .execute_batch(VERSION_1)
-        .unwrap();
-    private(&db(&dir));
-    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    let (dir, store) = open_written_by(VERSION_1).await;
     let k = key("old.example.com", RecordType::A);
     let old = store.get(&k).await.unwrap().expect("the row survives");
     assert_eq!(old.config.shared_secret, SharedSecret::new("kept"));
@@ -287,13 +294,7 @@ const VERSION_2: &str = r"
 
 #[tokio::test]
 async fn a_version_2_database_is_migrated_in_place_and_takes_txt_records() {
-    let dir = tempfile::tempdir().unwrap();
-    rusqlite::Connection::open(db(&dir))
-        .unwrap()
-        .execute_batch(VERSION_2)
-        .unwrap();
-    private(&db(&dir));
-    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    let (dir, store) = open_written_by(VERSION_2).await;
     // Every row and every column survives the table's rebuild.
     let a = store
         .get(&key("nas.example.com", RecordType::A))
@@ -374,8 +375,8 @@ async fn a_version_2_database_is_migrated_in_place_and_takes_txt_records() {
 
 #[tokio::test]
 async fn the_replay_guard_survives_a_restart() {
-    use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
     use ddns_core::memory::MemoryProvider;
+    use ddns_core::protocols::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
     use ddns_core::signed::{Nonce, SignedMessage, SignedMode, SignedProof};
 
     let dir = tempfile::tempdir().unwrap();
@@ -402,11 +403,7 @@ async fn the_replay_guard_survives_a_restart() {
                 ddns_core::DdnsService::builder(Arc::new(store), Arc::new(MemoryProvider::new()))
                     .build();
             SeedApi::new(Arc::new(service), ApiKeys::none())
-                .handle(SeedHttpRequest {
-                    params: SeedParams::from_query(&query),
-                    api_key: None,
-                    source,
-                })
+                .handle(SeedHttpRequest::new(SeedParams::from_query(&query), source))
                 .await
                 .body
         }

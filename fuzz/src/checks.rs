@@ -9,10 +9,10 @@ use std::cell::RefCell;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use ddns_core::codec::HttpResponse;
-use ddns_core::codec::dyndns2::{Dyndns2Api, Dyndns2Params, Dyndns2Request};
-use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 use ddns_core::memory::{MemoryProvider, MemoryStore};
+use ddns_core::protocols::HttpResponse;
+use ddns_core::protocols::dyndns2::{Dyndns2Api, Dyndns2Params, Dyndns2Request};
+use ddns_core::protocols::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 use ddns_core::signed::SignedMessage;
 use ddns_core::{
     DdnsService, Hostname, MAX_TXT_STRING, MAX_TXT_TEXT, Record, RecordConfig, RecordKey,
@@ -83,11 +83,12 @@ pub fn seed(data: &[u8]) {
         ApiKeys::none()
     };
     let api = SeedApi::new(service(), keys);
-    let response = block_on(api.handle(SeedHttpRequest {
-        params: SeedParams::from_query(&query),
-        api_key,
-        source: source(*selector),
-    }));
+    let response = block_on(
+        api.handle(
+            SeedHttpRequest::new(SeedParams::from_query(&query), source(*selector))
+                .with_api_key(api_key),
+        ),
+    );
     assert_seed_shape(&response);
 }
 
@@ -123,11 +124,12 @@ pub fn dyndns2(data: &[u8]) {
     let text = String::from_utf8_lossy(rest);
     let (query, authorization) = text.split_once('\n').unwrap_or((&text, ""));
     let api = Dyndns2Api::new(service());
-    let response = block_on(api.handle(Dyndns2Request {
-        params: Dyndns2Params::from_query(query),
-        authorization: (!authorization.is_empty()).then_some(authorization),
-        source: source(*selector),
-    }));
+    let response = block_on(
+        api.handle(
+            Dyndns2Request::new(Dyndns2Params::from_query(query), source(*selector))
+                .with_authorization((!authorization.is_empty()).then_some(authorization)),
+        ),
+    );
     if response.status == 401 {
         assert_eq!(response.body.trim_end(), "badauth");
         return;

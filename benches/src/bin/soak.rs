@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ddns_core::{HashToken, Hostname, Record, RecordConfig, RecordKey, RecordStore, RecordType};
-use ddns_core::{SharedSecret, hostname::with_trailing_dot};
+use ddns_core::{SharedSecret, with_trailing_dot};
 use ddns_sqlite::SqliteStore;
 use tokio::sync::Mutex;
 
@@ -251,7 +251,7 @@ async fn run(args: &[String]) -> Result<bool, AnyError> {
             let name = host(i);
             let hash = HashToken::compute_as_sent(
                 source,
-                &ddns_core::hostname::SentName::parse(&with_trailing_dot(&name)),
+                &ddns_core::SentName::parse(&with_trailing_dot(&name)),
                 &secret(i),
             )
             .to_hex();

@@ -7,10 +7,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ddns_core::codec::HttpResponse;
-use ddns_core::codec::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
-use ddns_core::hostname::SentName;
+use ddns_core::SentName;
 use ddns_core::memory::{MemoryProvider, MemoryStore};
+use ddns_core::protocols::HttpResponse;
+use ddns_core::protocols::seed::{ApiKeys, SeedApi, SeedHttpRequest, SeedParams};
 use ddns_core::signed::SignedProof;
 use ddns_core::{
     DdnsService, HashToken, Hostname, ListHostsRequest, ManualClock, Record, RecordConfig,
@@ -38,7 +38,7 @@ pub fn config() -> RecordConfig {
 
 /// A token `set` of `host` as the seed codec decodes it.
 pub fn token_set(host: &str, hash: &str, internal_ip: Option<&str>, source: IpAddr) -> SetRequest {
-    ddns_core::codec::seed::set_request(
+    ddns_core::protocols::seed::set_request(
         SentName::parse(host),
         hash,
         &SignedProof::default(),
@@ -50,16 +50,16 @@ pub fn token_set(host: &str, hash: &str, internal_ip: Option<&str>, source: IpAd
 
 /// A token `list_hosts` of `host`.
 pub fn token_list(host: &str, hash: &str, source: IpAddr) -> ListHostsRequest {
-    let credential = ddns_core::codec::seed::credential(hash, &SignedProof::default()).unwrap();
+    let credential = ddns_core::protocols::seed::credential(hash, &SignedProof::default()).unwrap();
     ListHostsRequest::new(SentName::parse(host), credential, source)
 }
 
 /// The hash a correct client sends for `host` (as it spells it) from `source`.
 pub fn hash(source: &str, host: &str) -> String {
-    let with_dot = ddns_core::hostname::with_trailing_dot(host);
+    let with_dot = ddns_core::with_trailing_dot(host);
     HashToken::compute_as_sent(
         ip(source),
-        &ddns_core::hostname::SentName::parse(&with_dot),
+        &ddns_core::SentName::parse(&with_dot),
         &SharedSecret::new(SECRET),
     )
     .to_hex()
@@ -122,11 +122,10 @@ impl Fixture {
         api_key: Option<&str>,
     ) -> HttpResponse {
         self.api
-            .handle(SeedHttpRequest {
-                params: SeedParams::from_query(query),
-                api_key,
-                source: ip(source),
-            })
+            .handle(
+                SeedHttpRequest::new(SeedParams::from_query(query), ip(source))
+                    .with_api_key(api_key),
+            )
             .await
     }
 

@@ -289,12 +289,7 @@ impl SeedClient {
 
 /// The hash token for `hostname` (a trailing dot is added when missing).
 pub fn token(public_ip: IpAddr, hostname: &str, secret: &SharedSecret) -> String {
-    HashToken::compute_as_sent(
-        public_ip,
-        &ddns_core::hostname::SentName::parse(hostname),
-        secret,
-    )
-    .to_hex()
+    HashToken::compute_as_sent(public_ip, &ddns_core::SentName::parse(hostname), secret).to_hex()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -251,7 +251,7 @@ async fn discover(
         })?),
         None => neighbours::system_table().await,
     };
-    let own = ddns_core::hostname::with_trailing_dot(me).to_ascii_lowercase();
+    let own = ddns_core::with_trailing_dot(me).to_ascii_lowercase();
     let mut failures = 0;
     for host in hosts
         .iter()

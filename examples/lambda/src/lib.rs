@@ -18,10 +18,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ddns_aws::{DynamoDbStore, Route53Provider};
-use ddns_core::codec::HttpResponse;
-use ddns_core::codec::dyndns2::Dyndns2Api;
-use ddns_core::codec::endpoint::{Endpoint, EndpointAnswer, EndpointRequest};
-use ddns_core::codec::seed::{self, ApiKeys, SeedApi};
+use ddns_core::protocols::HttpResponse;
+use ddns_core::protocols::dyndns2::Dyndns2Api;
+use ddns_core::protocols::endpoint::{Endpoint, EndpointAnswer, EndpointRequest};
+use ddns_core::protocols::seed::{self, ApiKeys, SeedApi};
 use ddns_core::router::ZoneRouter;
 use ddns_core::{DdnsService, DnsProvider, Hostname, Zone, Zones};
 use lambda_http::request::RequestContext;

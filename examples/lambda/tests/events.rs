@@ -18,7 +18,7 @@ use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
 use ddns_aws::Route53Provider;
-use ddns_core::codec::seed::ApiKeys;
+use ddns_core::protocols::seed::ApiKeys;
 use ddns_core::{HashToken, Hostname, SharedSecret};
 use ddns_lambda::{LambdaConfig, api_over, handle};
 
@@ -87,7 +87,7 @@ async fn put(moto: &moto::Moto, item: &[(&str, AttributeValue)]) {
 fn hash(source: &str, host: &str, secret: &str) -> String {
     HashToken::compute_as_sent(
         source.parse().unwrap(),
-        &ddns_core::hostname::SentName::parse(&format!("{host}.")),
+        &ddns_core::SentName::parse(&format!("{host}.")),
         &SharedSecret::new(secret),
     )
     .to_hex()

@@ -393,7 +393,7 @@ pub async fn token(
     secret: Option<String>,
     out: &mut dyn Write,
 ) -> Result<(), AdminError> {
-    let sent = ddns_core::hostname::SentName::parse(hostname);
+    let sent = ddns_core::SentName::parse(hostname);
     let secret = match secret {
         Some(s) => SharedSecret::new(s),
         None => {

@@ -432,13 +432,13 @@ fn default_ttl() -> u32 {
     ddns_core::DEFAULT_TTL
 }
 fn default_provider_timeout() -> u64 {
-    u64::try_from(ddns_core::service::DEFAULT_PROVIDER_TIMEOUT.as_millis()).unwrap_or(u64::MAX)
+    u64::try_from(ddns_core::DEFAULT_PROVIDER_TIMEOUT.as_millis()).unwrap_or(u64::MAX)
 }
 fn default_signed_window() -> u64 {
     ddns_core::signed::DEFAULT_SIGNED_WINDOW.as_secs()
 }
 fn default_recheck() -> u64 {
-    ddns_core::service::DEFAULT_RECHECK_INTERVAL.as_secs()
+    ddns_core::DEFAULT_RECHECK_INTERVAL.as_secs()
 }
 fn default_window() -> u64 {
     u64::try_from(ddns_core::coalesce::DEFAULT_WINDOW.as_millis()).unwrap_or(20)

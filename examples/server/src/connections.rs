@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use ddns_core::codec::forwarded::TrustedProxies;
+use ddns_core::protocols::forwarded::TrustedProxies;
 use ipnet::IpNet;
 use tokio::sync::Semaphore;
 

@@ -17,10 +17,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ddns_core::Failure;
-use ddns_core::codec::HttpResponse;
-use ddns_core::codec::endpoint::{Endpoint, EndpointAnswer, EndpointRequest, Route, refuse_method};
-use ddns_core::codec::forwarded::TrustedProxies;
-use ddns_core::codec::seed;
+use ddns_core::protocols::HttpResponse;
+use ddns_core::protocols::endpoint::{
+    Endpoint, EndpointAnswer, EndpointRequest, Route, refuse_method,
+};
+use ddns_core::protocols::forwarded::TrustedProxies;
+use ddns_core::protocols::seed;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};

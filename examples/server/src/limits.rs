@@ -8,7 +8,7 @@
 //!   IPv6 /64 by default), so rotating the interface id inside one /64 buys
 //!   nothing.
 //! - **Per host name.** Spent only by requests that proved their credential
-//!   ([`ddns_core::budget::HostBudget`], called by the service after the
+//!   ([`ddns_core::HostBudget`], called by the service after the
 //!   credential check), so a stranger who knows only the name cannot lock
 //!   its owner out however fast it sends.
 //!

@@ -8,11 +8,11 @@
 
 use std::time::Duration;
 
+use ddns_core::Backend;
 use ddns_core::Failure;
-use ddns_core::codec::dyndns2::Dyndns2Answer;
-use ddns_core::codec::endpoint::EndpointAnswer;
-use ddns_core::codec::seed::{Mode, SeedAnswer};
-use ddns_core::outcome::Backend;
+use ddns_core::protocols::dyndns2::Dyndns2Answer;
+use ddns_core::protocols::endpoint::EndpointAnswer;
+use ddns_core::protocols::seed::{Mode, SeedAnswer};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;

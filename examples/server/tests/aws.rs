@@ -40,27 +40,21 @@ fn serve(dir: &std::path::Path) -> Spawned {
     server
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_servers_share_a_dynamodb_table_and_a_route53_zone() {
-    let Some(moto) = moto::Moto::start().await else {
-        return;
-    };
-    moto.create_table("fleet-config").await;
+/// A directory with `aws.toml`: the `dynamodb` store on a new `table` and
+/// the `route53` provider on a new hosted zone `example.com` in moto, after
+/// the sections in `extra`. Returns the directory and the zone's id.
+async fn aws_config(moto: &moto::Moto, table: &str, extra: &str) -> (tempfile::TempDir, String) {
+    moto.create_table(table).await;
     let zone_id = moto.create_zone("example.com").await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("aws.toml"),
         format!(
-            r#"[http]
-listen = ["127.0.0.1:0"]
-trusted_proxies = ["127.0.0.1/32"]
-[zone]
+            r#"{extra}[zone]
 name = "example.com"
-[service]
-record_cache_ttl_ms = 0
 [store]
 kind = "dynamodb"
-table = "fleet-config"
+table = "{table}"
 endpoint_url = "{url}"
 [provider]
 kind = "route53"
@@ -71,6 +65,21 @@ endpoint_url = "{url}"
         ),
     )
     .unwrap();
+    (dir, zone_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_a_dynamodb_table_and_a_route53_zone() {
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    let (dir, zone_id) = aws_config(
+        &moto,
+        "fleet-config",
+        "[http]\nlisten = [\"127.0.0.1:0\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\n\
+         [service]\nrecord_cache_ttl_ms = 0\n",
+    )
+    .await;
     // The admin commands work on the DynamoDB table too.
     let out = command(dir.path())
         .args(["add", "home.example.com", "--type", "a", "--secret", "s"])
@@ -87,7 +96,7 @@ endpoint_url = "{url}"
     let set = |server: &Spawned, source: &'static str| {
         let hash = HashToken::compute_as_sent(
             source.parse().unwrap(),
-            &ddns_core::hostname::SentName::parse("home.example.com."),
+            &ddns_core::SentName::parse("home.example.com."),
             &SharedSecret::new("s"),
         )
         .to_hex();
@@ -197,27 +206,7 @@ async fn txt_rrsets_with_two_values_through_the_cli_in_route53_and_dynamodb() {
     let Some(moto) = moto::Moto::start().await else {
         return;
     };
-    moto.create_table("txt-config").await;
-    let zone_id = moto.create_zone("example.com").await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("aws.toml"),
-        format!(
-            r#"[zone]
-name = "example.com"
-[store]
-kind = "dynamodb"
-table = "txt-config"
-endpoint_url = "{url}"
-[provider]
-kind = "route53"
-zone_id = "{zone_id}"
-endpoint_url = "{url}"
-"#,
-            url = moto.url
-        ),
-    )
-    .unwrap();
+    let (dir, zone_id) = aws_config(&moto, "txt-config", "").await;
     let run = |args: &[&str]| {
         let out = command(dir.path()).args(args).output().unwrap();
         assert!(

@@ -152,7 +152,7 @@ fn admin_commands_manage_records() {
     );
     let expected = HashToken::compute_as_sent(
         "198.51.100.7".parse().unwrap(),
-        &ddns_core::hostname::SentName::parse("home.example.com."),
+        &ddns_core::SentName::parse("home.example.com."),
         &SharedSecret::new(secret.clone()),
     );
     assert_eq!(token.trim(), expected.to_hex());
@@ -172,7 +172,7 @@ fn admin_commands_manage_records() {
         token.trim(),
         HashToken::compute_as_sent(
             "2001:db8::1".parse().unwrap(),
-            &ddns_core::hostname::SentName::parse("x.example.com."),
+            &ddns_core::SentName::parse("x.example.com."),
             &SharedSecret::new("s")
         )
         .to_hex()

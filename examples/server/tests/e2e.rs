@@ -34,7 +34,7 @@ fn key(host: &str, t: RecordType) -> RecordKey {
 fn hash(source: &str, host: &str) -> String {
     HashToken::compute_as_sent(
         ip(source),
-        &ddns_core::hostname::SentName::parse(&format!("{host}.")),
+        &ddns_core::SentName::parse(&format!("{host}.")),
         &SharedSecret::new(SECRET),
     )
     .to_hex()

@@ -349,7 +349,7 @@ async fn dual_stack_routers_set_both_families_on_a_default_record() {
             "mode=set&hostname=home.example.com&hash={}&internalIp=2001:db8::10",
             HashToken::compute_as_sent(
                 ip(source),
-                &ddns_core::hostname::SentName::parse("home.example.com."),
+                &ddns_core::SentName::parse("home.example.com."),
                 &SharedSecret::new(SECRET)
             )
             .to_hex()

@@ -15,7 +15,7 @@ const LIMITED: &str = "Too many requests from this address; wait a minute and tr
 fn hash(source: &str) -> String {
     HashToken::compute_as_sent(
         source.parse().unwrap(),
-        &ddns_core::hostname::SentName::parse("home.example.com."),
+        &ddns_core::SentName::parse("home.example.com."),
         &SharedSecret::new("s"),
     )
     .to_hex()

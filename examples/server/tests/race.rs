@@ -46,7 +46,7 @@ fn host(i: u64) -> String {
 fn set_path(i: u64, address: IpAddr) -> String {
     let hash = HashToken::compute_as_sent(
         "127.0.0.1".parse().unwrap(),
-        &ddns_core::hostname::SentName::parse(&host(i)),
+        &ddns_core::SentName::parse(&host(i)),
         &SharedSecret::new(SECRET),
     );
     format!(

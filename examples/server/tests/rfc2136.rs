@@ -57,7 +57,7 @@ async fn set_over_http_is_visible_in(dns: DnsServer) {
     let source = "198.51.100.7";
     let hash = HashToken::compute_as_sent(
         source.parse().unwrap(),
-        &ddns_core::hostname::SentName::parse("home.example.com."),
+        &ddns_core::SentName::parse("home.example.com."),
         &SharedSecret::new("s3cret"),
     )
     .to_hex();

@@ -26,7 +26,7 @@ const SECRET: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 fn hash(source: &str, host: &str) -> String {
     HashToken::compute_as_sent(
         source.parse().unwrap(),
-        &ddns_core::hostname::SentName::parse(&format!("{host}.")),
+        &ddns_core::SentName::parse(&format!("{host}.")),
         &ddns_core::SharedSecret::new(SECRET),
     )
     .to_hex()
@@ -93,14 +93,7 @@ async fn two_embedded_zones_and_a_bind_zone_answer_update_and_forget() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(
-        d.join("ddns.key"),
-        format!(
-            "key \"{KEY_NAME}\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{}\";\n}};\n",
-            bind.secret
-        ),
-    )
-    .unwrap();
+    write_key(&d.join("ddns.key"), &bind);
     std::fs::write(
         d.join("zones.toml"),
         format!(
@@ -304,16 +297,21 @@ fn txt_lines(server: SocketAddr, name: &str) -> Vec<String> {
     lines
 }
 
-/// A server config of one embedded zone and one rfc2136 zone on `primary`.
-fn txt_config(dir: &Path, file: &str, db: &str, primary: &DnsServer) {
+/// Writes `primary`'s TSIG key as a BIND key file at `path`.
+fn write_key(path: &Path, primary: &DnsServer) {
     std::fs::write(
-        dir.join(format!("{file}.key")),
+        path,
         format!(
             "key \"{KEY_NAME}\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{}\";\n}};\n",
             primary.secret
         ),
     )
     .unwrap();
+}
+
+/// A server config of one embedded zone and one rfc2136 zone on `primary`.
+fn txt_config(dir: &Path, file: &str, db: &str, primary: &DnsServer) {
+    write_key(&dir.join(format!("{file}.key")), primary);
     std::fs::write(
         dir.join(file),
         format!(

@@ -364,7 +364,7 @@ fn logged_zone(line: &str) -> Option<String> {
 pub fn home_hash(source: &str, secret: &str) -> String {
     ddns_core::HashToken::compute_as_sent(
         source.parse().unwrap(),
-        &ddns_core::hostname::SentName::parse("home.example.com."),
+        &ddns_core::SentName::parse("home.example.com."),
         &ddns_core::SharedSecret::new(secret),
     )
     .to_hex()

@@ -1,0 +1,13 @@
+//! Domain types: names, records and their values, zones, secrets, time,
+//! and the rules that need no I/O (the hash token, signed requests, the
+//! address and lock policy).
+
+pub(crate) mod auth;
+pub(crate) mod hostname;
+pub mod policy;
+pub(crate) mod record;
+pub(crate) mod secret;
+pub mod signed;
+pub(crate) mod timestamp;
+pub(crate) mod value;
+pub(crate) mod zone;

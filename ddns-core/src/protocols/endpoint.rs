@@ -1,0 +1,322 @@
+//! The one request path: from what an HTTP front end received (method,
+//! path, query, two headers, the source address) to the answer of whichever
+//! protocol the path names, with every failure kept as a typed value for
+//! logs and rate limits.
+//!
+//! The standalone server and the Lambda both call [`Endpoint::handle`], so
+//! they route alike (API Gateway stage prefixes included: `/prod/nic/update`
+//! is dyndns2 as `/nic/update` is) and report alike.
+
+use std::net::IpAddr;
+
+use super::HttpResponse;
+use super::dyndns2::{self, Dyndns2Answer, Dyndns2Api, Dyndns2Params, Dyndns2Request};
+use super::seed::{self, SeedAnswer, SeedApi, SeedHttpRequest, SeedParams};
+use crate::usecases::outcome::Failure;
+
+/// The methods the APIs answer; others get 405 with this `Allow` value.
+pub const ALLOWED_METHODS: &str = "GET, HEAD";
+
+/// Which protocol a path is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Route {
+    /// The seed API: every path that is not dyndns2's.
+    Seed,
+    /// dyndns2: `/nic/update` and `/update`, after any stage prefix.
+    Dyndns2,
+}
+
+impl Route {
+    /// The route of `path`. A stage prefix (`/prod`) or a trailing slash
+    /// does not change it.
+    ///
+    /// ```
+    /// use ddns_core::protocols::endpoint::Route;
+    /// assert_eq!(Route::of("/nic/update"), Route::Dyndns2);
+    /// assert_eq!(Route::of("/prod/nic/update/"), Route::Dyndns2);
+    /// assert_eq!(Route::of("/prod/update"), Route::Dyndns2);
+    /// assert_eq!(Route::of("/"), Route::Seed);
+    /// assert_eq!(Route::of("/prod"), Route::Seed);
+    /// assert_eq!(Route::of("/nic/updates"), Route::Seed);
+    /// ```
+    pub fn of(path: &str) -> Self {
+        let path = path.trim_end_matches('/');
+        if dyndns2::is_dyndns2_path(path)
+            || path.ends_with("/nic/update")
+            || path.ends_with("/update")
+        {
+            Self::Dyndns2
+        } else {
+            Self::Seed
+        }
+    }
+
+    /// The answer to a request this front end refused for its rate, in the
+    /// protocol's words: the seed's `fail` with `message`, dyndns2's
+    /// `abuse`.
+    pub fn rate_limited(self, message: &str) -> HttpResponse {
+        match self {
+            Self::Seed => seed::fail(message),
+            Self::Dyndns2 => dyndns2::abuse(),
+        }
+    }
+
+    /// The answer to a request that took longer than the front end allows:
+    /// the seed's `fail`, dyndns2's `911` (try later).
+    pub fn timed_out(self) -> HttpResponse {
+        match self {
+            Self::Seed => seed::fail("The request took too long to complete; try again later."),
+            Self::Dyndns2 => dyndns2::server_error(),
+        }
+    }
+}
+
+/// The 405 answer for a method the APIs do not serve, or `None` for GET
+/// and HEAD.
+pub fn refuse_method(method: &str) -> Option<HttpResponse> {
+    if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
+        return None;
+    }
+    let mut response = HttpResponse::text(405, "use GET\n".to_owned());
+    response.headers.push(("allow", ALLOWED_METHODS.to_owned()));
+    Some(response)
+}
+
+/// One request as the front end received it.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct EndpointRequest<'a> {
+    /// The HTTP method.
+    pub method: &'a str,
+    /// The path, with any stage prefix.
+    pub path: &'a str,
+    /// The raw query string, without `?`.
+    pub query: &'a str,
+    /// The `Authorization` header (dyndns2's Basic credentials).
+    pub authorization: Option<&'a str>,
+    /// The `x-api-key` header (the seed API's key).
+    pub api_key: Option<&'a str>,
+    /// The client's address, as the front end determined it.
+    pub source: IpAddr,
+}
+
+impl<'a> EndpointRequest<'a> {
+    /// A request with no headers.
+    pub fn new(method: &'a str, path: &'a str, query: &'a str, source: IpAddr) -> Self {
+        Self {
+            method,
+            path,
+            query,
+            authorization: None,
+            api_key: None,
+            source,
+        }
+    }
+
+    /// Sets the `Authorization` header.
+    #[must_use]
+    pub fn with_authorization(mut self, value: Option<&'a str>) -> Self {
+        self.authorization = value;
+        self
+    }
+
+    /// Sets the `x-api-key` header.
+    #[must_use]
+    pub fn with_api_key(mut self, value: Option<&'a str>) -> Self {
+        self.api_key = value;
+        self
+    }
+}
+
+/// What [`Endpoint::handle`] answered, with what the front end needs to
+/// log, count and limit.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum EndpointAnswer {
+    /// A seed API answer.
+    Seed(SeedAnswer),
+    /// A dyndns2 answer.
+    Dyndns2(Dyndns2Answer),
+    /// The method is not served (405).
+    MethodNotAllowed(HttpResponse),
+}
+
+impl EndpointAnswer {
+    /// The response to send.
+    pub fn response(&self) -> &HttpResponse {
+        match self {
+            Self::Seed(a) => &a.response,
+            Self::Dyndns2(a) => &a.response,
+            Self::MethodNotAllowed(r) => r,
+        }
+    }
+
+    /// The response to send, by value.
+    pub fn into_response(self) -> HttpResponse {
+        match self {
+            Self::Seed(a) => a.response,
+            Self::Dyndns2(a) => a.response,
+            Self::MethodNotAllowed(r) => r,
+        }
+    }
+
+    /// What the request asked for, for logs and metrics: the seed mode
+    /// (`get`, `set`, `list_hosts`, ...) or `dyndns2`.
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Self::Seed(a) => a.mode.as_str(),
+            Self::Dyndns2(_) => "dyndns2",
+            Self::MethodNotAllowed(_) => "method",
+        }
+    }
+
+    /// Every failure of the request (a dyndns2 request may name several
+    /// hosts).
+    pub fn failures(&self) -> Vec<&Failure> {
+        match self {
+            Self::Seed(a) => a.failure.iter().collect(),
+            Self::Dyndns2(a) => a.failures.iter().collect(),
+            Self::MethodNotAllowed(_) => Vec::new(),
+        }
+    }
+
+    /// How many of the request's answers proved nothing about a record (a
+    /// wrong or missing credential, an unknown name, a missing API key):
+    /// what a rate limiter charges to the source.
+    pub fn unproven(&self) -> usize {
+        match self {
+            Self::Seed(a) => {
+                usize::from(a.forbidden || a.failure.as_ref().is_some_and(Failure::is_unproven))
+            }
+            Self::Dyndns2(a) => a.unproven,
+            Self::MethodNotAllowed(_) => 0,
+        }
+    }
+
+    /// The failures the operator must see, each as a line with its causes
+    /// ([`Failure::operator_detail`]).
+    pub fn operator_details(&self) -> Vec<String> {
+        self.failures()
+            .into_iter()
+            .filter_map(Failure::operator_detail)
+            .collect()
+    }
+}
+
+/// Both protocols behind one entry point.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    seed: SeedApi,
+    dyndns2: Dyndns2Api,
+}
+
+impl Endpoint {
+    /// The endpoint over the seed API and dyndns2 (normally over the same
+    /// service).
+    pub fn new(seed: SeedApi, dyndns2: Dyndns2Api) -> Self {
+        Self { seed, dyndns2 }
+    }
+
+    /// Answers `request`: 405 for a method other than GET or HEAD, dyndns2
+    /// on its paths, the seed API on every other.
+    pub async fn handle(&self, request: EndpointRequest<'_>) -> EndpointAnswer {
+        if let Some(refused) = refuse_method(request.method) {
+            return EndpointAnswer::MethodNotAllowed(refused);
+        }
+        match Route::of(request.path) {
+            Route::Dyndns2 => EndpointAnswer::Dyndns2(
+                self.dyndns2
+                    .handle_detailed(
+                        Dyndns2Request::new(
+                            Dyndns2Params::from_query(request.query),
+                            request.source,
+                        )
+                        .with_authorization(request.authorization),
+                    )
+                    .await,
+            ),
+            Route::Seed => EndpointAnswer::Seed(
+                self.seed
+                    .handle_detailed(
+                        SeedHttpRequest::new(SeedParams::from_query(request.query), request.source)
+                            .with_api_key(request.api_key),
+                    )
+                    .await,
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::memory::{MemoryProvider, MemoryStore};
+    use crate::protocols::seed::ApiKeys;
+    use crate::usecases::service::DdnsService;
+    use std::sync::Arc;
+
+    fn endpoint() -> Endpoint {
+        let service = Arc::new(
+            DdnsService::builder(
+                Arc::new(MemoryStore::new()),
+                Arc::new(MemoryProvider::new()),
+            )
+            .build(),
+        );
+        Endpoint::new(
+            SeedApi::new(service.clone(), ApiKeys::none()),
+            Dyndns2Api::new(service),
+        )
+    }
+
+    #[tokio::test]
+    async fn paths_methods_and_stage_prefixes_route_alike() {
+        let endpoint = endpoint();
+        let source = "198.51.100.7".parse().unwrap();
+        for path in [
+            "/nic/update",
+            "/prod/nic/update",
+            "/update",
+            "/prod/update/",
+        ] {
+            let answer = endpoint
+                .handle(EndpointRequest::new(
+                    "GET",
+                    path,
+                    "hostname=h.example.com",
+                    source,
+                ))
+                .await;
+            assert_eq!(answer.mode(), "dyndns2", "{path}");
+            assert_eq!(answer.response().body, "badauth\n", "{path}");
+            assert_eq!(answer.unproven(), 1);
+        }
+        let answer = endpoint
+            .handle(EndpointRequest::new("GET", "/prod", "mode=get", source))
+            .await;
+        assert_eq!(answer.mode(), "get");
+        assert!(answer.response().body.contains("198.51.100.7"));
+        let answer = endpoint
+            .handle(EndpointRequest::new("POST", "/", "mode=get", source))
+            .await;
+        assert_eq!(answer.response().status, 405);
+        assert_eq!(
+            answer.response().headers,
+            vec![("allow", ALLOWED_METHODS.to_owned())]
+        );
+    }
+
+    #[test]
+    fn refusals_speak_each_protocol() {
+        assert_eq!(Route::Dyndns2.rate_limited("slow down").body, "abuse\n");
+        assert!(
+            Route::Seed
+                .rate_limited("slow down")
+                .body
+                .contains("slow down")
+        );
+        assert_eq!(Route::Dyndns2.timed_out().body, "911\n");
+        assert!(Route::Seed.timed_out().body.contains("too long"));
+    }
+}

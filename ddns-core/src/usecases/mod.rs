@@ -1,0 +1,9 @@
+//! The use cases: a client's requests ([`service`]) and the operator's
+//! record administration ([`admin`]), with their typed requests and
+//! outcomes.
+
+pub mod admin;
+pub(crate) mod outcome;
+pub(crate) mod record_lock;
+pub(crate) mod request;
+pub(crate) mod service;

@@ -1,0 +1,222 @@
+//! What the use cases answer, before any codec turns it into bytes.
+//!
+//! The service decides; codecs only render. Each variant of [`Failure`]
+//! corresponds to one message of `docs/PROTOCOL.md` section 1 (or to a
+//! new failure case the original lacked), so that the seed codec and the
+//! dyndns2 codec speak of the same decisions in their own words.
+
+use std::net::IpAddr;
+
+use crate::domain::record::{GroupMember, RecordType};
+use crate::domain::signed::SignedFormatError;
+use crate::error::Error;
+
+/// A successful `set`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetOutcome {
+    /// DNS already holds the address; nothing was changed.
+    Unchanged {
+        /// The address the record holds.
+        address: IpAddr,
+    },
+    /// DNS was changed to the address.
+    Changed {
+        /// The host name as the client sent it, with a trailing dot.
+        hostname: String,
+        /// The address now in DNS.
+        address: IpAddr,
+    },
+}
+
+/// A successful `list_hosts`: the caller's discovery group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostList {
+    /// The members, sorted by host name then type; the caller's own record
+    /// is among them.
+    pub members: Vec<GroupMember>,
+}
+
+/// Which backend a [`Failure::Backend`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The record store.
+    Store,
+    /// The DNS provider.
+    Dns,
+}
+
+/// Why a request did not succeed, in the order the service decides.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Failure {
+    /// The `hash` argument is not 64 hex digits (message 1).
+    BadHashFormat,
+    /// `internalIp` is present but is not an IP address (new).
+    InvalidAddress {
+        /// The argument as sent, shortened for display.
+        sent: String,
+    },
+    /// No record with that name and type is configured (message 2).
+    NotConfigured {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+        /// The type that was looked up.
+        record_type: RecordType,
+    },
+    /// The token does not match (message 3).
+    HashMismatch,
+    /// The record is locked (message 4).
+    Locked {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+    },
+    /// `allow_internal` forbids the address (message 5).
+    InternalNotAllowed {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+    },
+    /// The address is not a unicast host address and is never set (new).
+    NotUnicast {
+        /// The refused address.
+        address: IpAddr,
+    },
+    /// The caller's record lacks `read_privilege` (message 6).
+    NoReadPrivilege,
+    /// DNS holds more than one value for the record (message 7).
+    MultipleValues,
+    /// The record accepts only signed requests, and this one carried a
+    /// hash token or a password (new; `require_signed`).
+    SignatureRequired {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+    },
+    /// A signed request's `signature`, `timestamp` or `nonce` is malformed
+    /// (new).
+    BadSignedFormat(SignedFormatError),
+    /// A signed request's signature does not match (new).
+    SignatureMismatch,
+    /// A signed request's timestamp is too far from the server's clock
+    /// (new).
+    StaleTimestamp {
+        /// Request time minus server time, in seconds.
+        skew_seconds: i64,
+        /// The accepted distance either way, in seconds.
+        window_seconds: u64,
+    },
+    /// A signed request is not newer than the last one accepted for the
+    /// record: a replay, or an older request arriving late (new).
+    Replayed {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+    },
+    /// The record cannot be used: its stored configuration is unsafe (an
+    /// empty or missing shared secret). Every request for it is refused, and
+    /// clients are told what a wrong credential is told (new).
+    UnusableRecord {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+        /// What is wrong with the stored record, for the operator's log.
+        reason: &'static str,
+    },
+    /// The request proved its credential, but the host name's budget of
+    /// requests is spent for now ([`crate::HostBudget`]; new).
+    HostRateLimited {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+    },
+    /// Another writer (a server sharing the store) changed the record while
+    /// this request was changing it, and its change stays; the request may
+    /// be sent again (new).
+    ConcurrentUpdate {
+        /// The host name as sent, with a trailing dot.
+        hostname: String,
+    },
+    /// A backend failed (new); the request may or may not be retried.
+    Backend {
+        /// Which backend.
+        backend: Backend,
+        /// What it said, for logs; never shown to clients.
+        error: Error,
+    },
+}
+
+impl Failure {
+    /// A [`Failure::Backend`] from the record store.
+    pub fn store(error: Error) -> Self {
+        Self::Backend {
+            backend: Backend::Store,
+            error,
+        }
+    }
+
+    /// True when the request failed to prove it knows the secret, or
+    /// replayed a proof: what rate limits charge more for.
+    pub fn is_authentication_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::BadHashFormat
+                | Self::HashMismatch
+                | Self::BadSignedFormat(_)
+                | Self::SignatureMismatch
+                | Self::StaleTimestamp { .. }
+                | Self::Replayed { .. }
+                | Self::UnusableRecord { .. }
+        )
+    }
+
+    /// True when the request proved nothing about the record it named: an
+    /// authentication failure, or a name with no record. Rate limits charge
+    /// such requests to their source, never to the host name.
+    pub fn is_unproven(&self) -> bool {
+        self.is_authentication_failure() || matches!(self, Self::NotConfigured { .. })
+    }
+
+    /// A [`Failure::Backend`] from the DNS provider.
+    pub fn dns(error: Error) -> Self {
+        Self::Backend {
+            backend: Backend::Dns,
+            error,
+        }
+    }
+
+    /// What the operator must see of this failure in a log, with the whole
+    /// chain of causes: a backend's error, or why a stored record is
+    /// unusable. `None` for failures that are the client's doing.
+    ///
+    /// ```
+    /// use ddns_core::{Error, Failure};
+    /// let failure = Failure::dns(
+    ///     Error::unavailable("Route 53 did not answer", true)
+    ///         .with_source(std::io::Error::other("connection reset")),
+    /// );
+    /// let detail = failure.operator_detail().unwrap();
+    /// assert!(detail.starts_with("the DNS provider failed: "), "{detail}");
+    /// assert!(detail.ends_with("caused by: connection reset"), "{detail}");
+    /// assert!(Failure::HashMismatch.operator_detail().is_none());
+    /// ```
+    pub fn operator_detail(&self) -> Option<String> {
+        match self {
+            Self::Backend { backend, error } => {
+                let what = match backend {
+                    Backend::Store => "the record store",
+                    Backend::Dns => "the DNS provider",
+                };
+                let mut text = format!("{what} failed: {error}");
+                let mut cause = std::error::Error::source(error);
+                while let Some(c) = cause {
+                    let line = c.to_string();
+                    if !text.contains(&line) {
+                        text.push_str("; caused by: ");
+                        text.push_str(&line);
+                    }
+                    cause = c.source();
+                }
+                Some(text)
+            }
+            Self::UnusableRecord { hostname, reason } => {
+                Some(format!("the record {hostname} is unusable: {reason}"))
+            }
+            _ => None,
+        }
+    }
+}
