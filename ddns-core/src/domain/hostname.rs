@@ -1,9 +1,13 @@
-//! Validated, canonical DNS host names.
+//! Validated, canonical DNS names: host names, and the owner names of
+//! records.
 //!
 //! A [`Hostname`] is parsed once at the edge and then trusted everywhere: it is
 //! a fully qualified name of letter-digit-hyphen labels, lower-cased, always
 //! written with its trailing dot (`host.example.com.`), which is the form the
-//! record table keys on (`docs/PROTOCOL.md` section 3).
+//! record table keys on (`docs/PROTOCOL.md` section 3). A [`RecordName`]
+//! may also have labels that start with an underscore
+//! (`_acme-challenge.host.example.com.`), as TXT names do; every
+//! [`Hostname`] is one.
 
 use std::fmt;
 use std::str::FromStr;

@@ -315,18 +315,22 @@ impl RecordValue {
     /// [`ValueError::WrongType`] for a value of another type.
     pub fn set_of(
         record_type: RecordType,
-        values: impl IntoIterator<Item = RecordValue>,
+        values: impl Into<Vec<RecordValue>>,
     ) -> Result<Vec<RecordValue>, ValueError> {
-        let mut set: Vec<RecordValue> = Vec::new();
-        for value in values {
-            if value.record_type() != record_type {
-                return Err(ValueError::WrongType {
-                    expected: record_type,
-                    found: value.record_type(),
-                });
-            }
-            if !set.contains(&value) {
-                set.push(value);
+        // In place: the common set of one value costs no new allocation.
+        let mut set = values.into();
+        if let Some(other) = set.iter().find(|v| v.record_type() != record_type) {
+            return Err(ValueError::WrongType {
+                expected: record_type,
+                found: other.record_type(),
+            });
+        }
+        let mut i = 1;
+        while i < set.len() {
+            if set[..i].contains(&set[i]) {
+                set.remove(i);
+            } else {
+                i += 1;
             }
         }
         Ok(set)

@@ -1,12 +1,12 @@
 //! The control socket: how an admin command reaches a running server.
 //!
-//! The embedded DNS lives in the server's memory, so a record removed by
-//! another process would stay published until a restart. The server
-//! therefore listens on a Unix socket (`[control] socket`, by default next
-//! to the SQLite file, mode 0600) and `ddns-server remove` asks it to do
-//! the removal: the running server takes the name out of DNS at once, then
-//! out of the store. When no server listens, the command does the work
-//! itself.
+//! The embedded DNS lives in the server's memory, so a record removed (or
+//! a TXT RRset set) by another process would not be served until a
+//! restart. The server therefore listens on a Unix socket (`[control]
+//! socket`, by default next to the SQLite file, mode 0600) and
+//! `ddns-server remove` and `ddns-server txt set` ask it to do the work:
+//! the running server changes DNS at once, then the store. When no server
+//! listens, the command does the work itself.
 //!
 //! The protocol is one request line, answered by lines naming each record
 //! changed (`removed <name> <type>` or `set <name> <type>`), `warning
