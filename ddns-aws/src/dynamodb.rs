@@ -371,7 +371,7 @@ pub(crate) fn record_from_item(item: &Item) -> Result<Record, AwsError> {
         config = config.with_comment(comment);
     }
     let mut state = RecordState::default();
-    state.values = s(item, value_attribute(record_type))
+    state.values = s(item, record_type.values_attribute())
         .and_then(|v| RecordValue::from_stored_form(record_type, &v).ok())
         .unwrap_or_default();
     state.last_accessed = s(item, "last_accessed").and_then(|v| v.parse().ok());
@@ -382,17 +382,6 @@ pub(crate) fn record_from_item(item: &Item) -> Result<Record, AwsError> {
         _ => None,
     };
     Ok(Record::new(key, config).with_state(state))
-}
-
-/// The attribute holding a record's values: the original table's
-/// `ip_address` for A and AAAA, `txt_values` (one presentation-form value
-/// per line) for TXT.
-fn value_attribute(record_type: RecordType) -> &'static str {
-    if record_type.is_address() {
-        "ip_address"
-    } else {
-        "txt_values"
-    }
 }
 
 /// The item the original stack would hold for `record`.
@@ -426,7 +415,7 @@ pub(crate) fn item_from_record(record: &Record) -> Item {
         ("mac_address", c.mac_address.clone()),
         ("comment", c.comment.clone()),
         (
-            value_attribute(record.key.record_type()),
+            record.key.record_type().values_attribute(),
             RecordValue::stored_form(&st.values),
         ),
         ("last_accessed", st.last_accessed.map(|a| a.to_string())),
@@ -542,7 +531,7 @@ impl RecordStore for DynamoDbStore {
         key: &RecordKey,
         change: ChangeUpdate,
     ) -> ddns_core::Result<bool> {
-        let attribute = value_attribute(key.record_type());
+        let attribute = key.record_type().values_attribute();
         let names = [("#v", attribute)];
         let new_values = RecordValue::stored_form(&change.values).map(AttributeValue::S);
         let values = |stored: Option<AttributeValue>| {

@@ -19,17 +19,6 @@ pub(crate) const COLUMNS: &str = "hostname, record_type, shared_secret, ttl, loc
      allow_internal, read_privilege, mac_address, comment, ip_address, last_accessed, \
      last_checked, last_updated, require_signed, last_signed, txt_values";
 
-/// The column holding a record's values: `ip_address` for A and AAAA (as
-/// in the original table), `txt_values` for TXT (one presentation-form
-/// value per line).
-pub(crate) fn value_column(record_type: RecordType) -> &'static str {
-    if record_type.is_address() {
-        "ip_address"
-    } else {
-        "txt_values"
-    }
-}
-
 /// One row as SQLite holds it, before validation.
 pub(crate) struct RawRow {
     hostname: String,

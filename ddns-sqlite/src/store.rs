@@ -20,7 +20,7 @@ use ddns_core::{ListCursor, RecordPage, RecordStore};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::error::SqliteError;
-use crate::row::{COLUMNS, RawRow, guard_value, insert, value_column};
+use crate::row::{COLUMNS, RawRow, guard_value, insert};
 use crate::schema::{SCHEMA_VERSION, migrate};
 
 /// Records in one [`RecordStore::list_page`] page, unless
@@ -702,7 +702,7 @@ impl RecordStore for SqliteStore {
         let (hostname, record_type) = key_params(key);
         let missing = format!("record {key}");
         let kind = key.record_type();
-        let column = value_column(kind);
+        let column = kind.values_attribute();
         let update_sql = format!(
             "UPDATE records SET {column} = ?3, last_updated = ?4 \
              WHERE hostname = ?1 AND record_type = ?2 AND {column} IS ?5"

@@ -57,6 +57,18 @@ impl RecordType {
         matches!(self, Self::A | Self::Aaaa)
     }
 
+    /// The record table's attribute (a column in SQLite) that holds this
+    /// type's values (`docs/PROTOCOL.md` section 3): the original table's
+    /// `ip_address` for A and AAAA, `txt_values` for TXT, each written in
+    /// [`RecordValue::stored_form`].
+    pub fn values_attribute(self) -> &'static str {
+        if self.is_address() {
+            "ip_address"
+        } else {
+            "txt_values"
+        }
+    }
+
     /// The two address types, A first.
     pub const ADDRESSES: [Self; 2] = [Self::A, Self::Aaaa];
 
