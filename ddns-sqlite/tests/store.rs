@@ -167,14 +167,7 @@ async fn the_table_uses_the_record_table_names_and_is_durable_wal() {
         ]
     );
     // The discovery query uses the index.
-    let plan: String = conn
-        .query_row(
-            "EXPLAIN QUERY PLAN SELECT hostname FROM records WHERE shared_secret = 'x' AND read_privilege = 1",
-            [],
-            |r| r.get(3),
-        )
-        .unwrap();
-    assert!(plan.contains("records_discovery"), "{plan}");
+    assert_discovery_uses_its_index(&conn);
     // State is written in the record table's formats.
     let k = key("h.example.com", RecordType::A);
     store
@@ -197,6 +190,18 @@ async fn the_table_uses_the_record_table_names_and_is_durable_wal() {
         (ip.as_str(), at.as_str()),
         ("198.51.100.7", "2018-07-26 17:04:05.000042")
     );
+}
+
+/// Checks that the discovery query on `conn` is planned on its index.
+fn assert_discovery_uses_its_index(conn: &rusqlite::Connection) {
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT hostname FROM records WHERE shared_secret = 'x' AND read_privilege = 1",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("records_discovery"), "{plan}");
 }
 
 /// A database made by `sql` (an older version's schema and rows), opened,
@@ -357,14 +362,7 @@ async fn a_version_2_database_is_migrated_in_place_and_takes_txt_records() {
         ("\"first\"\n\"second\"", None),
         "TXT values are stored one per line, quoted, beside an empty ip_address"
     );
-    let plan: String = conn
-        .query_row(
-            "EXPLAIN QUERY PLAN SELECT hostname FROM records WHERE shared_secret = 'x' AND read_privilege = 1",
-            [],
-            |r| r.get(3),
-        )
-        .unwrap();
-    assert!(plan.contains("records_discovery"), "{plan}");
+    assert_discovery_uses_its_index(&conn);
     // The type check still refuses what no version knows.
     let refused = conn.execute(
         "INSERT INTO records (hostname, record_type, shared_secret) VALUES ('x.example.com.', 'MX', 's')",

@@ -85,6 +85,16 @@ impl DnsChange {
         })
     }
 
+    /// This change with its UPSERT publishing `ttl`; a deletion is kept as
+    /// it is.
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: u32) -> Self {
+        if let ChangeKind::Upsert { ttl: old, .. } = &mut self.kind {
+            *old = ttl;
+        }
+        self
+    }
+
     /// The deletion of the RRset of `key` (its name and type).
     pub fn delete(key: RecordKey) -> Self {
         Self {

@@ -533,7 +533,8 @@ impl RecordAdmin {
         }
         let key = RecordKey::txt(name.clone());
         let values: Vec<RecordValue> = values.into_iter().map(RecordValue::Txt).collect();
-        let change = DnsChange::upsert_set(key.clone(), ttl.unwrap_or(zone_ttl), values)
+        // Checked before anything is written; the TTL is set below.
+        let checked = DnsChange::upsert_set(key.clone(), zone_ttl, values)
             .map_err(|e| AdminError::Invalid(invalid_message(e)))?;
         let (record, created) = match self.store.get(&key).await? {
             Some(record) => (record, false),
@@ -552,8 +553,7 @@ impl RecordAdmin {
             self.store.update_config(&key, &config).await?;
         }
         let effective = ttl.unwrap_or_else(|| record.config.effective_ttl(zone_ttl));
-        let change = DnsChange::upsert_set(key.clone(), effective, change.values().to_vec())
-            .map_err(|e| AdminError::Invalid(invalid_message(e)))?;
+        let change = checked.with_ttl(effective);
         let published = align_results(
             std::slice::from_ref(&change),
             self.provider.apply(std::slice::from_ref(&change)).await,
