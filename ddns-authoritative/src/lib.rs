@@ -16,6 +16,10 @@
 //!   and ANY, NODATA and NXDOMAIN correctly, REFUSED outside the zone; one
 //!   server answers for several zones ([`DnsServer::bind_zones`]), each
 //!   with its own [`ZoneData`], SOA and serial.
+//! - [`DnsUpdates`]: RFC 2136 UPDATE signed with TSIG, each record's own
+//!   key changing its host's A and AAAA and `_acme-challenge` TXT through
+//!   the core's service ([`DnsServer::bind_zones_with_updates`]); signed
+//!   queries get signed answers.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -41,10 +45,12 @@ mod handler;
 mod provider;
 mod server;
 mod tcp;
+mod update;
 mod zone;
 
 pub use data::ZoneData;
 pub use provider::AuthoritativeProvider;
 pub use server::DnsServer;
 pub use tcp::{DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TCP_MAX_CONNECTIONS, TcpLimits};
+pub use update::{DEFAULT_TSIG_FUDGE, DnsUpdates};
 pub use zone::ZoneConfig;

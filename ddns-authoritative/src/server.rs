@@ -11,8 +11,10 @@ use tokio::task::JoinSet;
 
 use crate::data::ZoneData;
 use crate::error::AuthoritativeError;
-use crate::handler::ZoneAnswerer;
+use crate::handler::{OutsideZones, ZoneAnswerer};
 use crate::tcp::{self, TcpLimits};
+use crate::update::DnsUpdates;
+use hickory_server::zone_handler::ZoneHandler as _;
 
 /// A running authoritative DNS server for one or more zones.
 ///
@@ -84,6 +86,23 @@ impl DnsServer {
         zones: &[Arc<ZoneData>],
         tcp: TcpLimits,
     ) -> ddns_core::Result<Self> {
+        Self::bind_zones_with_updates(addrs, zones, tcp, None).await
+    }
+
+    /// [`DnsServer::bind_zones`] that also accepts RFC 2136 UPDATE
+    /// messages signed with the records' own TSIG keys, when `updates` is
+    /// given ([`DnsUpdates`]); without it updates are REFUSED.
+    ///
+    /// # Errors
+    ///
+    /// As [`DnsServer::bind_zones`].
+    pub async fn bind_zones_with_updates(
+        addrs: &[SocketAddr],
+        zones: &[Arc<ZoneData>],
+        tcp: TcpLimits,
+        updates: Option<DnsUpdates>,
+    ) -> ddns_core::Result<Self> {
+        let updates = updates.map(Arc::new);
         if zones.is_empty() {
             return Err(ddns_core::Error::invalid_input(
                 "the DNS server needs at least one zone to answer for",
@@ -99,10 +118,12 @@ impl DnsServer {
         }
         let catalog = || {
             let mut catalog = Catalog::new();
+            let outside = OutsideZones::new();
+            catalog.upsert(outside.origin().clone(), vec![Arc::new(outside)]);
             for zone in zones {
                 catalog.upsert(
                     zone.origin().clone(),
-                    vec![Arc::new(ZoneAnswerer::new(zone.clone()))],
+                    vec![Arc::new(ZoneAnswerer::new(zone.clone(), updates.clone()))],
                 );
             }
             catalog

@@ -76,7 +76,7 @@ pub use domain::secret::SharedSecret;
 pub use domain::timestamp::{Clock, ManualClock, SystemClock, Timestamp, TimestampError};
 pub use domain::value::{MAX_TXT_STRING, MAX_TXT_TEXT, RecordValue, TxtValue, ValueError};
 pub use domain::zone::{Zone, Zones};
-pub use domain::{policy, signed};
+pub use domain::{challenge, policy, signed};
 pub use error::{Error, ErrorSource, Result};
 pub use ports::batching;
 pub use ports::budget::HostBudget;
@@ -89,8 +89,11 @@ pub use testing::conformance;
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use testing::mock;
 pub use usecases::admin;
-pub use usecases::outcome::{Backend, Failure, HostList, SetOutcome};
-pub use usecases::request::{Credential, ListHostsRequest, SetRequest};
+pub use usecases::outcome::{Backend, ChallengeOutcome, Failure, HostList, SetOutcome};
+pub use usecases::request::{
+    ChallengeChange, ChallengeRequest, Credential, ListHostsRequest, SetRequest,
+};
 pub use usecases::service::{
     DEFAULT_PROVIDER_TIMEOUT, DEFAULT_RECHECK_INTERVAL, DdnsService, DdnsServiceBuilder,
+    DnsUpdateRequest, RrsetUpdate,
 };

@@ -6,6 +6,7 @@
 //!
 //! - [`servers`]: BIND (`named`) and Knot (`knotd`) with a generated zone,
 //!   TSIG keys and update policy.
+//! - [`acme`]: pebble, the ACME test CA, with its own HTTPS certificate.
 //! - [`moto`]: moto's AWS emulator for DynamoDB and Route 53, serialised so
 //!   that conditional writes are atomic as in DynamoDB.
 //! - [`dns`]: queries with hickory's client, their addresses and SOA
@@ -25,6 +26,7 @@
     clippy::print_stdout
 )]
 
+pub mod acme;
 pub mod dns;
 pub mod moto;
 pub mod probe;

@@ -37,6 +37,21 @@ pub fn wire_type(record_type: RecordType) -> WireType {
     }
 }
 
+/// The managed record type of a DNS type, if it is one.
+///
+/// ```
+/// use ddns_core::{hickory, RecordType};
+/// assert_eq!(hickory::record_type(hickory::wire_type(RecordType::Aaaa)), Some(RecordType::Aaaa));
+/// ```
+pub fn record_type(wire: WireType) -> Option<RecordType> {
+    match wire {
+        WireType::A => Some(RecordType::A),
+        WireType::AAAA => Some(RecordType::Aaaa),
+        WireType::TXT => Some(RecordType::Txt),
+        _ => None,
+    }
+}
+
 /// The record data of `value`: an A or AAAA, or a TXT whose character
 /// strings are the value's strings.
 pub fn rdata(value: &RecordValue) -> RData {

@@ -3,6 +3,7 @@
 //! address and lock policy).
 
 pub(crate) mod auth;
+pub mod challenge;
 pub(crate) mod hostname;
 pub mod policy;
 pub(crate) mod record;

@@ -54,6 +54,19 @@ impl SharedSecret {
         Ok(Self::new(text))
     }
 
+    /// The secret of the record's own TSIG key: the base64 of the
+    /// secret's UTF-8 bytes, as `printf %s "$SECRET" | base64` prints it
+    /// (`docs/ACME.md`). Like the secret, it is not for logs.
+    ///
+    /// ```
+    /// use ddns_core::SharedSecret;
+    /// assert_eq!(SharedSecret::new("s3cret").tsig_base64(), "czNjcmV0");
+    /// ```
+    pub fn tsig_base64(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(self.0.as_bytes())
+    }
+
     /// The secret itself. Call this only where the secret must be used
     /// (hashing, storing), never to log it.
     pub fn expose_secret(&self) -> &str {

@@ -10,6 +10,7 @@
 use std::net::IpAddr;
 
 use super::HttpResponse;
+use super::acme::{AcmeAnswer, AcmeApi, AcmeRequest, AcmeRoute};
 use super::dyndns2::{self, Dyndns2Answer, Dyndns2Api, Dyndns2Params, Dyndns2Request};
 use super::seed::{self, SeedAnswer, SeedApi, SeedHttpRequest, SeedParams};
 use crate::usecases::outcome::Failure;
@@ -95,8 +96,13 @@ pub struct EndpointRequest<'a> {
     pub query: &'a str,
     /// The `Authorization` header (dyndns2's Basic credentials).
     pub authorization: Option<&'a str>,
-    /// The `x-api-key` header (the seed API's key).
+    /// The `x-api-key` header (the seed API's key, acme-dns's key).
     pub api_key: Option<&'a str>,
+    /// The `x-api-user` header (acme-dns's user).
+    pub api_user: Option<&'a str>,
+    /// The body (read only for the ACME interfaces' `POST`s, at most
+    /// [`crate::protocols::acme::MAX_BODY_BYTES`]).
+    pub body: &'a [u8],
     /// The client's address, as the front end determined it.
     pub source: IpAddr,
 }
@@ -110,6 +116,8 @@ impl<'a> EndpointRequest<'a> {
             query,
             authorization: None,
             api_key: None,
+            api_user: None,
+            body: &[],
             source,
         }
     }
@@ -127,6 +135,20 @@ impl<'a> EndpointRequest<'a> {
         self.api_key = value;
         self
     }
+
+    /// Sets the `x-api-user` header.
+    #[must_use]
+    pub fn with_api_user(mut self, value: Option<&'a str>) -> Self {
+        self.api_user = value;
+        self
+    }
+
+    /// Sets the body.
+    #[must_use]
+    pub fn with_body(mut self, body: &'a [u8]) -> Self {
+        self.body = body;
+        self
+    }
 }
 
 /// What [`Endpoint::handle`] answered, with what the front end needs to
@@ -138,6 +160,8 @@ pub enum EndpointAnswer {
     Seed(SeedAnswer),
     /// A dyndns2 answer.
     Dyndns2(Dyndns2Answer),
+    /// An answer of an ACME interface (lego httpreq, acme-dns).
+    Acme(AcmeAnswer),
     /// The method is not served (405).
     MethodNotAllowed(HttpResponse),
 }
@@ -148,6 +172,7 @@ impl EndpointAnswer {
         match self {
             Self::Seed(a) => &a.response,
             Self::Dyndns2(a) => &a.response,
+            Self::Acme(a) => &a.response,
             Self::MethodNotAllowed(r) => r,
         }
     }
@@ -157,16 +182,19 @@ impl EndpointAnswer {
         match self {
             Self::Seed(a) => a.response,
             Self::Dyndns2(a) => a.response,
+            Self::Acme(a) => a.response,
             Self::MethodNotAllowed(r) => r,
         }
     }
 
     /// What the request asked for, for logs and metrics: the seed mode
-    /// (`get`, `set`, `list_hosts`, ...) or `dyndns2`.
+    /// (`get`, `set`, `list_hosts`, ...), `dyndns2`, `httpreq` or
+    /// `acme-dns`.
     pub fn mode(&self) -> &'static str {
         match self {
             Self::Seed(a) => a.mode.as_str(),
             Self::Dyndns2(_) => "dyndns2",
+            Self::Acme(a) => a.route.interface(),
             Self::MethodNotAllowed(_) => "method",
         }
     }
@@ -177,6 +205,7 @@ impl EndpointAnswer {
         match self {
             Self::Seed(a) => a.failure.iter().collect(),
             Self::Dyndns2(a) => a.failures.iter().collect(),
+            Self::Acme(a) => a.failure.iter().collect(),
             Self::MethodNotAllowed(_) => Vec::new(),
         }
     }
@@ -190,6 +219,7 @@ impl EndpointAnswer {
                 usize::from(a.forbidden || a.failure.as_ref().is_some_and(Failure::is_unproven))
             }
             Self::Dyndns2(a) => a.unproven,
+            Self::Acme(a) => usize::from(a.unproven),
             Self::MethodNotAllowed(_) => 0,
         }
     }
@@ -204,23 +234,53 @@ impl EndpointAnswer {
     }
 }
 
-/// Both protocols behind one entry point.
+/// The protocols behind one entry point.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     seed: SeedApi,
     dyndns2: Dyndns2Api,
+    acme: Option<AcmeApi>,
 }
 
 impl Endpoint {
     /// The endpoint over the seed API and dyndns2 (normally over the same
     /// service).
     pub fn new(seed: SeedApi, dyndns2: Dyndns2Api) -> Self {
-        Self { seed, dyndns2 }
+        Self {
+            seed,
+            dyndns2,
+            acme: None,
+        }
     }
 
-    /// Answers `request`: 405 for a method other than GET or HEAD, dyndns2
-    /// on its paths, the seed API on every other.
+    /// Serves the ACME interfaces too ([`crate::protocols::acme`]).
+    #[must_use]
+    pub fn with_acme(mut self, acme: AcmeApi) -> Self {
+        self.acme = Some(acme);
+        self
+    }
+
+    /// The ACME interface `method` and `path` are for, when this endpoint
+    /// serves them.
+    pub fn acme_route(&self, method: &str, path: &str) -> Option<AcmeRoute> {
+        self.acme.as_ref().and(AcmeRoute::of(method, path))
+    }
+
+    /// Answers `request`: the ACME interfaces on their routes when served,
+    /// 405 for another method than GET or HEAD, dyndns2 on its paths, the
+    /// seed API on every other.
     pub async fn handle(&self, request: EndpointRequest<'_>) -> EndpointAnswer {
+        if let (Some(acme), Some(route)) = (&self.acme, AcmeRoute::of(request.method, request.path))
+        {
+            return EndpointAnswer::Acme(
+                acme.handle(
+                    AcmeRequest::new(route, request.body, request.source)
+                        .with_authorization(request.authorization)
+                        .with_api_credentials(request.api_user, request.api_key),
+                )
+                .await,
+            );
+        }
         if let Some(refused) = refuse_method(request.method) {
             return EndpointAnswer::MethodNotAllowed(refused);
         }

@@ -5,6 +5,7 @@
 //! into the exact bytes and status to send back. The HTTP server and the
 //! Lambda both call the same codecs, so they cannot drift apart.
 
+pub mod acme;
 pub mod dyndns2;
 pub mod endpoint;
 pub mod forwarded;

@@ -533,6 +533,7 @@ pub fn render_failure(failure: &Failure) -> HttpResponse {
         Failure::Replayed { hostname } => format!(
             "This signed request was already used, or is older than the last one accepted for {hostname}; sign each request with a new timestamp and nonce."
         ),
+        Failure::OutOfScope { reason } => format!("Refused: {reason}."),
         Failure::Backend { backend, error } => {
             let what = match backend {
                 Backend::Store => "The record store",

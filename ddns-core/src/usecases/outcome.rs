@@ -7,8 +7,10 @@
 
 use std::net::IpAddr;
 
+use crate::domain::hostname::RecordName;
 use crate::domain::record::{GroupMember, RecordType};
 use crate::domain::signed::SignedFormatError;
+use crate::domain::value::TxtValue;
 use crate::error::Error;
 
 /// A successful `set`.
@@ -34,6 +36,19 @@ pub struct HostList {
     /// The members, sorted by host name then type; the caller's own record
     /// is among them.
     pub members: Vec<GroupMember>,
+}
+
+/// What a challenge request left at the challenge name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChallengeOutcome {
+    /// The challenge name (`_acme-challenge.<host>.`).
+    pub name: RecordName,
+    /// The values it now holds, oldest first (none: the RRset is gone).
+    pub values: Vec<TxtValue>,
+    /// False when the request changed nothing (a value present already, or
+    /// a cleanup of one that is not there): no DNS call was made.
+    pub changed: bool,
 }
 
 /// Which backend a [`Failure::Backend`] came from.
@@ -130,6 +145,12 @@ pub enum Failure {
     ConcurrentUpdate {
         /// The host name as sent, with a trailing dot.
         hostname: String,
+    },
+    /// A DNS UPDATE asked to change what its key may not change, or in a
+    /// way the record cannot hold (new; RFC 2136's REFUSED).
+    OutOfScope {
+        /// What was asked, and what the key may do instead.
+        reason: String,
     },
     /// A backend failed (new); the request may or may not be retried.
     Backend {

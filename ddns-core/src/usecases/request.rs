@@ -10,6 +10,7 @@ use crate::domain::auth::HashToken;
 use crate::domain::hostname::SentName;
 use crate::domain::secret::SharedSecret;
 use crate::domain::signed::ParsedProof;
+use crate::domain::value::TxtValue;
 
 /// How a request proves it may use a record.
 #[derive(Clone)]
@@ -24,6 +25,10 @@ pub enum Credential {
     /// A signed request's proof (`docs/PROTOCOL.md` section 7), over the
     /// mode, the name and the address.
     Signed(ParsedProof),
+    /// A DNS UPDATE signed with the record's own TSIG key, whose MAC and
+    /// time the transport verified with this secret. Counts as signed
+    /// (`require_signed` accepts it) and vouches for any public address.
+    Tsig(SharedSecret),
 }
 
 impl fmt::Debug for Credential {
@@ -32,6 +37,7 @@ impl fmt::Debug for Credential {
             Self::Token(_) => f.write_str("Token([REDACTED])"),
             Self::Password(_) => f.write_str("Password([REDACTED])"),
             Self::Signed(proof) => write!(f, "Signed(timestamp {})", proof.timestamp),
+            Self::Tsig(_) => f.write_str("Tsig([REDACTED])"),
         }
     }
 }
@@ -91,5 +97,64 @@ impl ListHostsRequest {
             credential,
             source,
         }
+    }
+}
+
+/// What a challenge request does to the TXT values at
+/// `_acme-challenge.<host>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChallengeChange {
+    /// Adds a value (nothing when it is there already); past the cap, the
+    /// oldest values go.
+    Present(TxtValue),
+    /// Removes a value (nothing when it is not there).
+    Cleanup(TxtValue),
+    /// Makes the name hold exactly these values, oldest first (an RFC 2136
+    /// UPDATE's result); none removes the RRset.
+    Replace(Vec<TxtValue>),
+}
+
+/// An ACME DNS-01 request: change the challenge values of `host`'s
+/// `_acme-challenge` name, with the credential of `host`'s own record.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ChallengeRequest {
+    /// The host name as sent (the record's name, not the challenge name).
+    pub host: SentName,
+    /// The proof: the credential of the host's A record (or of its AAAA
+    /// record when it has no A record, or the A record's does not match).
+    pub credential: Credential,
+    /// What to do.
+    pub change: ChallengeChange,
+    /// Keep at most this many values (fewer than the service's cap; the
+    /// acme-dns API keeps two).
+    pub keep: Option<usize>,
+    /// The requester's public source address.
+    pub source: IpAddr,
+}
+
+impl ChallengeRequest {
+    /// A request to `change` the challenge values of `host`.
+    pub fn new(
+        host: SentName,
+        credential: Credential,
+        change: ChallengeChange,
+        source: IpAddr,
+    ) -> Self {
+        Self {
+            host,
+            credential,
+            change,
+            keep: None,
+            source,
+        }
+    }
+
+    /// Keeps at most `keep` values (at least one) after this change.
+    #[must_use]
+    pub fn keeping(mut self, keep: usize) -> Self {
+        self.keep = Some(keep.max(1));
+        self
     }
 }

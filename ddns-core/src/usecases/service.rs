@@ -54,12 +54,18 @@
 //! after the interval. A recheck interval of zero reproduces the original,
 //! which read DNS on every `set`.
 
+mod acme;
+mod update;
+
+pub use update::{DnsUpdateRequest, RrsetUpdate};
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use crate::domain::challenge::ChallengeRules;
 use crate::domain::hostname::{RecordName, SentName};
 use crate::domain::policy::{AddressAuthority, AddressRefusal, check_address, check_lock};
 use crate::domain::record::{
@@ -163,6 +169,7 @@ pub struct DdnsService {
     access: Arc<AccessBuffer>,
     budget: Option<Arc<dyn HostBudget>>,
     turns: RecordLocks,
+    challenge: ChallengeRules,
 }
 
 /// Builds a [`DdnsService`]; see [`DdnsService::builder`].
@@ -178,6 +185,7 @@ pub struct DdnsServiceBuilder {
     provider_timeout: Duration,
     access_delay: Duration,
     budget: Option<Arc<dyn HostBudget>>,
+    challenge: ChallengeRules,
 }
 
 impl DdnsServiceBuilder {
@@ -262,6 +270,14 @@ impl DdnsServiceBuilder {
         self
     }
 
+    /// Sets the rules of ACME challenge values (default
+    /// [`ChallengeRules::default`]: TTL 60 s, 8 values, 3 hours).
+    #[must_use]
+    pub fn with_challenge_rules(mut self, rules: ChallengeRules) -> Self {
+        self.challenge = rules;
+        self
+    }
+
     /// The service.
     pub fn build(self) -> DdnsService {
         DdnsService {
@@ -278,6 +294,7 @@ impl DdnsServiceBuilder {
             access: Arc::new(AccessBuffer::default()),
             budget: self.budget,
             turns: RecordLocks::default(),
+            challenge: self.challenge,
         }
     }
 }
@@ -313,6 +330,7 @@ impl DdnsService {
             provider_timeout: DEFAULT_PROVIDER_TIMEOUT,
             access_delay: Duration::ZERO,
             budget: None,
+            challenge: ChallengeRules::default(),
         }
     }
 
@@ -348,7 +366,7 @@ impl DdnsService {
         let source = request.source.to_canonical();
         let target = request.address.map_or(source, |a| a.to_canonical());
         let authority = match request.credential {
-            Credential::Password(_) => AddressAuthority::AnyPublic,
+            Credential::Password(_) | Credential::Tsig(_) => AddressAuthority::AnyPublic,
             _ => AddressAuthority::SourceOnly,
         };
         let proof = Proof {
@@ -634,6 +652,14 @@ impl DdnsService {
                     }
                     Err(crate::error::Error::NotFound { .. }) => return Err(not_configured()),
                     Err(e) => return Err(Failure::store(e)),
+                }
+                true
+            }
+            // The transport checked the MAC with the key of this secret;
+            // the record must still hold it (a rotation in between fails).
+            Credential::Tsig(used) => {
+                if used != secret {
+                    return Err(Failure::SignatureMismatch);
                 }
                 true
             }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use ddns_aws::{DynamoDbStore, Route53Provider};
 use ddns_core::protocols::HttpResponse;
+use ddns_core::protocols::acme::{AcmeApi, MAX_BODY_BYTES};
 use ddns_core::protocols::dyndns2::Dyndns2Api;
 use ddns_core::protocols::endpoint::{Endpoint, EndpointAnswer, EndpointRequest};
 use ddns_core::protocols::seed::{self, ApiKeys, SeedApi};
@@ -112,6 +113,14 @@ pub async fn handle(api: &LambdaApi, request: Request) -> Response<Body> {
         ));
     };
     let query = query_string(&request);
+    let body: &[u8] = request.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        let mut response = Response::new(Body::Text(format!(
+            "the body must be at most {MAX_BODY_BYTES} bytes\n"
+        )));
+        *response.status_mut() = lambda_http::http::StatusCode::PAYLOAD_TOO_LARGE;
+        return response;
+    }
     let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
     let endpoint_request = EndpointRequest::new(
         request.method().as_str(),
@@ -120,7 +129,9 @@ pub async fn handle(api: &LambdaApi, request: Request) -> Response<Body> {
         source,
     )
     .with_authorization(header("authorization"))
-    .with_api_key(header("x-api-key"));
+    .with_api_key(header("x-api-key"))
+    .with_api_user(header("x-api-user"))
+    .with_body(body);
     let answer = api.endpoint.handle(endpoint_request).await;
     api.log_answer(source, &answer);
     to_lambda(answer.into_response())
@@ -295,8 +306,9 @@ pub fn api_over(
     Ok(LambdaApi {
         endpoint: Endpoint::new(
             SeedApi::new(service.clone(), config.api_keys),
-            Dyndns2Api::new(service),
-        ),
+            Dyndns2Api::new(service.clone()),
+        )
+        .with_acme(AcmeApi::new(service)),
         log: Arc::new(|line| eprintln!("{line}")),
     })
 }

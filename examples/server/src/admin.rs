@@ -415,3 +415,63 @@ pub async fn token(
     )?;
     Ok(())
 }
+
+/// `acme-settings`: the ACME clients' settings for `hostname`
+/// ([`crate::acme_settings`]), with the secret of its A record (or of its
+/// AAAA record when it has none).
+///
+/// # Errors
+///
+/// [`AdminError::Input`] when the host has no record or lies in no zone.
+pub async fn acme_settings(
+    store: &dyn RecordStore,
+    config: &ValidConfig,
+    hostname: &str,
+    api_url: Option<String>,
+    dns_server: Option<std::net::SocketAddr>,
+    out: &mut dyn Write,
+) -> Result<(), AdminError> {
+    let host =
+        Hostname::parse(hostname).map_err(|e| AdminError::Input(format!("{hostname:?}: {e}")))?;
+    let mut secret = None;
+    for record_type in RecordType::ADDRESSES {
+        if let Some(record) = store
+            .get(&RecordKey::new(host.clone(), record_type))
+            .await?
+        {
+            secret = Some(record.config.shared_secret);
+            break;
+        }
+    }
+    let secret = secret.ok_or_else(|| {
+        AdminError::Input(format!(
+            "{host} has no A or AAAA record; add it first with `ddns-server add {host}`"
+        ))
+    })?;
+    let zone = config
+        .zones
+        .iter()
+        .filter(|z| host.is_in_zone(&z.name))
+        .max_by_key(|z| z.name.label_count())
+        .ok_or_else(|| AdminError::Input(format!("{host} lies in no zone served")))?;
+    let embedded = matches!(zone.provider, crate::settings::ProviderSpec::Embedded);
+    let api_url = match api_url {
+        Some(url) => url,
+        None => config
+            .http
+            .listen
+            .first()
+            .map(|addr| format!("http://{addr}"))
+            .ok_or_else(|| AdminError::Input("no http.listen address; pass --api-url".into()))?,
+    };
+    let dns = dns_server.or_else(|| config.dns.listen.first().copied());
+    let text = crate::acme_settings::render(&crate::acme_settings::Target {
+        host: &host,
+        zone: &zone.name,
+        secret: &secret,
+        api_url: &api_url,
+        dns: dns.filter(|_| embedded),
+    });
+    out.write_all(text.as_bytes())?;
+    Ok(())
+}

@@ -5,10 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ddns_authoritative::{DnsServer, ZoneData};
+use ddns_authoritative::{DnsServer, DnsUpdates, ZoneData};
 use ddns_core::admin::RecordAdmin;
 use ddns_core::cache::CachedStore;
 use ddns_core::coalesce::CoalescingProvider;
+use ddns_core::protocols::acme::AcmeApi;
 use ddns_core::protocols::dyndns2::Dyndns2Api;
 use ddns_core::protocols::endpoint::Endpoint;
 use ddns_core::protocols::forwarded::TrustedProxies;
@@ -29,6 +30,34 @@ use crate::limits::{CLEAN_EVERY, Limits};
 use crate::metrics::Metrics;
 use crate::settings::{ProviderSpec, ValidConfig};
 use crate::tls::TlsCertificates;
+
+/// How often challenge values nobody cleaned up are looked for: a quarter
+/// of their maximum age, between 1 s and 10 minutes (each round reads the
+/// whole store).
+fn sweep_interval(max_age: Duration) -> Duration {
+    (max_age / 4).clamp(Duration::from_secs(1), Duration::from_secs(600))
+}
+
+/// Removes expired challenge values at start and then every `every`,
+/// until `stopped` changes.
+async fn expire_challenges(
+    service: Arc<DdnsService>,
+    every: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            _ = ticks.tick() => match service.expire_challenges().await {
+                Ok(0) => {}
+                Ok(removed) => info!(removed, "expired ACME challenge values removed"),
+                Err(e) => tracing::warn!(error = %e, "expired ACME challenge values could not be looked for"),
+            },
+        }
+    }
+}
 
 /// How long shutdown waits for requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -104,8 +133,8 @@ impl RunningServer {
             .map_err(backend("reading the store"))?;
         check_records_in_zones(&records, &config)?;
         let providers = Providers::build(&config).await?;
-        let dns = if providers.embedded.is_empty() {
-            None
+        let embedded_zones: Vec<Arc<ZoneData>> = if providers.embedded.is_empty() {
+            Vec::new()
         } else {
             let published = providers.publish(&records, &config);
             let zones: Vec<Arc<ZoneData>> = providers
@@ -113,15 +142,12 @@ impl RunningServer {
                 .iter()
                 .map(|(data, _)| data.clone())
                 .collect();
-            let dns = DnsServer::bind_zones(&config.dns.listen, &zones, config.dns.tcp)
-                .await
-                .map_err(backend("dns.listen"))?;
             info!(
                 published,
                 zones = zones.len(),
                 "embedded DNS loaded from the store"
             );
-            Some(dns)
+            zones
         };
 
         let settings = config.service;
@@ -139,6 +165,9 @@ impl RunningServer {
         if let Some(budget) = limits.as_ref().and_then(|l| l.host_budget()) {
             builder = builder.with_host_budget(budget);
         }
+        if let Some(rules) = config.acme {
+            builder = builder.with_challenge_rules(rules);
+        }
         let service = Arc::new(
             builder
                 .with_zones(zones.clone())
@@ -148,12 +177,34 @@ impl RunningServer {
                 .with_access_write_delay(settings.access_write_delay)
                 .build(),
         );
+        let dns = if embedded_zones.is_empty() {
+            None
+        } else {
+            let updates = config
+                .dns
+                .updates
+                .then(|| DnsUpdates::new(service.clone()).with_fudge(config.dns.tsig_fudge));
+            Some(
+                DnsServer::bind_zones_with_updates(
+                    &config.dns.listen,
+                    &embedded_zones,
+                    config.dns.tcp,
+                    updates,
+                )
+                .await
+                .map_err(backend("dns.listen"))?,
+            )
+        };
         let admin = RecordAdmin::new(cached_store, batched, zones);
+        let mut endpoint = Endpoint::new(
+            SeedApi::new(service.clone(), ApiKeys::new(config.http.api_keys.clone())),
+            Dyndns2Api::new(service.clone()),
+        );
+        if config.acme.is_some() {
+            endpoint = endpoint.with_acme(AcmeApi::new(service.clone()));
+        }
         let state = Arc::new(HttpState {
-            endpoint: Endpoint::new(
-                SeedApi::new(service.clone(), ApiKeys::new(config.http.api_keys.clone())),
-                Dyndns2Api::new(service.clone()),
-            ),
+            endpoint,
             proxies: TrustedProxies::new(config.http.trusted_proxies.clone()),
             metrics: Arc::new(Metrics::new()),
             health: HealthCheck::new(
@@ -265,6 +316,13 @@ impl RunningServer {
                     }
                 }
             });
+        }
+        if let Some(rules) = config.acme {
+            loops.spawn(expire_challenges(
+                service.clone(),
+                sweep_interval(rules.max_age()),
+                stopped.clone(),
+            ));
         }
         #[cfg(unix)]
         if let Some(path) = &config.control_socket {

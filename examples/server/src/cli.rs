@@ -88,6 +88,20 @@ pub enum Command {
     /// Set or delete TXT records.
     #[command(subcommand)]
     Txt(TxtCommand),
+    /// Print ready-to-paste ACME DNS-01 settings for a host (lego, certbot,
+    /// acme.sh, acme-dns clients, nsupdate), with its record's secret.
+    AcmeSettings {
+        /// The host name.
+        hostname: String,
+        /// The API's base URL as clients reach it (default: the first
+        /// `http.listen` address).
+        #[arg(long)]
+        api_url: Option<String>,
+        /// The embedded DNS as clients reach it (default: the first
+        /// `dns.listen` address).
+        #[arg(long)]
+        dns_server: Option<SocketAddr>,
+    },
     /// Print the hash a client would send for a host from an address.
     Token {
         /// The host name, as the client sends it.

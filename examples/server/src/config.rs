@@ -17,6 +17,8 @@
 //! listen = ["127.0.0.1:5353"]      # embedded authoritative DNS, UDP and TCP
 //! tcp_max_connections = 256        # DNS-over-TCP connections at once
 //! tcp_idle_timeout_secs = 10       # an idle DNS TCP connection is closed
+//! updates = true                   # RFC 2136 UPDATE with each record's own TSIG key
+//! tsig_fudge_secs = 300            # accepted clock skew of TSIG-signed messages
 //!
 //! [zone]                         # one zone; for several, [[zones]] below
 //! name = "example.com"
@@ -29,6 +31,12 @@
 //! record_cache_ttl_ms = 1000       # reuse records read from the store
 //! signed_window_secs = 300         # accepted clock skew of signed requests
 //! provider_timeout_ms = 10000      # a DNS backend call taking longer fails
+//!
+//! [acme]                         # ACME DNS-01: lego httpreq, acme-dns
+//! enabled = true                   # a host's secret may set _acme-challenge.HOST TXT
+//! ttl_secs = 60                    # TTL of challenge values
+//! max_values = 8                   # values per name at once; the oldest go
+//! max_age_secs = 10800             # values nobody cleaned up are removed
 //!
 //! [limits]
 //! per_source_per_minute = 120      # token buckets per address and host
@@ -136,6 +144,9 @@ pub struct Config {
     /// Tuning of the use cases.
     #[serde(default)]
     pub service: ServiceSection,
+    /// ACME DNS-01 challenges.
+    #[serde(default)]
+    pub acme: AcmeSection,
     /// HTTPS listeners and their certificate; none by default.
     #[serde(default)]
     pub tls: Option<crate::tls::TlsConfig>,
@@ -237,6 +248,13 @@ pub struct DnsConfig {
     /// Seconds a DNS TCP connection may stay idle before it is closed.
     #[serde(default = "default_dns_tcp_idle")]
     pub tcp_idle_timeout_secs: u64,
+    /// Whether RFC 2136 UPDATE signed with a record's own TSIG key (named
+    /// after its host, its secret the record's) is accepted.
+    #[serde(default = "default_true")]
+    pub updates: bool,
+    /// Seconds a TSIG-signed message's time may be from the server's.
+    #[serde(default = "default_tsig_fudge")]
+    pub tsig_fudge_secs: u16,
 }
 
 impl Default for DnsConfig {
@@ -245,8 +263,14 @@ impl Default for DnsConfig {
             listen: default_dns_listen(),
             tcp_max_connections: default_dns_tcp_max(),
             tcp_idle_timeout_secs: default_dns_tcp_idle(),
+            updates: true,
+            tsig_fudge_secs: default_tsig_fudge(),
         }
     }
+}
+
+fn default_tsig_fudge() -> u16 {
+    ddns_authoritative::DEFAULT_TSIG_FUDGE
 }
 
 /// `[zone]`, or one entry of `[[zones]]`.
@@ -323,6 +347,53 @@ impl Default for ServiceSection {
             provider_timeout_ms: default_provider_timeout(),
         }
     }
+}
+
+/// `[acme]`: ACME DNS-01 challenge values at `_acme-challenge.<host>`,
+/// set with the host's own credential.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeSection {
+    /// Whether the ACME interfaces (lego httpreq, acme-dns) are served.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// TTL of challenge TXT records, in seconds.
+    #[serde(default = "default_acme_ttl")]
+    pub ttl_secs: u32,
+    /// Values one challenge name holds at once; past it the oldest go.
+    #[serde(default = "default_acme_max_values")]
+    pub max_values: usize,
+    /// Seconds after a name's last change when values nobody cleaned up
+    /// are removed.
+    #[serde(default = "default_acme_max_age")]
+    pub max_age_secs: u64,
+}
+
+impl Default for AcmeSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ttl_secs: default_acme_ttl(),
+            max_values: default_acme_max_values(),
+            max_age_secs: default_acme_max_age(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_acme_ttl() -> u32 {
+    ddns_core::challenge::DEFAULT_CHALLENGE_TTL
+}
+
+fn default_acme_max_values() -> usize {
+    ddns_core::challenge::DEFAULT_CHALLENGE_MAX_VALUES
+}
+
+fn default_acme_max_age() -> u64 {
+    ddns_core::challenge::DEFAULT_CHALLENGE_MAX_AGE.as_secs()
 }
 
 /// `[store]`: where records live.

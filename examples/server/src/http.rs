@@ -18,12 +18,13 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ddns_core::Failure;
 use ddns_core::protocols::HttpResponse;
+use ddns_core::protocols::acme::{AcmeRoute, MAX_BODY_BYTES};
 use ddns_core::protocols::endpoint::{
     Endpoint, EndpointAnswer, EndpointRequest, Route, refuse_method,
 };
 use ddns_core::protocols::forwarded::TrustedProxies;
 use ddns_core::protocols::seed;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
@@ -115,7 +116,12 @@ async fn handle(
             "URI too long\n",
         ));
     }
-    if let Some(refused) = refuse_method(req.method().as_str()) {
+    let acme = state
+        .endpoint
+        .acme_route(req.method().as_str(), req.uri().path());
+    if acme.is_none()
+        && let Some(refused) = refuse_method(req.method().as_str())
+    {
         return Ok(from_codec(refused));
     }
     let path = req.uri().path();
@@ -140,7 +146,7 @@ async fn handle(
             state.metrics.render(),
         ),
         _ if role == Role::Admin => not_found(),
-        _ => api(&state, peer, &req).await,
+        _ => api(&state, peer, acme, req).await,
     })
 }
 
@@ -160,25 +166,44 @@ fn source_of(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> Ip
 
 /// The seed API and dyndns2, through the core's endpoint: rate limits
 /// first, then the request within its deadline, then metrics and logs.
-async fn api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> Reply {
+async fn api(
+    state: &HttpState,
+    peer: SocketAddr,
+    acme: Option<AcmeRoute>,
+    req: Request<Incoming>,
+) -> Reply {
     let started = Instant::now();
-    let source = source_of(state, peer, req);
-    let path = req.uri().path();
+    let source = source_of(state, peer, &req);
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
     let route = Route::of(path);
-    let query = req.uri().query().unwrap_or("");
+    let query = parts.uri.query().unwrap_or("");
     if let Some(Err(limited)) = state.limits.as_ref().map(|l| l.admit(source)) {
-        let mode = match route {
-            Route::Dyndns2 => "dyndns2",
+        let mode = match (acme, route) {
+            (Some(acme), _) => acme.interface(),
+            (None, Route::Dyndns2) => "dyndns2",
             _ => seed::Mode::parse(&seed::SeedParams::from_query(query).mode).as_str(),
         };
         state.metrics.rate_limited(mode);
         info!(%source, ?limited, "rate limited");
-        return from_codec(route.rate_limited(limited.message()));
+        return from_codec(match acme {
+            Some(acme) => acme.rate_limited(),
+            None => route.rate_limited(limited.message()),
+        });
     }
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let request = EndpointRequest::new(req.method().as_str(), path, query, source)
+    let body = match acme {
+        Some(_) => match read_body(body, state.request_timeout).await {
+            Ok(body) => body,
+            Err(refusal) => return refusal,
+        },
+        None => Bytes::new(),
+    };
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let request = EndpointRequest::new(parts.method.as_str(), path, query, source)
         .with_authorization(header("authorization"))
-        .with_api_key(header("x-api-key"));
+        .with_api_key(header("x-api-key"))
+        .with_api_user(header("x-api-user"))
+        .with_body(&body);
     let Ok(answer) =
         tokio::time::timeout(state.request_timeout, state.endpoint.handle(request)).await
     else {
@@ -198,6 +223,24 @@ async fn api(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> Re
 
 /// Logs the answer: one line per failure the operator must see (with its
 /// causes), then the outcome.
+/// Reads a request body of at most [`MAX_BODY_BYTES`] within `limit`.
+async fn read_body(body: Incoming, limit: Duration) -> Result<Bytes, Reply> {
+    let limited = Limited::new(body, MAX_BODY_BYTES);
+    match tokio::time::timeout(limit, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(_)) => Err(reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "text/plain",
+            format!("the body must be at most {MAX_BODY_BYTES} bytes\n"),
+        )),
+        Err(_) => Err(reply(
+            StatusCode::REQUEST_TIMEOUT,
+            "text/plain",
+            "the body did not arrive in time\n",
+        )),
+    }
+}
+
 fn log_answer(source: IpAddr, answer: &EndpointAnswer, elapsed: Duration) {
     let mode = answer.mode();
     let micros = elapsed.as_micros();
@@ -220,6 +263,12 @@ fn log_answer(source: IpAddr, answer: &EndpointAnswer, elapsed: Duration) {
         EndpointAnswer::Dyndns2(dyndns2) => {
             info!(%source, mode, status, micros, outcome = dyndns2.code, changes = dyndns2.changes, "answered");
         }
+        EndpointAnswer::Acme(acme) => match &acme.failure {
+            Some(failure) => {
+                info!(%source, mode, status, micros, outcome = failure_kind(failure), "refused");
+            }
+            None => info!(%source, mode, status, micros, changed = acme.changed, "answered"),
+        },
         _ => info!(%source, mode, status, micros, "refused"),
     }
 }

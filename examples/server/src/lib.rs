@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod acme_settings;
 pub mod admin;
 pub mod app;
 mod backends;

@@ -96,6 +96,21 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let socket = config.control_socket.as_deref();
             admin::remove(&admin, socket, &name, Types::Txt, &mut out, &mut warnings).await?
         }
+        Command::AcmeSettings {
+            hostname,
+            api_url,
+            dns_server,
+        } => {
+            admin::acme_settings(
+                store.as_ref(),
+                &config,
+                &hostname,
+                api_url,
+                dns_server,
+                &mut out,
+            )
+            .await?
+        }
         Command::Token {
             hostname,
             ip,

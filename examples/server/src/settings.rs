@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ddns_authoritative::TcpLimits;
+use ddns_core::challenge::ChallengeRules;
 use ddns_core::{Hostname, Zone, Zones};
 use ddns_rfc2136::{TsigAlgorithmName, TsigKey};
 use ipnet::IpNet;
@@ -32,6 +33,8 @@ pub struct ValidConfig {
     pub dns: DnsSettings,
     /// Tuning of the use cases.
     pub service: ServiceSettings,
+    /// ACME challenge rules; `None` when `[acme] enabled = false`.
+    pub acme: Option<ChallengeRules>,
     /// HTTPS listeners and their certificate.
     pub tls: Option<TlsConfig>,
     /// Rate limits of the HTTP side.
@@ -126,6 +129,10 @@ pub struct DnsSettings {
     pub listen: Vec<SocketAddr>,
     /// Bounds on DNS-over-TCP connections.
     pub tcp: TcpLimits,
+    /// Whether RFC 2136 UPDATE with the records' own TSIG keys is served.
+    pub updates: bool,
+    /// The TSIG fudge, in seconds.
+    pub tsig_fudge: u16,
 }
 
 /// `[service]`, resolved.
@@ -255,6 +262,12 @@ impl Config {
             at_least_one(setting, u64::try_from(value).unwrap_or(u64::MAX))?;
         }
         at_least_one("dns.tcp_idle_timeout_secs", self.dns.tcp_idle_timeout_secs)?;
+        at_least_one("acme.ttl_secs", u64::from(self.acme.ttl_secs))?;
+        at_least_one(
+            "acme.max_values",
+            u64::try_from(self.acme.max_values).unwrap_or(u64::MAX),
+        )?;
+        at_least_one("acme.max_age_secs", self.acme.max_age_secs)?;
         if let Some(admin) = &self.admin_http
             && admin.listen.is_empty()
         {
@@ -305,6 +318,8 @@ impl Config {
                     self.dns.tcp_max_connections,
                     Duration::from_secs(self.dns.tcp_idle_timeout_secs),
                 ),
+                updates: self.dns.updates,
+                tsig_fudge: self.dns.tsig_fudge_secs,
             },
             service: ServiceSettings {
                 recheck_interval: Duration::from_secs(service.recheck_interval_secs),
@@ -314,6 +329,12 @@ impl Config {
                 signed_window: Duration::from_secs(service.signed_window_secs),
                 provider_timeout: Duration::from_millis(service.provider_timeout_ms),
             },
+            acme: self.acme.enabled.then(|| {
+                ChallengeRules::default()
+                    .with_ttl(self.acme.ttl_secs)
+                    .with_max_values(self.acme.max_values)
+                    .with_max_age(Duration::from_secs(self.acme.max_age_secs))
+            }),
             tls: self.tls.clone(),
             limits: self.limits.clone(),
             store: self.store.clone(),

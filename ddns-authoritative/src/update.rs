@@ -1,0 +1,360 @@
+//! Inbound RFC 2136 UPDATE on the embedded DNS, signed with TSIG (RFC
+//! 8945), for the records' own keys.
+//!
+//! [`DnsUpdates`] finds the key of a TSIG-signed message (the record of
+//! the host the key is named after, [`DdnsService::update_key`]), checks
+//! the MAC and the time, evaluates the prerequisites against the zone as
+//! it is served (RFC 2136 section 3.2), works out the RRsets the update
+//! section leaves (section 3.4) and hands them to
+//! [`DdnsService::dns_update`], which decides what the key may change and
+//! changes it through the same store and provider as HTTP requests.
+//! Answers: REFUSED for an unsigned message or a change outside the key's
+//! scope; NOTAUTH with TSIG error BADKEY (unsigned) for an unknown key or
+//! algorithm, BADSIG (unsigned) for a wrong MAC, BADTIME (signed) for a
+//! time outside the fudge; the prerequisite codes of section 3.2.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ddns_core::{
+    DdnsService, DnsUpdateRequest, Failure, Hostname, RecordKey, RecordName, RecordValue,
+    RrsetUpdate, SharedSecret, hickory,
+};
+use hickory_server::proto::op::ResponseCode;
+use hickory_server::proto::rr::rdata::tsig::{TsigAlgorithm, TsigError};
+use hickory_server::proto::rr::{
+    DNSClass, LowerName, RData, Record, RecordType, TSigResponseContext, TSigner,
+};
+use hickory_server::server::Request;
+use tracing::info;
+
+use crate::data::ZoneData;
+
+/// Default TSIG fudge: how far a message's signing time may be from the
+/// server's clock, in seconds (RFC 8945 recommends 300).
+pub const DEFAULT_TSIG_FUDGE: u16 = 300;
+
+/// Dynamic updates on the embedded DNS with the records' own TSIG keys.
+///
+/// A record `HOST`'s key is named `HOST.`, uses hmac-sha256 or
+/// hmac-sha512, and its secret is the record's shared secret
+/// (`printf %s "$SECRET" | base64` prints it in base64). It may change the
+/// host's own A and AAAA records and the TXT values at
+/// `_acme-challenge.HOST`. hmac-md5 is not offered: hickory's TSIG has no
+/// MD5, and such keys are answered BADKEY.
+#[derive(Debug, Clone)]
+pub struct DnsUpdates {
+    service: Arc<DdnsService>,
+    fudge: u16,
+}
+
+/// A message whose key and MAC checked out.
+pub(crate) struct Verified {
+    host: Hostname,
+    secret: SharedSecret,
+    pub(crate) context: TSigResponseContext,
+}
+
+/// Why a message is answered with an error: its code, and the TSIG
+/// context of the answer (none for an unsigned message).
+pub(crate) type Refusal = (ResponseCode, Option<TSigResponseContext>);
+
+impl DnsUpdates {
+    /// Updates decided by `service`.
+    pub fn new(service: Arc<DdnsService>) -> Self {
+        Self {
+            service,
+            fudge: DEFAULT_TSIG_FUDGE,
+        }
+    }
+
+    /// Sets the TSIG fudge in seconds (default [`DEFAULT_TSIG_FUDGE`]).
+    #[must_use]
+    pub fn with_fudge(mut self, fudge: u16) -> Self {
+        self.fudge = fudge;
+        self
+    }
+
+    /// Checks a message's TSIG: the key, the MAC and the time. `now` is
+    /// the server's time in Unix seconds.
+    pub(crate) async fn verify(&self, request: &Request, now: u64) -> Result<Verified, Refusal> {
+        let Some(tsig) = request.signature.as_deref() else {
+            return Err((ResponseCode::Refused, None));
+        };
+        let id = request.metadata.id;
+        let unknown = || {
+            Err((
+                ResponseCode::NotAuth,
+                Some(TSigResponseContext::unknown_key(id, now, tsig.name.clone())),
+            ))
+        };
+        let algorithm = tsig.data.algorithm.clone();
+        if !matches!(
+            algorithm,
+            TsigAlgorithm::HmacSha256 | TsigAlgorithm::HmacSha512
+        ) {
+            info!(key = %tsig.name, %algorithm, "DNS message refused: TSIG algorithm not offered");
+            return unknown();
+        }
+        let Ok(host) = Hostname::parse(&tsig.name.to_ascii()) else {
+            return unknown();
+        };
+        let secret = match self.service.update_key(&host).await {
+            Ok(Some(secret)) => secret,
+            Ok(None) => {
+                info!(key = %tsig.name, "DNS message refused: no such TSIG key");
+                return unknown();
+            }
+            Err(failure) => {
+                info!(key = %tsig.name, detail = ?failure.operator_detail(), "DNS message failed: the key could not be read");
+                return Err((ResponseCode::ServFail, None));
+            }
+        };
+        let Ok(signer) = TSigner::new(
+            secret.expose_secret().as_bytes().to_vec(),
+            algorithm,
+            tsig.name.clone(),
+            self.fudge,
+        ) else {
+            return unknown();
+        };
+        let range = match signer.verify_message_byte(request.as_slice(), None, true) {
+            Ok((_, _, range)) => range,
+            Err(_) => {
+                info!(key = %tsig.name, "DNS message refused: TSIG MAC does not verify (BADSIG)");
+                return Err((
+                    ResponseCode::NotAuth,
+                    Some(TSigResponseContext::bad_signature(id, now, signer)),
+                ));
+            }
+        };
+        let mac = tsig.data.mac.clone();
+        if !range.contains(&now) {
+            info!(key = %tsig.name, "DNS message refused: TSIG time outside the fudge (BADTIME)");
+            return Err((
+                ResponseCode::NotAuth,
+                Some(TSigResponseContext::new(
+                    id,
+                    now,
+                    signer,
+                    mac,
+                    Some(TsigError::BadTime),
+                )),
+            ));
+        }
+        Ok(Verified {
+            host,
+            secret,
+            context: TSigResponseContext::new(id, now, signer, mac, None),
+        })
+    }
+
+    /// Processes an UPDATE for the zone `data`: true when something
+    /// changed.
+    pub(crate) async fn update(
+        &self,
+        data: &ZoneData,
+        request: &Request,
+        now: u64,
+    ) -> (Result<bool, ResponseCode>, Option<TSigResponseContext>) {
+        let verified = match self.verify(request, now).await {
+            Ok(verified) => verified,
+            Err((code, context)) => return (Err(code), context),
+        };
+        let context = Some(verified.context);
+        let rrsets = match check_prerequisites(data, &request.answers)
+            .and_then(|()| plan(data, &request.authorities))
+        {
+            Ok(rrsets) => rrsets,
+            Err(code) => {
+                info!(key = %verified.host, %code, "DNS UPDATE refused");
+                return (Err(code), context);
+            }
+        };
+        if rrsets.is_empty() {
+            return (Ok(false), context);
+        }
+        let source = request.src().ip();
+        let result = self
+            .service
+            .dns_update(DnsUpdateRequest::new(
+                verified.host.clone(),
+                verified.secret,
+                rrsets,
+                source,
+            ))
+            .await;
+        match result {
+            Ok(changed) => {
+                info!(key = %verified.host, %source, changed, "DNS UPDATE applied");
+                (Ok(changed > 0), context)
+            }
+            Err(failure) => {
+                let code = response_code(&failure);
+                info!(key = %verified.host, %source, %code, ?failure, "DNS UPDATE refused");
+                (Err(code), context)
+            }
+        }
+    }
+}
+
+/// The RCODE of a failure of the service.
+fn response_code(failure: &Failure) -> ResponseCode {
+    match failure {
+        Failure::Backend { .. } | Failure::ConcurrentUpdate { .. } => ResponseCode::ServFail,
+        _ => ResponseCode::Refused,
+    }
+}
+
+/// True when `rdata` is the empty data of a prerequisite or deletion.
+fn is_empty(rdata: &RData) -> bool {
+    matches!(rdata, RData::Update0(_) | RData::NULL(..))
+}
+
+/// The owner of `record` when it lies in the zone.
+fn owner(data: &ZoneData, record: &Record) -> Result<LowerName, ResponseCode> {
+    let owner = LowerName::from(&record.name);
+    if data.origin().zone_of(&owner) {
+        Ok(owner)
+    } else {
+        Err(ResponseCode::NotZone)
+    }
+}
+
+/// The managed key of `owner` and `rtype`, when the zone can hold it.
+fn managed_key(owner: &LowerName, rtype: RecordType) -> Option<RecordKey> {
+    let record_type = hickory::record_type(rtype)?;
+    let name = RecordName::parse(&owner.to_string()).ok()?;
+    RecordKey::try_new(name, record_type).ok()
+}
+
+/// RFC 2136 section 3.2: every prerequisite must hold.
+fn check_prerequisites(data: &ZoneData, prerequisites: &[Record]) -> Result<(), ResponseCode> {
+    // Value-dependent prerequisites are compared as whole RRsets.
+    let mut wanted: BTreeMap<RecordKey, Vec<RecordValue>> = BTreeMap::new();
+    for rr in prerequisites {
+        if rr.ttl != 0 {
+            return Err(ResponseCode::FormErr);
+        }
+        let owner = owner(data, rr)?;
+        let rtype = rr.record_type();
+        let in_use = || data.answer(&owner, RecordType::ANY).is_ok();
+        let exists = || data.answer(&owner, rtype).is_ok();
+        match rr.dns_class {
+            DNSClass::ANY | DNSClass::NONE if !is_empty(&rr.data) => {
+                return Err(ResponseCode::FormErr);
+            }
+            DNSClass::ANY if rtype == RecordType::ANY => {
+                if !in_use() {
+                    return Err(ResponseCode::NXDomain);
+                }
+            }
+            DNSClass::ANY => {
+                if !exists() {
+                    return Err(ResponseCode::NXRRSet);
+                }
+            }
+            DNSClass::NONE if rtype == RecordType::ANY => {
+                if in_use() {
+                    return Err(ResponseCode::YXDomain);
+                }
+            }
+            DNSClass::NONE => {
+                if exists() {
+                    return Err(ResponseCode::YXRRSet);
+                }
+            }
+            DNSClass::IN => {
+                let key = managed_key(&owner, rtype).ok_or(ResponseCode::NXRRSet)?;
+                let value = hickory::value(&rr.data, key.record_type())
+                    .and_then(Result::ok)
+                    .ok_or(ResponseCode::NXRRSet)?;
+                let values = wanted.entry(key).or_default();
+                if !values.contains(&value) {
+                    values.push(value);
+                }
+            }
+            _ => return Err(ResponseCode::FormErr),
+        }
+    }
+    for (key, values) in wanted {
+        let mut held = data.values(&key);
+        let mut values = values;
+        held.sort();
+        values.sort();
+        if held != values {
+            return Err(ResponseCode::NXRRSet);
+        }
+    }
+    Ok(())
+}
+
+/// The working values of `key`: what the zone serves until the update
+/// section changes them.
+fn values_of<'a>(
+    working: &'a mut BTreeMap<RecordKey, Vec<RecordValue>>,
+    data: &ZoneData,
+    key: RecordKey,
+) -> &'a mut Vec<RecordValue> {
+    working
+        .entry(key)
+        .or_insert_with_key(|key| data.values(key))
+}
+
+/// RFC 2136 section 3.4: the RRsets the update section leaves, starting
+/// from what the zone serves; only those that differ from it.
+fn plan(data: &ZoneData, updates: &[Record]) -> Result<Vec<RrsetUpdate>, ResponseCode> {
+    let mut working: BTreeMap<RecordKey, Vec<RecordValue>> = BTreeMap::new();
+    for rr in updates {
+        let owner = owner(data, rr)?;
+        let rtype = rr.record_type();
+        match rr.dns_class {
+            DNSClass::IN => {
+                if is_empty(&rr.data) {
+                    return Err(ResponseCode::FormErr);
+                }
+                // Only A, AAAA and TXT are managed; SOA, NS and the rest
+                // are not for dynamic updates.
+                let key = managed_key(&owner, rtype).ok_or(ResponseCode::Refused)?;
+                let value = hickory::value(&rr.data, key.record_type())
+                    .ok_or(ResponseCode::FormErr)?
+                    .map_err(|_| ResponseCode::Refused)?;
+                let values = values_of(&mut working, data, key);
+                if !values.contains(&value) {
+                    values.push(value);
+                }
+            }
+            DNSClass::ANY => {
+                if rr.ttl != 0 || !is_empty(&rr.data) {
+                    return Err(ResponseCode::FormErr);
+                }
+                let types: Vec<RecordType> = if rtype == RecordType::ANY {
+                    vec![RecordType::A, RecordType::AAAA, RecordType::TXT]
+                } else {
+                    vec![rtype]
+                };
+                for t in types {
+                    if let Some(key) = managed_key(&owner, t) {
+                        values_of(&mut working, data, key).clear();
+                    }
+                }
+            }
+            DNSClass::NONE => {
+                if rr.ttl != 0 || is_empty(&rr.data) {
+                    return Err(ResponseCode::FormErr);
+                }
+                if let Some(key) = managed_key(&owner, rtype)
+                    && let Some(Ok(value)) = hickory::value(&rr.data, key.record_type())
+                {
+                    values_of(&mut working, data, key).retain(|v| *v != value);
+                }
+            }
+            _ => return Err(ResponseCode::FormErr),
+        }
+    }
+    Ok(working
+        .into_iter()
+        .filter(|(key, values)| data.values(key) != *values)
+        .map(|(key, values)| RrsetUpdate::new(key, values))
+        .collect())
+}
