@@ -162,9 +162,7 @@ impl DnsUpdates {
             Err((code, context)) => return (Err(code), context),
         };
         let context = Some(verified.context);
-        let rrsets = match check_prerequisites(data, &request.answers)
-            .and_then(|()| plan(data, &request.authorities))
-        {
+        let rrsets = match plan_request(data, request) {
             Ok(rrsets) => rrsets,
             Err(code) => {
                 info!(key = %verified.host, %code, "DNS UPDATE refused");
@@ -196,6 +194,54 @@ impl DnsUpdates {
             }
         }
     }
+}
+
+/// What an UPDATE `message` would change in `zone`: its prerequisites
+/// evaluated against what the zone serves (RFC 2136 section 3.2) and the
+/// RRsets its update section leaves (section 3.4), only those that differ
+/// from what is served. The signature is not checked and the scope of a
+/// key not decided here ([`DnsUpdates`] does both); the server calls this
+/// after the TSIG check, and tests and the fuzz target call it on any
+/// bytes.
+///
+/// ```
+/// use ddns_authoritative::{ResponseCode, ZoneConfig, ZoneData, plan_update};
+/// use ddns_core::Hostname;
+/// let zone = ZoneData::new(ZoneConfig::new(Hostname::parse("example.com")?))?;
+/// assert_eq!(plan_update(&zone, b"not a DNS message"), Err(ResponseCode::FormErr));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// The RCODE to answer: FORMERR for a message that does not parse or is
+/// not an UPDATE of one zone, NOTAUTH for another zone, NOTZONE for a
+/// name outside it, a prerequisite's code, REFUSED for a type or value
+/// the zone does not hold.
+pub fn plan_update(zone: &ZoneData, message: &[u8]) -> Result<Vec<RrsetUpdate>, ResponseCode> {
+    let request = Request::from_bytes(
+        message.to_vec(),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        hickory_server::net::xfer::Protocol::Udp,
+    )
+    .map_err(|_| ResponseCode::FormErr)?;
+    if request.metadata.op_code != hickory_server::proto::op::OpCode::Update {
+        return Err(ResponseCode::FormErr);
+    }
+    let info = request.request_info().map_err(|_| ResponseCode::FormErr)?;
+    if info.query.query_type() != RecordType::SOA {
+        return Err(ResponseCode::FormErr);
+    }
+    if info.query.name() != zone.origin() {
+        return Err(ResponseCode::NotAuth);
+    }
+    plan_request(zone, &request)
+}
+
+/// [`plan_update`] of a parsed request.
+fn plan_request(data: &ZoneData, request: &Request) -> Result<Vec<RrsetUpdate>, ResponseCode> {
+    check_prerequisites(data, &request.answers)?;
+    plan(data, &request.authorities)
 }
 
 /// The RCODE of a failure of the service.

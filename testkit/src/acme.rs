@@ -5,6 +5,8 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
+
+use crate::tools::required;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,31 +30,11 @@ fn free_tcp_port() -> u16 {
         .port()
 }
 
-/// The path of `binary` when installed.
-pub fn installed(binary: &str) -> Option<PathBuf> {
-    ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin"]
-        .iter()
-        .map(|d| std::path::Path::new(d).join(binary))
-        .find(|p| p.exists())
-}
-
-/// Skips (returning `None`) or, under DDNS_REQUIRE_INTEGRATION=1, fails
-/// with what to install.
-pub fn missing<T>(what: &str, install: &str) -> Option<T> {
-    if std::env::var("DDNS_REQUIRE_INTEGRATION").as_deref() == Ok("1") {
-        panic!("{what} is required for this test: {install}");
-    }
-    println!("SKIPPED: {what} not installed ({install})");
-    None
-}
-
 impl Pebble {
     /// Starts pebble with DNS-01 lookups at `dns`, and waits (at most 20 s)
     /// until its HTTPS listener accepts connections.
     pub fn start(dns: SocketAddr) -> Option<Self> {
-        let Some(pebble) = installed("pebble") else {
-            return missing("pebble (the ACME test CA)", "apt-get install pebble");
-        };
+        let pebble = required("pebble", "apt-get install pebble")?;
         let dir = tempfile::tempdir().unwrap();
         let certified =
             rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])

@@ -13,6 +13,8 @@
 //!   serial, and `dig`.
 //! - [`probe`]: readiness of a DNS server by a real SOA query.
 //! - [`records`]: what a store holds for a record.
+//! - [`tools`]: the third-party programs the tests run, and what to
+//!   install when one is missing.
 //!
 //! A missing tool skips loudly, or fails with what to install when
 //! `DDNS_REQUIRE_INTEGRATION=1`.
@@ -32,3 +34,4 @@ pub mod moto;
 pub mod probe;
 pub mod records;
 pub mod servers;
+pub mod tools;

@@ -4,11 +4,12 @@
 //! fails when DDNS_REQUIRE_INTEGRATION=1.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::path::{Path, PathBuf};
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::probe::soa_answered;
+use crate::tools::{installed, missing};
 
 use base64::Engine as _;
 use ddns_core::Hostname;
@@ -23,28 +24,6 @@ pub fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).unwrap();
     base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn find(binary: &str) -> Option<PathBuf> {
-    [
-        "/usr/sbin",
-        "/usr/bin",
-        "/sbin",
-        "/bin",
-        "/usr/local/sbin",
-        "/usr/local/bin",
-    ]
-    .iter()
-    .map(|d| Path::new(d).join(binary))
-    .find(|p| p.exists())
-}
-
-fn missing(what: &str, install: &str) -> Option<DnsServer> {
-    if std::env::var("DDNS_REQUIRE_INTEGRATION").as_deref() == Ok("1") {
-        panic!("{what} is required for this test: {install}");
-    }
-    println!("SKIPPED: {what} not installed ({install})");
-    None
 }
 
 /// A port free for both UDP and TCP on 127.0.0.1.
@@ -156,7 +135,7 @@ impl DnsServer {
 
     /// BIND, if installed.
     pub fn bind() -> Option<Self> {
-        let Some(named) = find("named") else {
+        let Some(named) = installed("named") else {
             return missing("BIND (named)", "apt-get install bind9");
         };
         let Setup {
@@ -214,7 +193,7 @@ zone "{ZONE}" {{
 impl DnsServer {
     /// Knot DNS, if installed.
     pub fn knot() -> Option<Self> {
-        let Some(knotd) = find("knotd") else {
+        let Some(knotd) = installed("knotd") else {
             return missing("Knot DNS (knotd)", "apt-get install knot");
         };
         let Setup {

@@ -56,7 +56,7 @@ impl SharedSecret {
 
     /// The secret of the record's own TSIG key: the base64 of the
     /// secret's UTF-8 bytes, as `printf %s "$SECRET" | base64` prints it
-    /// (`docs/ACME.md`). Like the secret, it is not for logs.
+    /// (`docs/PROTOCOL.md` section 8). Like the secret, it is not for logs.
     ///
     /// ```
     /// use ddns_core::SharedSecret;

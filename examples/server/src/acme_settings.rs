@@ -2,7 +2,7 @@
 //! clients people already run, so that a host's owner gets a certificate
 //! for `HOST` and `*.HOST` with nothing but the record's secret.
 //!
-//! Every interface maps onto the host's own record (docs/ACME.md):
+//! Every interface maps onto the host's own record (`docs/PROTOCOL.md` section 8):
 //!
 //! - RFC 2136 with TSIG at the embedded DNS: key name `HOST.`, algorithm
 //!   hmac-sha256, key secret `base64(secret)`;

@@ -25,17 +25,7 @@ use hickory_net::proto::rr::RecordType as Rt;
 const SECRET: &str = "client-secret-0123456789";
 
 fn tool(name: &str, package: &str) -> Option<std::path::PathBuf> {
-    let found = ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"]
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.exists());
-    if found.is_none() {
-        if std::env::var("DDNS_REQUIRE_INTEGRATION").as_deref() == Ok("1") {
-            panic!("{name} is required for this test: apt-get install {package}");
-        }
-        println!("SKIPPED: {name} not installed (apt-get install {package})");
-    }
-    found
+    ddns_testkit::tools::required(name, &format!("apt-get install {package}"))
 }
 
 async fn server(dir: &Path) -> RunningServer {

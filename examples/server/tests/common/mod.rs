@@ -39,11 +39,28 @@ impl Reply {
 /// Sends a raw request (`head` without the final blank line) and reads the
 /// whole response.
 pub async fn raw(addr: SocketAddr, head: &str) -> Reply {
+    send(addr, format!("{head}\r\n\r\n").as_bytes()).await
+}
+
+/// POST `body` to `path` with extra header lines.
+pub async fn post(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: ddns.test\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}",
+        body.len()
+    );
+    for (n, v) in headers {
+        request.push_str(&format!("\r\n{n}: {v}"));
+    }
+    request.push_str("\r\n\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    send(addr, &bytes).await
+}
+
+/// Sends `request` as it is and reads the whole response.
+async fn send(addr: SocketAddr, request: &[u8]) -> Reply {
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(format!("{head}\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
+    stream.write_all(request).await.unwrap();
     let mut bytes = Vec::new();
     stream.read_to_end(&mut bytes).await.unwrap();
     let text = String::from_utf8_lossy(&bytes).into_owned();
