@@ -53,5 +53,5 @@ pub use hickory_server::proto::op::ResponseCode;
 pub use provider::AuthoritativeProvider;
 pub use server::DnsServer;
 pub use tcp::{DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TCP_MAX_CONNECTIONS, TcpLimits};
-pub use update::{DEFAULT_TSIG_FUDGE, DnsUpdates, plan_update};
+pub use update::{DEFAULT_TSIG_FUDGE, DnsUpdates, OperatorKey, plan_update};
 pub use zone::ZoneConfig;

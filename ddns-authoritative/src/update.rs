@@ -16,17 +16,19 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use ddns_core::admin::{AdminError, RecordAdmin};
 use ddns_core::{
     DdnsService, DnsUpdateRequest, Failure, Hostname, RecordKey, RecordName, RecordValue,
-    RrsetUpdate, SharedSecret, hickory,
+    RrsetUpdate, SharedSecret, UpdateGrant, hickory,
 };
 use hickory_server::proto::op::ResponseCode;
 use hickory_server::proto::rr::rdata::tsig::{TsigAlgorithm, TsigError};
 use hickory_server::proto::rr::{
-    DNSClass, LowerName, RData, Record, RecordType, TSigResponseContext, TSigner,
+    DNSClass, LowerName, Name, RData, Record, RecordType, TSigResponseContext, TSigner,
 };
 use hickory_server::server::Request;
 use tracing::info;
+use zeroize::Zeroizing;
 
 use crate::data::ZoneData;
 
@@ -46,12 +48,124 @@ pub const DEFAULT_TSIG_FUDGE: u16 = 300;
 pub struct DnsUpdates {
     service: Arc<DdnsService>,
     fudge: u16,
+    operators: Option<Arc<Operators>>,
+}
+
+/// The operator keys and the administration their changes go through.
+#[derive(Debug)]
+struct Operators {
+    admin: RecordAdmin,
+    keys: Vec<OperatorKey>,
+}
+
+/// An operator's TSIG key from the configuration, with what it may
+/// change ([`UpdateGrant`]s, like BIND's `update-policy`): for
+/// external-dns, Kea DHCP-DDNS and the like. Its changes are the
+/// operator's ([`RecordAdmin::set_values`], [`RecordAdmin::remove`]): a
+/// name's record is made when needed, and no record's address rules apply.
+/// A key with a host's name takes the place of that host's own key.
+#[derive(Clone)]
+pub struct OperatorKey {
+    name: Name,
+    algorithm: TsigAlgorithm,
+    secret: Zeroizing<Vec<u8>>,
+    grants: Vec<UpdateGrant>,
+}
+
+impl std::fmt::Debug for OperatorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorKey")
+            .field("name", &self.name.to_string())
+            .field("algorithm", &self.algorithm.to_string())
+            .field("secret", &"[REDACTED]")
+            .field("grants", &self.grants)
+            .finish()
+    }
+}
+
+impl OperatorKey {
+    /// A key named `name` (`kea-ddns`), with `algorithm` (`hmac-sha256`,
+    /// `hmac-sha384` or `hmac-sha512`), its secret's bytes, and its grants.
+    ///
+    /// ```
+    /// use ddns_authoritative::OperatorKey;
+    /// use ddns_core::{RecordName, RecordType, UpdateGrant};
+    /// let lan = UpdateGrant::subdomain(RecordName::parse("lan.example.com")?, vec![RecordType::A]);
+    /// let key = OperatorKey::new("kea-ddns", "hmac-sha256", b"0123456789abcdef".to_vec(), vec![lan])?;
+    /// assert!(format!("{key:?}").contains("[REDACTED]"));
+    /// assert!(OperatorKey::new("kea-ddns", "hmac-md5", vec![1], vec![]).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ddns_core::Error::InvalidInput`] for a bad name, an algorithm not
+    /// offered, or an empty secret.
+    pub fn new(
+        name: &str,
+        algorithm: &str,
+        secret: Vec<u8>,
+        grants: Vec<UpdateGrant>,
+    ) -> ddns_core::Result<Self> {
+        let mut name = Name::from_ascii(name.trim()).map_err(|e| {
+            ddns_core::Error::invalid_input(format!(
+                "the TSIG key name {name:?} is not a DNS name: {e}"
+            ))
+        })?;
+        name.set_fqdn(true);
+        let algorithm = match algorithm
+            .trim()
+            .trim_end_matches('.')
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "hmac-sha256" => TsigAlgorithm::HmacSha256,
+            "hmac-sha384" => TsigAlgorithm::HmacSha384,
+            "hmac-sha512" => TsigAlgorithm::HmacSha512,
+            other => {
+                return Err(ddns_core::Error::invalid_input(format!(
+                    "the TSIG algorithm {other:?} is not offered for update keys; use hmac-sha256, hmac-sha384 or hmac-sha512"
+                )));
+            }
+        };
+        if secret.is_empty() {
+            return Err(ddns_core::Error::invalid_input(format!(
+                "the secret of TSIG key {name} is empty"
+            )));
+        }
+        Ok(Self {
+            name,
+            algorithm,
+            secret: Zeroizing::new(secret),
+            grants,
+        })
+    }
+
+    /// The key's name, fully qualified.
+    pub fn name(&self) -> String {
+        self.name.to_string()
+    }
+
+    /// True when some grant covers `key`.
+    fn permits(&self, key: &RecordKey) -> bool {
+        self.grants.iter().any(|g| g.permits(key))
+    }
+}
+
+/// Whose key signed a message.
+enum Signer {
+    /// A record's own key.
+    Record {
+        host: Hostname,
+        secret: SharedSecret,
+    },
+    /// The operator key at this index.
+    Operator(usize),
 }
 
 /// A message whose key and MAC checked out.
 pub(crate) struct Verified {
-    host: Hostname,
-    secret: SharedSecret,
+    signer: Signer,
     pub(crate) context: TSigResponseContext,
 }
 
@@ -65,7 +179,15 @@ impl DnsUpdates {
         Self {
             service,
             fudge: DEFAULT_TSIG_FUDGE,
+            operators: None,
         }
+    }
+
+    /// Accepts `keys` too, whose changes go through `admin`.
+    #[must_use]
+    pub fn with_operator_keys(mut self, admin: RecordAdmin, keys: Vec<OperatorKey>) -> Self {
+        self.operators = (!keys.is_empty()).then(|| Arc::new(Operators { admin, keys }));
+        self
     }
 
     /// Sets the TSIG fudge in seconds (default [`DEFAULT_TSIG_FUDGE`]).
@@ -89,6 +211,27 @@ impl DnsUpdates {
             ))
         };
         let algorithm = tsig.data.algorithm.clone();
+        if let Some((index, key)) = self.operators.as_ref().and_then(|operators| {
+            operators
+                .keys
+                .iter()
+                .enumerate()
+                .find(|(_, key)| key.name == tsig.name)
+        }) {
+            if key.algorithm != algorithm {
+                info!(key = %tsig.name, %algorithm, "DNS message refused: not the operator key's algorithm");
+                return unknown();
+            }
+            let Ok(signer) = TSigner::new(
+                key.secret.to_vec(),
+                algorithm,
+                tsig.name.clone(),
+                self.fudge,
+            ) else {
+                return unknown();
+            };
+            return self.check_mac(request, now, signer, Signer::Operator(index));
+        }
         if !matches!(
             algorithm,
             TsigAlgorithm::HmacSha256 | TsigAlgorithm::HmacSha512
@@ -118,13 +261,28 @@ impl DnsUpdates {
         ) else {
             return unknown();
         };
-        let range = match signer.verify_message_byte(request.as_slice(), None, true) {
+        self.check_mac(request, now, signer, Signer::Record { host, secret })
+    }
+
+    /// Checks the message's MAC and time with `tsigner`, for `signer`.
+    fn check_mac(
+        &self,
+        request: &Request,
+        now: u64,
+        tsigner: TSigner,
+        signer: Signer,
+    ) -> Result<Verified, Refusal> {
+        let id = request.metadata.id;
+        let Some(tsig) = request.signature.as_deref() else {
+            return Err((ResponseCode::Refused, None));
+        };
+        let range = match tsigner.verify_message_byte(request.as_slice(), None, true) {
             Ok((_, _, range)) => range,
             Err(_) => {
                 info!(key = %tsig.name, "DNS message refused: TSIG MAC does not verify (BADSIG)");
                 return Err((
                     ResponseCode::NotAuth,
-                    Some(TSigResponseContext::bad_signature(id, now, signer)),
+                    Some(TSigResponseContext::bad_signature(id, now, tsigner)),
                 ));
             }
         };
@@ -136,16 +294,15 @@ impl DnsUpdates {
                 Some(TSigResponseContext::new(
                     id,
                     now,
-                    signer,
+                    tsigner,
                     mac,
                     Some(TsigError::BadTime),
                 )),
             ));
         }
         Ok(Verified {
-            host,
-            secret,
-            context: TSigResponseContext::new(id, now, signer, mac, None),
+            signer,
+            context: TSigResponseContext::new(id, now, tsigner, mac, None),
         })
     }
 
@@ -165,7 +322,7 @@ impl DnsUpdates {
         let rrsets = match plan_request(data, request) {
             Ok(rrsets) => rrsets,
             Err(code) => {
-                info!(key = %verified.host, %code, "DNS UPDATE refused");
+                info!(%code, "DNS UPDATE refused");
                 return (Err(code), context);
             }
         };
@@ -173,26 +330,73 @@ impl DnsUpdates {
             return (Ok(false), context);
         }
         let source = request.src().ip();
-        let result = self
-            .service
-            .dns_update(DnsUpdateRequest::new(
-                verified.host.clone(),
-                verified.secret,
-                rrsets,
-                source,
-            ))
-            .await;
+        let result = match verified.signer {
+            Signer::Record { host, secret } => {
+                let result = self
+                    .service
+                    .dns_update(DnsUpdateRequest::new(host.clone(), secret, rrsets, source))
+                    .await
+                    .map_err(|failure| (response_code(&failure), format!("{failure:?}")));
+                (host.to_string(), result)
+            }
+            Signer::Operator(index) => match &self.operators {
+                Some(operators) => {
+                    let key = &operators.keys[index];
+                    (key.name(), operators.apply(key, rrsets).await)
+                }
+                None => (String::new(), Err((ResponseCode::ServFail, String::new()))),
+            },
+        };
         match result {
-            Ok(changed) => {
-                info!(key = %verified.host, %source, changed, "DNS UPDATE applied");
+            (key, Ok(changed)) => {
+                info!(%key, %source, changed, "DNS UPDATE applied");
                 (Ok(changed > 0), context)
             }
-            Err(failure) => {
-                let code = response_code(&failure);
-                info!(key = %verified.host, %source, %code, ?failure, "DNS UPDATE refused");
+            (key, Err((code, reason))) => {
+                info!(%key, %source, %code, reason, "DNS UPDATE refused");
                 (Err(code), context)
             }
         }
+    }
+}
+
+impl Operators {
+    /// Applies `rrsets` signed with the operator key `key`: every one
+    /// must be granted (else REFUSED, nothing changed); each is then set
+    /// or, left empty, removed with its record.
+    async fn apply(
+        &self,
+        key: &OperatorKey,
+        rrsets: Vec<RrsetUpdate>,
+    ) -> Result<usize, (ResponseCode, String)> {
+        if let Some(denied) = rrsets.iter().find(|r| !key.permits(&r.key)) {
+            return Err((
+                ResponseCode::Refused,
+                format!("the key {} has no grant for {}", key.name(), denied.key),
+            ));
+        }
+        let mut changed = 0;
+        for rrset in rrsets {
+            let result = if rrset.values.is_empty() {
+                self.admin
+                    .remove(rrset.key.name(), &[rrset.key.record_type()])
+                    .await
+            } else {
+                self.admin
+                    .set_values(rrset.key.clone(), rrset.values, rrset.ttl)
+                    .await
+            };
+            match result {
+                Ok(_) => changed += 1,
+                // Deleting what is not there changes nothing.
+                Err(AdminError::Missing { .. }) => {}
+                Err(e @ AdminError::Invalid(_)) => {
+                    return Err((ResponseCode::Refused, e.to_string()));
+                }
+                Err(e) => return Err((ResponseCode::ServFail, e.to_string())),
+            }
+        }
+        Ok(changed)
     }
 }
 
@@ -351,6 +555,7 @@ fn values_of<'a>(
 /// from what the zone serves; only those that differ from it.
 fn plan(data: &ZoneData, updates: &[Record]) -> Result<Vec<RrsetUpdate>, ResponseCode> {
     let mut working: BTreeMap<RecordKey, Vec<RecordValue>> = BTreeMap::new();
+    let mut ttls: BTreeMap<RecordKey, u32> = BTreeMap::new();
     for rr in updates {
         let owner = owner(data, rr)?;
         let rtype = rr.record_type();
@@ -365,6 +570,8 @@ fn plan(data: &ZoneData, updates: &[Record]) -> Result<Vec<RrsetUpdate>, Respons
                 let value = hickory::value(&rr.data, key.record_type())
                     .ok_or(ResponseCode::FormErr)?
                     .map_err(|_| ResponseCode::Refused)?;
+                let ttl = ttls.entry(key.clone()).or_insert(rr.ttl);
+                *ttl = (*ttl).max(rr.ttl);
                 let values = values_of(&mut working, data, key);
                 if !values.contains(&value) {
                     values.push(value);
@@ -401,6 +608,9 @@ fn plan(data: &ZoneData, updates: &[Record]) -> Result<Vec<RrsetUpdate>, Respons
     Ok(working
         .into_iter()
         .filter(|(key, values)| data.values(key) != *values)
-        .map(|(key, values)| RrsetUpdate::new(key, values))
+        .map(|(key, values)| {
+            let ttl = ttls.get(&key).copied();
+            RrsetUpdate::new(key, values).with_ttl(ttl)
+        })
         .collect())
 }

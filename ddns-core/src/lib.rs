@@ -65,6 +65,7 @@ mod usecases;
 pub use adapters::hickory;
 pub use adapters::{cache, coalesce, memory, router};
 pub use domain::auth::{HashToken, TokenFormatError};
+pub use domain::grant::{GrantScope, UpdateGrant};
 pub use domain::hostname::{
     Hostname, HostnameError, MAX_LABEL_LEN, MAX_NAME_LEN, RecordName, SentName, with_trailing_dot,
 };

@@ -428,3 +428,94 @@ async fn acme_dns_keeps_the_last_two_values_and_names_its_errors() {
     assert_eq!(health.response.status, 200);
     assert_eq!(w.values().await, vec![value(2), value(3)]);
 }
+
+fn rrset(name: &str, record_type: RecordType, values: &[&str]) -> ddns_core::RrsetUpdate {
+    let key = RecordKey::try_new(RecordName::parse(name).unwrap(), record_type).unwrap();
+    let values = values
+        .iter()
+        .map(|v| ddns_core::RecordValue::parse(record_type, v).unwrap())
+        .collect();
+    ddns_core::RrsetUpdate::new(key, values)
+}
+
+fn dns_update(rrsets: Vec<ddns_core::RrsetUpdate>) -> ddns_core::DnsUpdateRequest {
+    ddns_core::DnsUpdateRequest::new(
+        ddns_core::Hostname::parse(HOST).unwrap(),
+        SharedSecret::new(SECRET),
+        rrsets,
+        ip("127.0.0.1"),
+    )
+}
+
+#[tokio::test]
+async fn a_records_key_changes_its_address_and_challenge_only() {
+    let w = world(
+        vec![
+            Record::new(key(HOST, RecordType::A), config().with_require_signed(true)),
+            Record::new(key(OTHER, RecordType::A), config()),
+        ],
+        ChallengeRules::default(),
+    );
+    let host = ddns_core::Hostname::parse(HOST).unwrap();
+    assert!(w.service.update_key(&host).await.unwrap().is_some());
+    let nobody = ddns_core::Hostname::parse("nobody.example.com").unwrap();
+    assert!(w.service.update_key(&nobody).await.unwrap().is_none());
+
+    // The address and two challenge values, in one message; TSIG counts
+    // as signed for a record that requires it.
+    let changed = w
+        .service
+        .dns_update(dns_update(vec![
+            rrset(HOST, RecordType::A, &["198.51.100.7"]),
+            rrset(CHALLENGE, RecordType::Txt, &["\"one\"", "\"two\""]),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(changed, 2);
+    assert_eq!(
+        w.dns.rrset(&key(HOST, RecordType::A)).unwrap().addresses(),
+        [ip("198.51.100.7")]
+    );
+    assert_eq!(w.values().await.len(), 2);
+
+    // Anything outside the scope refuses the whole message.
+    for rrsets in [
+        vec![
+            rrset(HOST, RecordType::A, &["198.51.100.8"]),
+            rrset(OTHER, RecordType::A, &["198.51.100.8"]),
+        ],
+        vec![rrset("_acme-challenge.other.example.com", RecordType::Txt, &["\"x\""])],
+        vec![rrset(HOST, RecordType::Txt, &["\"x\""])],
+        vec![rrset(HOST, RecordType::A, &["198.51.100.8", "198.51.100.9"])],
+        vec![rrset(HOST, RecordType::A, &[])],
+        vec![rrset(CHALLENGE, RecordType::Txt, &["\"a\" \"b\""])],
+    ] {
+        let refused = w.service.dns_update(dns_update(rrsets.clone())).await;
+        assert!(
+            matches!(refused, Err(Failure::OutOfScope { .. })),
+            "{rrsets:?}: {refused:?}"
+        );
+    }
+    assert_eq!(
+        w.dns.rrset(&key(HOST, RecordType::A)).unwrap().addresses(),
+        [ip("198.51.100.7")]
+    );
+    assert!(w.dns.rrset(&key(OTHER, RecordType::A)).is_none());
+    // An internal address needs allow_internal, as over dyndns2.
+    let internal = w
+        .service
+        .dns_update(dns_update(vec![rrset(HOST, RecordType::A, &["10.0.0.1"])]))
+        .await;
+    assert!(
+        matches!(internal, Err(Failure::InternalNotAllowed { .. })),
+        "{internal:?}"
+    );
+    // A secret rotated since the key was looked up fails.
+    let mut stale = dns_update(vec![rrset(HOST, RecordType::A, &["198.51.100.9"])]);
+    stale.secret = SharedSecret::new("the-old-secret");
+    let rotated = w.service.dns_update(stale).await;
+    assert!(
+        matches!(rotated, Err(Failure::SignatureMismatch)),
+        "{rotated:?}"
+    );
+}

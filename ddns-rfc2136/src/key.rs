@@ -192,6 +192,12 @@ impl TsigKey {
         self.algorithm
     }
 
+    /// The secret's bytes, for a server that verifies messages signed with
+    /// the key (the embedded DNS's operator keys). Never for logs.
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.secret
+    }
+
     pub(crate) fn signer(&self) -> ddns_core::Result<TSigner> {
         TSigner::new(
             self.secret.to_vec(),

@@ -4,6 +4,7 @@
 
 pub(crate) mod auth;
 pub mod challenge;
+pub(crate) mod grant;
 pub(crate) mod hostname;
 pub mod policy;
 pub(crate) mod record;

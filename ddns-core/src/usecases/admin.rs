@@ -523,16 +523,34 @@ impl RecordAdmin {
         values: Vec<TxtValue>,
         ttl: Option<u32>,
     ) -> Result<Changed, AdminError> {
+        let key = RecordKey::txt(name.clone());
+        self.set_values(key, values.into_iter().map(RecordValue::Txt).collect(), ttl)
+            .await
+    }
+
+    /// Makes the RRset `key` hold exactly `values` (of its type), creating
+    /// its record when needed (with a random secret that is never shown),
+    /// as [`RecordAdmin::set_txt`] does for TXT. What an operator's TSIG
+    /// key changes goes through here: the operator's authority, so no
+    /// address rule of the record applies.
+    ///
+    /// # Errors
+    ///
+    /// As [`RecordAdmin::set_txt`].
+    pub async fn set_values(
+        &self,
+        key: RecordKey,
+        values: Vec<RecordValue>,
+        ttl: Option<u32>,
+    ) -> Result<Changed, AdminError> {
         let zone_ttl = self
             .zones
-            .require(name)
+            .require(key.name())
             .map_err(|e| AdminError::Invalid(invalid_message(e)))?
             .default_ttl();
         if let Some(ttl) = ttl {
             check_ttl(ttl)?;
         }
-        let key = RecordKey::txt(name.clone());
-        let values: Vec<RecordValue> = values.into_iter().map(RecordValue::Txt).collect();
         // Checked before anything is written; the TTL is set below.
         let checked = DnsChange::upsert_set(key.clone(), zone_ttl, values)
             .map_err(|e| AdminError::Invalid(invalid_message(e)))?;

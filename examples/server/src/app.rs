@@ -177,13 +177,15 @@ impl RunningServer {
                 .with_access_write_delay(settings.access_write_delay)
                 .build(),
         );
+        let admin = RecordAdmin::new(cached_store, batched, zones);
         let dns = if embedded_zones.is_empty() {
             None
         } else {
-            let updates = config
-                .dns
-                .updates
-                .then(|| DnsUpdates::new(service.clone()).with_fudge(config.dns.tsig_fudge));
+            let updates = config.dns.updates.then(|| {
+                DnsUpdates::new(service.clone())
+                    .with_fudge(config.dns.tsig_fudge)
+                    .with_operator_keys(admin.clone(), config.dns.operator_keys.clone())
+            });
             Some(
                 DnsServer::bind_zones_with_updates(
                     &config.dns.listen,
@@ -195,7 +197,6 @@ impl RunningServer {
                 .map_err(backend("dns.listen"))?,
             )
         };
-        let admin = RecordAdmin::new(cached_store, batched, zones);
         let mut endpoint = Endpoint::new(
             SeedApi::new(service.clone(), ApiKeys::new(config.http.api_keys.clone())),
             Dyndns2Api::new(service.clone()),

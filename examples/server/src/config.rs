@@ -19,6 +19,9 @@
 //! tcp_idle_timeout_secs = 10       # an idle DNS TCP connection is closed
 //! updates = true                   # RFC 2136 UPDATE with each record's own TSIG key
 //! tsig_fudge_secs = 300            # accepted clock skew of TSIG-signed messages
+//! # [[dns.operator_keys]]          # an operator's key (external-dns, Kea) and its grants
+//! # key_file = "/etc/ddns/kea.key"
+//! # grants = [{ subdomain = "lan.example.com", types = ["A", "AAAA"] }]
 //!
 //! [zone]                         # one zone; for several, [[zones]] below
 //! name = "example.com"
@@ -255,6 +258,40 @@ pub struct DnsConfig {
     /// Seconds a TSIG-signed message's time may be from the server's.
     #[serde(default = "default_tsig_fudge")]
     pub tsig_fudge_secs: u16,
+    /// Operators' TSIG keys and what each may change (external-dns, Kea
+    /// DHCP-DDNS): `[[dns.operator_keys]]`.
+    #[serde(default)]
+    pub operator_keys: Vec<OperatorKeySection>,
+}
+
+/// `[[dns.operator_keys]]`: a TSIG key (a BIND key file, or name and
+/// secret) and its grants.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorKeySection {
+    /// A BIND-style key file (`key "name" { algorithm ...; secret "...";
+    /// };`).
+    pub key_file: Option<PathBuf>,
+    /// The key's name, with `key_secret` (instead of `key_file`).
+    pub key_name: Option<String>,
+    /// The algorithm (default hmac-sha256).
+    pub key_algorithm: Option<String>,
+    /// The base64 secret.
+    pub key_secret: Option<String>,
+    /// What the key may change.
+    pub grants: Vec<GrantSection>,
+}
+
+/// One grant: `name` (exactly) or `subdomain` (and below), and types.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantSection {
+    /// Exactly this name.
+    pub name: Option<String>,
+    /// This name and every name below it.
+    pub subdomain: Option<String>,
+    /// Record types: "A", "AAAA", "TXT".
+    pub types: Vec<String>,
 }
 
 impl Default for DnsConfig {
@@ -265,6 +302,7 @@ impl Default for DnsConfig {
             tcp_idle_timeout_secs: default_dns_tcp_idle(),
             updates: true,
             tsig_fudge_secs: default_tsig_fudge(),
+            operator_keys: Vec::new(),
         }
     }
 }

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ddns_authoritative::TcpLimits;
+use ddns_authoritative::{OperatorKey, TcpLimits};
 use ddns_core::challenge::ChallengeRules;
-use ddns_core::{Hostname, Zone, Zones};
+use ddns_core::{Hostname, RecordName, RecordType, UpdateGrant, Zone, Zones};
 use ddns_rfc2136::{TsigAlgorithmName, TsigKey};
 use ipnet::IpNet;
 
@@ -133,6 +133,8 @@ pub struct DnsSettings {
     pub updates: bool,
     /// The TSIG fudge, in seconds.
     pub tsig_fudge: u16,
+    /// Operators' TSIG keys with their grants.
+    pub operator_keys: Vec<OperatorKey>,
 }
 
 /// `[service]`, resolved.
@@ -296,6 +298,13 @@ impl Config {
             StoreConfig::Dynamodb { .. } => None,
         });
         let service = &self.service;
+        let operator_keys = self
+            .dns
+            .operator_keys
+            .iter()
+            .enumerate()
+            .map(|(i, section)| operator_key(i, section, &zones))
+            .collect::<Result<_, _>>()?;
         Ok(ValidConfig {
             zones,
             http: HttpSettings {
@@ -320,6 +329,7 @@ impl Config {
                 ),
                 updates: self.dns.updates,
                 tsig_fudge: self.dns.tsig_fudge_secs,
+                operator_keys,
             },
             service: ServiceSettings {
                 recheck_interval: Duration::from_secs(service.recheck_interval_secs),
@@ -467,6 +477,80 @@ fn zone_spec(at: &str, section: ZoneSection) -> Result<ZoneSpec, ConfigError> {
         nameservers,
         hostmaster,
         provider,
+    })
+}
+
+/// `dns.operator_keys[index]`: its key and grants, every granted name in
+/// a zone served.
+fn operator_key(
+    index: usize,
+    section: &crate::config::OperatorKeySection,
+    zones: &[ZoneSpec],
+) -> Result<OperatorKey, ConfigError> {
+    let at = format!("dns.operator_keys[{index}]");
+    let key = tsig_key(
+        &at,
+        section.key_file.clone(),
+        section.key_name.clone(),
+        section.key_algorithm.clone(),
+        section.key_secret.clone(),
+    )?
+    .ok_or_else(|| {
+        ConfigError::invalid(
+            format!("{at}.key_file"),
+            "",
+            "give key_file, or key_name and key_secret",
+        )
+    })?;
+    let mut grants = Vec::new();
+    for (g, grant) in section.grants.iter().enumerate() {
+        let setting = format!("{at}.grants[{g}]");
+        let (text, subdomain) = match (&grant.name, &grant.subdomain) {
+            (Some(name), None) => (name, false),
+            (None, Some(name)) => (name, true),
+            _ => {
+                return Err(ConfigError::invalid(
+                    setting,
+                    "",
+                    "give either name or subdomain",
+                ));
+            }
+        };
+        let name = RecordName::parse(text)
+            .map_err(|e| ConfigError::invalid(&setting, text, e.to_string()))?;
+        if !zones.iter().any(|z| name.is_in_zone(&z.name)) {
+            return Err(ConfigError::invalid(
+                &setting,
+                text,
+                "lies in no zone served; grant names of the zones in [zone] or [[zones]]",
+            ));
+        }
+        let types = grant
+            .types
+            .iter()
+            .map(|t| {
+                t.parse::<RecordType>()
+                    .map_err(|e| ConfigError::invalid(format!("{setting}.types"), t, e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        grants.push(if subdomain {
+            UpdateGrant::subdomain(name, types)
+        } else {
+            UpdateGrant::name(name, types)
+        });
+    }
+    OperatorKey::new(
+        &key.name(),
+        key.algorithm().as_str(),
+        key.expose_secret().to_vec(),
+        grants,
+    )
+    .map_err(|e| {
+        ConfigError::invalid(
+            format!("{at}.key_algorithm"),
+            key.algorithm().as_str(),
+            e.to_string(),
+        )
     })
 }
 

@@ -900,3 +900,61 @@ async fn hostile_http_requests_to_the_acme_interfaces_change_nothing() {
         format!("\"{token}\"")
     );
 }
+
+#[test]
+fn an_operator_key_changes_what_its_grants_cover_and_nothing_else() {
+    if tools(&[("nsupdate", "apt-get install bind9-dnsutils")]).is_none() {
+        return;
+    }
+    let kea = ddns_testkit::servers::random_secret();
+    let setup = setup(&format!(
+        "[[dns.operator_keys]]\nkey_name = \"kea-ddns\"\nkey_secret = \"{kea}\"\n\
+         grants = [{{ subdomain = \"lan.example.com\", types = [\"A\", \"AAAA\"] }}]\n"
+    ));
+    let dns = setup.dns();
+    let key = format!("hmac-sha256:kea-ddns.:{kea}");
+    // A DHCP server registers a lease: an internal address, its TTL kept,
+    // the record made on the way.
+    let (ok, out) = nsupdate(
+        Some(&key),
+        &script(
+            "127.0.0.1",
+            dns,
+            "example.com",
+            "update add laptop.lan.example.com. 300 A 192.168.1.5\nupdate add laptop.lan.example.com. 300 AAAA fd00::5",
+        ),
+    );
+    assert!(ok, "{out}");
+    assert_eq!(a(dns, "laptop.lan.example.com"), "192.168.1.5");
+    let listed = admin(setup.dir.path(), &["--config", "acme.toml", "list"]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("laptop.lan.example.com.") && l.contains(" 300 ")),
+        "{listed}"
+    );
+    // Outside its grants: another name, another type, the host's records.
+    for lines in [
+        "update add www.example.com. 300 A 192.168.1.6",
+        "update add laptop.lan.example.com. 300 TXT \"x\"",
+        "update add home.example.com. 60 A 198.51.100.9",
+    ] {
+        let (ok, out) = nsupdate(Some(&key), &script("127.0.0.2", dns, "example.com", lines));
+        assert!(!ok && out.contains("REFUSED"), "{lines}: {out}");
+    }
+    assert_eq!(a(dns, "www.example.com"), "");
+    // The lease ends: the RRsets and the records go.
+    let (ok, out) = nsupdate(
+        Some(&key),
+        &script(
+            "127.0.0.1",
+            dns,
+            "example.com",
+            "update delete laptop.lan.example.com.",
+        ),
+    );
+    assert!(ok, "{out}");
+    assert_eq!(a(dns, "laptop.lan.example.com"), "");
+    let listed = admin(setup.dir.path(), &["--config", "acme.toml", "list"]);
+    assert!(!listed.contains("laptop"), "{listed}");
+}

@@ -33,12 +33,27 @@ pub struct RrsetUpdate {
     pub key: RecordKey,
     /// Its values after the message.
     pub values: Vec<RecordValue>,
+    /// The TTL the message's additions gave (the largest), if any. A
+    /// record's own key cannot set it (the record's TTL applies); an
+    /// operator key's changes keep it.
+    pub ttl: Option<u32>,
 }
 
 impl RrsetUpdate {
     /// The RRset `key` with `values`.
     pub fn new(key: RecordKey, values: Vec<RecordValue>) -> Self {
-        Self { key, values }
+        Self {
+            key,
+            values,
+            ttl: None,
+        }
+    }
+
+    /// Sets the TTL the message gave.
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: Option<u32>) -> Self {
+        self.ttl = ttl;
+        self
     }
 }
 
