@@ -1,11 +1,12 @@
-//! The hickory `ZoneHandler` answering queries from [`ZoneData`].
+//! The hickory `ZoneHandler` answering queries from [`ZoneData`], and
+//! standing in for every name outside the zones served.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use hickory_server::dnssec::NxProofKind;
 use hickory_server::proto::op::ResponseCode;
-use hickory_server::proto::rr::{LowerName, RecordType, TSigResponseContext};
+use hickory_server::proto::rr::{LowerName, Name, RecordType, TSigResponseContext};
 use hickory_server::server::{Request, RequestInfo};
 use hickory_server::zone_handler::{
     AuthLookup, AxfrPolicy, LookupControlFlow, LookupError, LookupOptions, LookupRecords,
@@ -15,12 +16,23 @@ use hickory_server::zone_handler::{
 use crate::data::{Absence, ZoneData};
 use crate::update::DnsUpdates;
 
-/// Answers for one zone: A and AAAA from the data, SOA and NS synthesised,
-/// NODATA and NXDOMAIN told apart, REFUSED outside the zone. Zone transfers
-/// are refused; dynamic updates too, unless [`DnsUpdates`] are served, and
-/// then TSIG-signed queries get signed answers.
+/// What a handler answers for.
+enum Serves {
+    /// One zone's data.
+    Zone(Arc<ZoneData>),
+    /// Every name outside the zones served (registered at the root).
+    Outside(LowerName),
+}
+
+/// Answers for one zone: A, AAAA and TXT from the data, SOA and NS
+/// synthesised, NODATA and NXDOMAIN told apart. Zone transfers are
+/// refused; dynamic updates too, unless [`DnsUpdates`] are served, and
+/// then TSIG-signed queries get signed answers. The handler of
+/// [`ZoneAnswerer::outside`] answers REFUSED to queries and NOTAUTH to
+/// updates for names in no zone (RFC 2136 section 3.1.1; hickory's catalog
+/// would answer SERVFAIL).
 pub(crate) struct ZoneAnswerer {
-    data: Arc<ZoneData>,
+    serves: Serves,
     updates: Option<Arc<DnsUpdates>>,
     /// hickory's catalog (built with TSIG, hence DNSSEC, support) asks
     /// every positive answer for NSEC3 records when the zone declares
@@ -38,9 +50,19 @@ fn unix_now() -> u64 {
 }
 
 impl ZoneAnswerer {
+    /// The handler of the zone `data`.
     pub(crate) fn new(data: Arc<ZoneData>, updates: Option<Arc<DnsUpdates>>) -> Self {
+        Self::serving(Serves::Zone(data), updates)
+    }
+
+    /// The handler of every name outside the zones served.
+    pub(crate) fn outside() -> Self {
+        Self::serving(Serves::Outside(LowerName::from(Name::root())), None)
+    }
+
+    fn serving(serves: Serves, updates: Option<Arc<DnsUpdates>>) -> Self {
         Self {
-            data,
+            serves,
             updates,
             no_proofs: NxProofKind::Nsec3 {
                 algorithm: Default::default(),
@@ -57,7 +79,10 @@ impl ZoneAnswerer {
         rtype: RecordType,
         options: LookupOptions,
     ) -> LookupControlFlow<AuthLookup> {
-        let result = match self.data.answer(name, rtype) {
+        let Serves::Zone(data) = &self.serves else {
+            return LookupControlFlow::Break(Err(LookupError::from(ResponseCode::Refused)));
+        };
+        let result = match data.answer(name, rtype) {
             Ok(sets) => Ok(AuthLookup::answers(
                 LookupRecords::many(options, sets),
                 None,
@@ -81,7 +106,10 @@ impl ZoneHandler for ZoneAnswerer {
     }
 
     fn origin(&self) -> &LowerName {
-        self.data.origin()
+        match &self.serves {
+            Serves::Zone(data) => data.origin(),
+            Serves::Outside(root) => root,
+        }
     }
 
     async fn lookup(
@@ -127,9 +155,10 @@ impl ZoneHandler for ZoneAnswerer {
         request: &Request,
         now: u64,
     ) -> (Result<bool, ResponseCode>, Option<TSigResponseContext>) {
-        match &self.updates {
-            Some(updates) => updates.update(&self.data, request, now).await,
-            None => (Err(ResponseCode::Refused), None),
+        match (&self.serves, &self.updates) {
+            (Serves::Zone(data), Some(updates)) => updates.update(data, request, now).await,
+            (Serves::Zone(_), None) => (Err(ResponseCode::Refused), None),
+            (Serves::Outside(_), _) => (Err(ResponseCode::NotAuth), None),
         }
     }
 
@@ -153,85 +182,5 @@ impl ZoneHandler for ZoneAnswerer {
     ) -> LookupControlFlow<AuthLookup> {
         // The zone is not signed: there are no NSEC records to give.
         LookupControlFlow::Break(Ok(AuthLookup::default()))
-    }
-}
-
-/// Stands in the catalog for every name outside the zones served, so that
-/// such names get a clear answer: REFUSED for queries, NOTAUTH for
-/// updates (RFC 2136 section 3.1.1; hickory's catalog would otherwise
-/// answer SERVFAIL).
-pub(crate) struct OutsideZones {
-    root: LowerName,
-}
-
-impl OutsideZones {
-    pub(crate) fn new() -> Self {
-        Self {
-            root: LowerName::from(hickory_server::proto::rr::Name::root()),
-        }
-    }
-}
-
-#[async_trait]
-impl ZoneHandler for OutsideZones {
-    fn zone_type(&self) -> ZoneType {
-        ZoneType::Primary
-    }
-
-    fn axfr_policy(&self) -> AxfrPolicy {
-        AxfrPolicy::Deny
-    }
-
-    fn origin(&self) -> &LowerName {
-        &self.root
-    }
-
-    async fn lookup(
-        &self,
-        _name: &LowerName,
-        _rtype: RecordType,
-        _request_info: Option<&RequestInfo<'_>>,
-        _lookup_options: LookupOptions,
-    ) -> LookupControlFlow<AuthLookup> {
-        LookupControlFlow::Break(Err(LookupError::from(ResponseCode::Refused)))
-    }
-
-    async fn search(
-        &self,
-        _request: &Request,
-        _lookup_options: LookupOptions,
-    ) -> (LookupControlFlow<AuthLookup>, Option<TSigResponseContext>) {
-        (
-            LookupControlFlow::Break(Err(LookupError::from(ResponseCode::Refused))),
-            None,
-        )
-    }
-
-    async fn update(
-        &self,
-        _request: &Request,
-        _now: u64,
-    ) -> (Result<bool, ResponseCode>, Option<TSigResponseContext>) {
-        (Err(ResponseCode::NotAuth), None)
-    }
-
-    async fn nsec_records(
-        &self,
-        _name: &LowerName,
-        _lookup_options: LookupOptions,
-    ) -> LookupControlFlow<AuthLookup> {
-        LookupControlFlow::Break(Ok(AuthLookup::default()))
-    }
-
-    async fn nsec3_records(
-        &self,
-        _info: Nsec3QueryInfo<'_>,
-        _lookup_options: LookupOptions,
-    ) -> LookupControlFlow<AuthLookup> {
-        LookupControlFlow::Break(Ok(AuthLookup::default()))
-    }
-
-    fn nx_proof_kind(&self) -> Option<&NxProofKind> {
-        None
     }
 }

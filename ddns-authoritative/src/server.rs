@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 
 use crate::data::ZoneData;
 use crate::error::AuthoritativeError;
-use crate::handler::{OutsideZones, ZoneAnswerer};
+use crate::handler::ZoneAnswerer;
 use crate::tcp::{self, TcpLimits};
 use crate::update::DnsUpdates;
 use hickory_server::zone_handler::ZoneHandler as _;
@@ -118,7 +118,7 @@ impl DnsServer {
         }
         let catalog = || {
             let mut catalog = Catalog::new();
-            let outside = OutsideZones::new();
+            let outside = ZoneAnswerer::outside();
             catalog.upsert(outside.origin().clone(), vec![Arc::new(outside)]);
             for zone in zones {
                 catalog.upsert(

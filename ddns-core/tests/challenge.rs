@@ -13,7 +13,8 @@ use std::time::Duration;
 use common::*;
 use ddns_core::challenge::{ChallengeRules, challenge_value};
 use ddns_core::memory::{MemoryProvider, MemoryStore};
-use ddns_core::protocols::acme::{AcmeApi, AcmeRequest, AcmeRoute};
+use ddns_core::protocols::acme::{AcmeApi, AcmeRoute};
+use ddns_core::protocols::endpoint::EndpointRequest;
 use ddns_core::{
     ChallengeChange, ChallengeRequest, Credential, DdnsService, Failure, ManualClock, Record,
     RecordKey, RecordName, RecordStore, RecordType, SentName, SharedSecret, TxtValue,
@@ -280,12 +281,12 @@ async fn acme(
     user: Option<(&str, &str)>,
     body: &str,
 ) -> ddns_core::protocols::acme::AcmeAnswer {
-    api.handle(
-        AcmeRequest::new(route, body.as_bytes(), ip(PUBLIC_V4))
-            .with_authorization(auth)
-            .with_api_credentials(user.map(|u| u.0), user.map(|u| u.1)),
-    )
-    .await
+    let request = EndpointRequest::new("POST", "/", "", ip(PUBLIC_V4))
+        .with_authorization(auth)
+        .with_api_user(user.map(|u| u.0))
+        .with_api_key(user.map(|u| u.1))
+        .with_body(body.as_bytes());
+    api.handle(route, &request).await
 }
 
 #[tokio::test]
@@ -484,9 +485,17 @@ async fn a_records_key_changes_its_address_and_challenge_only() {
             rrset(HOST, RecordType::A, &["198.51.100.8"]),
             rrset(OTHER, RecordType::A, &["198.51.100.8"]),
         ],
-        vec![rrset("_acme-challenge.other.example.com", RecordType::Txt, &["\"x\""])],
+        vec![rrset(
+            "_acme-challenge.other.example.com",
+            RecordType::Txt,
+            &["\"x\""],
+        )],
         vec![rrset(HOST, RecordType::Txt, &["\"x\""])],
-        vec![rrset(HOST, RecordType::A, &["198.51.100.8", "198.51.100.9"])],
+        vec![rrset(
+            HOST,
+            RecordType::A,
+            &["198.51.100.8", "198.51.100.9"],
+        )],
         vec![rrset(HOST, RecordType::A, &[])],
         vec![rrset(CHALLENGE, RecordType::Txt, &["\"a\" \"b\""])],
     ] {

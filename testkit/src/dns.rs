@@ -59,3 +59,19 @@ pub fn dig(args: &[&str]) -> Option<String> {
         }
     }
 }
+
+/// `dig +short` of `name` and `rtype` at `server` (2 s, one try), one
+/// value per line, trimmed; `None` without dig (see [`dig`]).
+pub fn dig_short(server: SocketAddr, name: &str, rtype: &str) -> Option<String> {
+    dig(&[
+        &format!("@{}", server.ip()),
+        "-p",
+        &server.port().to_string(),
+        "+short",
+        "+time=2",
+        "+tries=1",
+        name,
+        rtype,
+    ])
+    .map(|out| out.trim().to_owned())
+}

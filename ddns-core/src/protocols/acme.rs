@@ -13,13 +13,13 @@
 //! Every path may carry a prefix (`/acme/present`), for reverse proxies.
 //! The answers are JSON; failures never carry backend detail.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde::Deserialize;
 
 use super::HttpResponse;
 use super::dyndns2::BasicAuth;
+use super::endpoint::EndpointRequest;
 use super::json::push_str;
 use crate::domain::challenge::{challenge_name, challenge_value};
 use crate::domain::hostname::{Hostname, RecordName, SentName};
@@ -95,53 +95,6 @@ impl AcmeRoute {
     }
 }
 
-/// One request to an ACME interface, as the front end received it.
-#[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub struct AcmeRequest<'a> {
-    /// The interface.
-    pub route: AcmeRoute,
-    /// The `Authorization` header (httpreq).
-    pub authorization: Option<&'a str>,
-    /// The `X-Api-User` header (acme-dns).
-    pub api_user: Option<&'a str>,
-    /// The `X-Api-Key` header (acme-dns).
-    pub api_key: Option<&'a str>,
-    /// The body, at most [`MAX_BODY_BYTES`].
-    pub body: &'a [u8],
-    /// The client's address.
-    pub source: IpAddr,
-}
-
-impl<'a> AcmeRequest<'a> {
-    /// A request for `route` with `body` and no headers.
-    pub fn new(route: AcmeRoute, body: &'a [u8], source: IpAddr) -> Self {
-        Self {
-            route,
-            authorization: None,
-            api_user: None,
-            api_key: None,
-            body,
-            source,
-        }
-    }
-
-    /// Sets the `Authorization` header.
-    #[must_use]
-    pub fn with_authorization(mut self, value: Option<&'a str>) -> Self {
-        self.authorization = value;
-        self
-    }
-
-    /// Sets the `X-Api-User` and `X-Api-Key` headers.
-    #[must_use]
-    pub fn with_api_credentials(mut self, user: Option<&'a str>, key: Option<&'a str>) -> Self {
-        self.api_user = user;
-        self.api_key = key;
-        self
-    }
-}
-
 /// What [`AcmeApi::handle`] answered, with what the front end logs and
 /// limits.
 #[derive(Debug, Clone)]
@@ -208,16 +161,18 @@ impl AcmeApi {
         Self { service }
     }
 
-    /// Answers one request.
-    pub async fn handle(&self, request: AcmeRequest<'_>) -> AcmeAnswer {
+    /// Answers one request for `route` (the headers it reads:
+    /// `Authorization` for httpreq, `X-Api-User` and `X-Api-Key` for
+    /// acme-dns; the body, at most [`MAX_BODY_BYTES`]).
+    pub async fn handle(&self, route: AcmeRoute, request: &EndpointRequest<'_>) -> AcmeAnswer {
         let answer = |response, failure, unproven, changed| AcmeAnswer {
-            route: request.route,
+            route,
             response,
             failure,
             unproven,
             changed,
         };
-        let decoded = match request.route {
+        let decoded = match route {
             AcmeRoute::Health => {
                 return answer(HttpResponse::text(200, String::new()), None, false, false);
             }
@@ -235,8 +190,8 @@ impl AcmeApi {
                     false,
                 );
             }
-            AcmeRoute::Present | AcmeRoute::Cleanup => httpreq(&request),
-            AcmeRoute::Update => acme_dns(&request),
+            AcmeRoute::Present | AcmeRoute::Cleanup => httpreq(route, request),
+            AcmeRoute::Update => acme_dns(request),
         };
         let challenge = match decoded {
             Ok(challenge) => challenge,
@@ -248,24 +203,19 @@ impl AcmeApi {
         };
         match self.service.challenge(challenge).await {
             Ok(outcome) => {
-                let response = success(request.route, &outcome, &value);
+                let response = success(route, &outcome, &value);
                 answer(response, None, false, outcome.changed)
             }
             Err(failure) => {
                 let unproven = failure.is_unproven();
-                answer(
-                    refused(request.route, &failure),
-                    Some(failure),
-                    unproven,
-                    false,
-                )
+                answer(refused(route, &failure), Some(failure), unproven, false)
             }
         }
     }
 }
 
 /// Decodes a lego `httpreq` request.
-fn httpreq(request: &AcmeRequest<'_>) -> Result<ChallengeRequest, Refusal> {
+fn httpreq(route: AcmeRoute, request: &EndpointRequest<'_>) -> Result<ChallengeRequest, Refusal> {
     let Some(auth) = request.authorization.and_then(BasicAuth::parse) else {
         let mut response = error_response(
             401,
@@ -287,7 +237,7 @@ fn httpreq(request: &AcmeRequest<'_>) -> Result<ChallengeRequest, Refusal> {
     let host = scope(&auth.user, &body.fqdn)?;
     let value = challenge_value(&body.value)
         .map_err(|e| Refusal::invalid("bad_txt", &format!("the value is refused: {e}")))?;
-    let change = match request.route {
+    let change = match route {
         AcmeRoute::Cleanup => ChallengeChange::Cleanup(value),
         _ => ChallengeChange::Present(value),
     };
@@ -317,7 +267,7 @@ fn scope(user: &str, fqdn: &str) -> Result<SentName, Refusal> {
 }
 
 /// Decodes an acme-dns `POST /update`.
-fn acme_dns(request: &AcmeRequest<'_>) -> Result<ChallengeRequest, Refusal> {
+fn acme_dns(request: &EndpointRequest<'_>) -> Result<ChallengeRequest, Refusal> {
     let forbidden = || {
         Refusal::unproven(error_response(
             401,

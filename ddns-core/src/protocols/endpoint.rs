@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 
 use super::HttpResponse;
-use super::acme::{AcmeAnswer, AcmeApi, AcmeRequest, AcmeRoute};
+use super::acme::{AcmeAnswer, AcmeApi, AcmeRoute};
 use super::dyndns2::{self, Dyndns2Answer, Dyndns2Api, Dyndns2Params, Dyndns2Request};
 use super::seed::{self, SeedAnswer, SeedApi, SeedHttpRequest, SeedParams};
 use crate::usecases::outcome::Failure;
@@ -272,14 +272,7 @@ impl Endpoint {
     pub async fn handle(&self, request: EndpointRequest<'_>) -> EndpointAnswer {
         if let (Some(acme), Some(route)) = (&self.acme, AcmeRoute::of(request.method, request.path))
         {
-            return EndpointAnswer::Acme(
-                acme.handle(
-                    AcmeRequest::new(route, request.body, request.source)
-                        .with_authorization(request.authorization)
-                        .with_api_credentials(request.api_user, request.api_key),
-                )
-                .await,
-            );
+            return EndpointAnswer::Acme(acme.handle(route, &request).await);
         }
         if let Some(refused) = refuse_method(request.method) {
             return EndpointAnswer::MethodNotAllowed(refused);

@@ -34,17 +34,7 @@ fn hash(source: &str, host: &str) -> String {
 
 /// `dig +short` of `name`/`rtype` at `server`, one value per line.
 fn short(server: SocketAddr, name: &str, rtype: &str) -> Option<String> {
-    dig(&[
-        &format!("@{}", server.ip()),
-        "-p",
-        &server.port().to_string(),
-        "+short",
-        "+time=2",
-        "+tries=1",
-        name,
-        rtype,
-    ])
-    .map(|out| out.trim().to_owned())
+    ddns_testkit::dns::dig_short(server, name, rtype)
 }
 
 /// The status dig reports for `name` A at `server` (`NOERROR`, `NXDOMAIN`).
