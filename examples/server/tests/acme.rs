@@ -428,6 +428,13 @@ fn nsupdate(key: Option<&str>, script: &str) -> (bool, String) {
     )
 }
 
+/// `nsupdate` of `lines` in example.com from 127.0.0.1 with `key`, which
+/// must succeed.
+fn update_ok(key: &str, dns: SocketAddr, lines: &str) {
+    let (ok, out) = nsupdate(Some(key), &script("127.0.0.1", dns, "example.com", lines));
+    assert!(ok, "{lines}: {out}");
+}
+
 /// An nsupdate script from `local` (the source address) to `dns`.
 fn script(local: &str, dns: SocketAddr, zone: &str, lines: &str) -> String {
     format!(
@@ -448,16 +455,11 @@ fn nsupdate_with_the_records_key_changes_its_own_address_and_nothing_else() {
     let key = format!("hmac-sha256:{HOST}.:{}", setup.tsig_secret());
 
     // The owner sets the host's address, as a dynamic DNS client.
-    let (ok, out) = nsupdate(
-        Some(&key),
-        &script(
-            "127.0.0.1",
-            dns,
-            "example.com",
-            "update delete home.example.com. A\nupdate add home.example.com. 60 A 198.51.100.7",
-        ),
+    update_ok(
+        &key,
+        dns,
+        "update delete home.example.com. A\nupdate add home.example.com. 60 A 198.51.100.7",
     );
-    assert!(ok, "{out}");
     assert_eq!(a(dns, HOST), "198.51.100.7");
     let shown = admin(
         setup.dir.path(),
@@ -627,8 +629,7 @@ fn hostile_update_messages_change_nothing_and_break_nothing() {
     let adds: String = (0..10)
         .map(|i| format!("update add _acme-challenge.home.example.com. 60 TXT \"value-{i:02}\"\n"))
         .collect();
-    let (ok, out) = nsupdate(Some(&key), &script("127.0.0.1", dns, "example.com", &adds));
-    assert!(ok, "{out}");
+    update_ok(&key, dns, &adds);
     let values = txt(dns, "_acme-challenge.home.example.com");
     assert_eq!(values.lines().count(), 8, "{values}");
     assert!(
@@ -662,16 +663,11 @@ fn hostile_update_messages_change_nothing_and_break_nothing() {
     assert_eq!(txt(dns, "_acme-challenge.home.example.com"), values);
 
     // A prerequisite that holds, and a delete of the whole RRset.
-    let (ok, out) = nsupdate(
-        Some(&key),
-        &script(
-            "127.0.0.1",
-            dns,
-            "example.com",
-            "prereq yxrrset _acme-challenge.home.example.com. TXT\nupdate delete _acme-challenge.home.example.com. TXT",
-        ),
+    update_ok(
+        &key,
+        dns,
+        "prereq yxrrset _acme-challenge.home.example.com. TXT\nupdate delete _acme-challenge.home.example.com. TXT",
     );
-    assert!(ok, "{out}");
     assert_eq!(txt(dns, "_acme-challenge.home.example.com"), "");
     // The server still answers, over UDP and TCP.
     ddns_testkit::probe::soa_answered(dns, "example.com", false).unwrap();
@@ -863,16 +859,11 @@ fn an_operator_key_changes_what_its_grants_cover_and_nothing_else() {
     let key = format!("hmac-sha256:kea-ddns.:{kea}");
     // A DHCP server registers a lease: an internal address, its TTL kept,
     // the record made on the way.
-    let (ok, out) = nsupdate(
-        Some(&key),
-        &script(
-            "127.0.0.1",
-            dns,
-            "example.com",
-            "update add laptop.lan.example.com. 300 A 192.168.1.5\nupdate add laptop.lan.example.com. 300 AAAA fd00::5",
-        ),
+    update_ok(
+        &key,
+        dns,
+        "update add laptop.lan.example.com. 300 A 192.168.1.5\nupdate add laptop.lan.example.com. 300 AAAA fd00::5",
     );
-    assert!(ok, "{out}");
     assert_eq!(a(dns, "laptop.lan.example.com"), "192.168.1.5");
     let listed = admin(setup.dir.path(), &["--config", "acme.toml", "list"]);
     assert!(
@@ -892,16 +883,7 @@ fn an_operator_key_changes_what_its_grants_cover_and_nothing_else() {
     }
     assert_eq!(a(dns, "www.example.com"), "");
     // The lease ends: the RRsets and the records go.
-    let (ok, out) = nsupdate(
-        Some(&key),
-        &script(
-            "127.0.0.1",
-            dns,
-            "example.com",
-            "update delete laptop.lan.example.com.",
-        ),
-    );
-    assert!(ok, "{out}");
+    update_ok(&key, dns, "update delete laptop.lan.example.com.");
     assert_eq!(a(dns, "laptop.lan.example.com"), "");
     let listed = admin(setup.dir.path(), &["--config", "acme.toml", "list"]);
     assert!(!listed.contains("laptop"), "{listed}");
