@@ -258,3 +258,76 @@ async fn txt_rrsets_with_two_values_through_the_cli_in_route53_and_dynamodb() {
     let listed = run(&["list"]);
     assert!(!listed.contains("_acme-challenge"), "{listed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acme_challenges_over_httpreq_and_acme_dns_reach_route53() {
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    let (dir, zone_id) =
+        aws_config(&moto, "acme-config", "[http]\nlisten = [\"127.0.0.1:0\"]\n").await;
+    let out = command(dir.path())
+        .args(["add", "home.example.com"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let secret = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("secret: "))
+        .expect("add prints the secret")
+        .trim()
+        .to_owned();
+    let server = serve(dir.path());
+    let name = "_acme-challenge.home.example.com";
+    let (one, two) = (
+        "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0",
+        "Q-iwZg0ZWOktZsjELmeiukbHX_XiNncUxehvL5tuElk",
+    );
+    let auth = common::basic("home.example.com", &secret);
+    let present = |value: &str| format!(r#"{{"fqdn": "{name}.", "value": "{value}"}}"#);
+    for value in [one, two] {
+        let reply = common::post(
+            server.http,
+            "/present",
+            &[("Authorization", &auth)],
+            present(value).as_bytes(),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    // Both values at once, quoted, in Route 53; the item in DynamoDB.
+    let mut expected = vec![format!("\"{one}\""), format!("\"{two}\"")];
+    expected.sort();
+    assert_eq!(route53_txt(&moto, &zone_id, name).await, expected);
+    let item = moto.item("acme-config", &format!("{name}."), "TXT").await;
+    assert!(item.contains_key("txt_values"), "{item:?}");
+    // acme-dns keeps the last two.
+    let reply = common::post(
+        server.http,
+        "/update",
+        &[("X-Api-User", "home.example.com"), ("X-Api-Key", &secret)],
+        format!(r#"{{"subdomain": "home.example.com", "txt": "{one}X"}}"#).as_bytes(),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(route53_txt(&moto, &zone_id, name).await.len(), 2);
+    // Cleaned up: the RRset and the item go.
+    for value in [two, &format!("{one}X")] {
+        let reply = common::post(
+            server.http,
+            "/cleanup",
+            &[("Authorization", &auth)],
+            present(value).as_bytes(),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    assert!(route53_txt(&moto, &zone_id, name).await.is_empty());
+    let listed = command(dir.path()).arg("list").output().unwrap();
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("_acme-challenge"));
+}
