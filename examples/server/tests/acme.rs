@@ -62,12 +62,7 @@ fn setup(extra: &str) -> Setup {
 
 /// `add host` with the defaults; returns the secret it printed.
 fn add(dir: &Path, host: &str) -> String {
-    let out = admin(dir, &["--config", "acme.toml", "add", host]);
-    out.lines()
-        .find_map(|l| l.strip_prefix("secret: "))
-        .unwrap_or_else(|| panic!("no secret in {out}"))
-        .trim()
-        .to_owned()
+    common::printed_secret(&admin(dir, &["--config", "acme.toml", "add", host]))
 }
 
 impl Setup {

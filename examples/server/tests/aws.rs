@@ -28,6 +28,18 @@ fn command(dir: &std::path::Path) -> Command {
     c
 }
 
+/// Runs an admin command on the config in `dir`, which must succeed;
+/// returns what it printed.
+fn run(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = command(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A server on the config in `dir`, started and answering HTTP.
 fn serve(dir: &std::path::Path) -> Spawned {
     let server = Spawned::start(command(dir));
@@ -81,14 +93,9 @@ async fn two_servers_share_a_dynamodb_table_and_a_route53_zone() {
     )
     .await;
     // The admin commands work on the DynamoDB table too.
-    let out = command(dir.path())
-        .args(["add", "home.example.com", "--type", "a", "--secret", "s"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run(
+        dir.path(),
+        &["add", "home.example.com", "--type", "a", "--secret", "s"],
     );
 
     let one = serve(dir.path());
@@ -207,15 +214,7 @@ async fn txt_rrsets_with_two_values_through_the_cli_in_route53_and_dynamodb() {
         return;
     };
     let (dir, zone_id) = aws_config(&moto, "txt-config", "").await;
-    let run = |args: &[&str]| {
-        let out = command(dir.path()).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = |args: &[&str]| run(dir.path(), args);
     let name = "_acme-challenge.home.example.com";
     let token = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
     let long = format!(r#"say "hi" \ {}"#, "x".repeat(260));
@@ -266,22 +265,7 @@ async fn acme_challenges_over_httpreq_and_acme_dns_reach_route53() {
     };
     let (dir, zone_id) =
         aws_config(&moto, "acme-config", "[http]\nlisten = [\"127.0.0.1:0\"]\n").await;
-    let out = command(dir.path())
-        .args(["add", "home.example.com"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let secret = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("secret: "))
-        .expect("add prints the secret")
-        .trim()
-        .to_owned();
+    let secret = common::printed_secret(&run(dir.path(), &["add", "home.example.com"]));
     let server = serve(dir.path());
     let name = "_acme-challenge.home.example.com";
     let (one, two) = (
@@ -289,16 +273,17 @@ async fn acme_challenges_over_httpreq_and_acme_dns_reach_route53() {
         "Q-iwZg0ZWOktZsjELmeiukbHX_XiNncUxehvL5tuElk",
     );
     let auth = common::basic("home.example.com", &secret);
-    let present = |value: &str| format!(r#"{{"fqdn": "{name}.", "value": "{value}"}}"#);
+    let httpreq = |path: &'static str, value: String| {
+        let (http, auth) = (server.http, auth.clone());
+        async move {
+            let body = format!(r#"{{"fqdn": "{name}.", "value": "{value}"}}"#);
+            let reply =
+                common::post(http, path, &[("Authorization", &auth)], body.as_bytes()).await;
+            assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        }
+    };
     for value in [one, two] {
-        let reply = common::post(
-            server.http,
-            "/present",
-            &[("Authorization", &auth)],
-            present(value).as_bytes(),
-        )
-        .await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
+        httpreq("/present", value.to_owned()).await;
     }
     // Both values at once, quoted, in Route 53; the item in DynamoDB.
     let mut expected = vec![format!("\"{one}\""), format!("\"{two}\"")];
@@ -317,17 +302,9 @@ async fn acme_challenges_over_httpreq_and_acme_dns_reach_route53() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(route53_txt(&moto, &zone_id, name).await.len(), 2);
     // Cleaned up: the RRset and the item go.
-    for value in [two, &format!("{one}X")] {
-        let reply = common::post(
-            server.http,
-            "/cleanup",
-            &[("Authorization", &auth)],
-            present(value).as_bytes(),
-        )
-        .await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
+    for value in [two.to_owned(), format!("{one}X")] {
+        httpreq("/cleanup", value).await;
     }
     assert!(route53_txt(&moto, &zone_id, name).await.is_empty());
-    let listed = command(dir.path()).arg("list").output().unwrap();
-    assert!(!String::from_utf8_lossy(&listed.stdout).contains("_acme-challenge"));
+    assert!(!run(dir.path(), &["list"]).contains("_acme-challenge"));
 }

@@ -58,11 +58,7 @@ fn admin_commands_manage_records() {
         added.starts_with("added home.example.com. (A, AAAA)"),
         "{added}"
     );
-    let secret = added
-        .lines()
-        .find_map(|l| l.strip_prefix("secret: "))
-        .expect("the generated secret is printed")
-        .to_owned();
+    let secret = common::printed_secret(&added);
     assert_eq!(secret.len(), 32, "128-bit secret");
     assert!(secret.chars().all(|c| c.is_ascii_hexdigit()));
 

@@ -387,6 +387,15 @@ pub fn home_hash(source: &str, secret: &str) -> String {
     .to_hex()
 }
 
+/// The secret `add` printed in `out` (its `secret: ...` line).
+pub fn printed_secret(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("secret: "))
+        .unwrap_or_else(|| panic!("no secret printed in {out}"))
+        .trim()
+        .to_owned()
+}
+
 /// An `Authorization: Basic` value for `user` and `password`.
 pub fn basic(user: &str, password: &str) -> String {
     use base64::Engine as _;
