@@ -1,4 +1,5 @@
-//! The use cases: a client's requests ([`service`]) and the operator's
+//! The use cases: a client's requests (`service`: updates, discovery, ACME
+//! challenges, RFC 2136 with a record's key) and the operator's
 //! record administration ([`admin`]), with their typed requests and
 //! outcomes.
 

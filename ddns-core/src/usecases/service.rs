@@ -1,4 +1,6 @@
-//! The use cases: `get`, `set` and `list_hosts` of the seed protocol.
+//! The use cases: `get`, `set` and `list_hosts` of the seed protocol, and
+//! (in `acme` and `update`) ACME challenges and RFC 2136 updates signed
+//! with a record's own key, which decide with the same steps.
 //!
 //! [`DdnsService`] holds a [`RecordStore`] and a [`DnsProvider`] and applies
 //! the rules of `docs/PROTOCOL.md` section 1 in its order of decisions:
