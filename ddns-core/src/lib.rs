@@ -13,14 +13,18 @@
 //!   [`RecordType`], [`RecordKey`], [`Record`] and its parts,
 //!   [`RecordValue`] and [`TxtValue`], [`Zone`] and [`Zones`],
 //!   [`SharedSecret`], [`Timestamp`]; the hash token ([`HashToken`]),
-//!   signed requests ([`signed`]) and the address and lock rules
-//!   ([`policy`]);
+//!   signed requests ([`signed`]), the address and lock rules
+//!   ([`policy`]), ACME challenge names and rules ([`challenge`]), the
+//!   grants of operator TSIG keys ([`UpdateGrant`]), and delegated IPv6
+//!   prefixes with interface identifiers ([`prefix`]);
 //! - the ports (`src/ports`) [`RecordStore`] and [`DnsProvider`], the
 //!   per-host [`HostBudget`], and helpers for writing a provider
 //!   ([`batching`]);
 //! - the use cases (`src/usecases`): [`DdnsService`] for clients' requests
-//!   ([`SetRequest`], [`ListHostsRequest`], answered with [`SetOutcome`],
-//!   [`HostList`] or a [`Failure`]) and [`admin`] for the operator's;
+//!   ([`SetRequest`], [`ListHostsRequest`], [`ChallengeRequest`],
+//!   [`DnsUpdateRequest`], answered with [`SetOutcome`], [`HostList`],
+//!   [`ChallengeOutcome`] or a [`Failure`]) and [`admin`] for the
+//!   operator's;
 //! - the protocols (`src/protocols`): transport-free codecs and the one
 //!   request path every transport shares ([`protocols::endpoint`]);
 //! - adapters (`src/adapters`): in memory ([`memory`]), a read cache
@@ -77,7 +81,7 @@ pub use domain::secret::SharedSecret;
 pub use domain::timestamp::{Clock, ManualClock, SystemClock, Timestamp, TimestampError};
 pub use domain::value::{MAX_TXT_STRING, MAX_TXT_TEXT, RecordValue, TxtValue, ValueError};
 pub use domain::zone::{Zone, Zones};
-pub use domain::{challenge, policy, signed};
+pub use domain::{challenge, policy, prefix, signed};
 pub use error::{Error, ErrorSource, Result};
 pub use ports::batching;
 pub use ports::budget::HostBudget;

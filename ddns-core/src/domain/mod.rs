@@ -7,6 +7,7 @@ pub mod challenge;
 pub(crate) mod grant;
 pub(crate) mod hostname;
 pub mod policy;
+pub mod prefix;
 pub(crate) mod record;
 pub(crate) mod secret;
 pub mod signed;
