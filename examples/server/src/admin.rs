@@ -448,11 +448,11 @@ pub async fn acme_settings(
             "{host} has no A or AAAA record; add it first with `ddns-server add {host}`"
         ))
     })?;
+    // The core's rule picks the zone (the longest that holds the name).
     let zone = config
-        .zones
-        .iter()
-        .filter(|z| host.is_in_zone(&z.name))
-        .max_by_key(|z| z.name.label_count())
+        .core_zones()
+        .containing(&host)
+        .and_then(|zone| config.zones.iter().find(|z| &z.name == zone.name()))
         .ok_or_else(|| AdminError::Input(format!("{host} lies in no zone served")))?;
     let embedded = matches!(zone.provider, crate::settings::ProviderSpec::Embedded);
     let api_url = match api_url {

@@ -178,7 +178,20 @@ fn lego(pebble: &Pebble, lego: &Path, dir: &Path, dns: SocketAddr, provider: &st
         .args(["--dns", provider, "--dns.resolvers"])
         .arg(dns.to_string())
         .args(["--dns.disable-cp", "run"]);
+    // Poll every second, for at most a minute (the provider's own names).
+    let prefix = provider.to_ascii_uppercase();
     command
+        .env(format!("{prefix}_POLLING_INTERVAL"), "1")
+        .env(format!("{prefix}_PROPAGATION_TIMEOUT"), "60");
+    command
+}
+
+/// lego's httpreq settings for our API at `api`, as the host `HOST`.
+fn httpreq(command: &mut Command, api: String, secret: &str) {
+    command
+        .env("HTTPREQ_ENDPOINT", api)
+        .env("HTTPREQ_USERNAME", HOST)
+        .env("HTTPREQ_PASSWORD", secret);
 }
 
 fn certbot(pebble: &Pebble, certbot: &Path, dir: &Path) -> Command {
@@ -241,12 +254,7 @@ fn lego_and_certbot_get_a_certificate_for_a_host_and_its_wildcard() {
         setup.dns(),
         "httpreq",
     );
-    command
-        .env("HTTPREQ_ENDPOINT", setup.api())
-        .env("HTTPREQ_USERNAME", HOST)
-        .env("HTTPREQ_PASSWORD", &setup.secret)
-        .env("HTTPREQ_POLLING_INTERVAL", "1")
-        .env("HTTPREQ_PROPAGATION_TIMEOUT", "60");
+    httpreq(&mut command, setup.api(), &setup.secret);
     issue("lego --dns httpreq", command, &[&|| logs(&pebble, &setup)]);
     assert_certificate(&work.join("lego-httpreq/certificates/home.example.com.crt"));
     assert_challenge_gone(&setup);
@@ -270,8 +278,6 @@ fn lego_and_certbot_get_a_certificate_for_a_host_and_its_wildcard() {
         .env("RFC2136_TSIG_KEY", format!("{HOST}."))
         .env("RFC2136_TSIG_ALGORITHM", "hmac-sha256.")
         .env("RFC2136_TSIG_SECRET", setup.tsig_secret())
-        .env("RFC2136_POLLING_INTERVAL", "1")
-        .env("RFC2136_PROPAGATION_TIMEOUT", "60")
         .env("RFC2136_SEQUENCE_INTERVAL", "1");
     issue("lego --dns rfc2136", command, &[&|| logs(&pebble, &setup)]);
     assert_certificate(&work.join("lego-rfc2136/certificates/home.example.com.crt"));
@@ -714,12 +720,7 @@ fn lego_through_the_api_gets_a_certificate_validated_at_a_bind_primary() {
         bind.addr,
         "httpreq",
     );
-    command
-        .env("HTTPREQ_ENDPOINT", format!("http://{}", server.http))
-        .env("HTTPREQ_USERNAME", HOST)
-        .env("HTTPREQ_PASSWORD", &secret)
-        .env("HTTPREQ_POLLING_INTERVAL", "1")
-        .env("HTTPREQ_PROPAGATION_TIMEOUT", "60");
+    httpreq(&mut command, format!("http://{}", server.http), &secret);
     issue(
         "lego --dns httpreq, validated at BIND",
         command,
