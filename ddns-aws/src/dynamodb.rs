@@ -12,6 +12,13 @@
 //! `read_privilege` of another type as false, each with a warning naming
 //! the record. A missing or empty `shared_secret` reads as empty, which
 //! makes the record unusable: the service refuses every request for it.
+//!
+//! An AAAA record that follows a router's prefix has two more string
+//! attributes, `prefix_from` (the router's host name) and `interface_id`;
+//! items without them (every item the original wrote) follow nothing, so
+//! the table needs no migration. The followers of a router are found by
+//! scanning the table (the default of [`RecordStore::followers`]): prefix
+//! reports are rare, and the table of a dynamic DNS service is small.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -19,8 +26,9 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use ddns_core::prefix::{InterfaceId, PrefixFollow};
 use ddns_core::{
-    AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey, RecordName,
+    AccessUpdate, ChangeUpdate, GroupMember, Hostname, Record, RecordConfig, RecordKey, RecordName,
     RecordState, RecordType, RecordValue, SharedSecret,
 };
 use ddns_core::{ListCursor, RecordPage, RecordStore};
@@ -370,6 +378,9 @@ pub(crate) fn record_from_item(item: &Item) -> Result<Record, AwsError> {
     if let Some(comment) = s(item, "comment") {
         config = config.with_comment(comment);
     }
+    if let Some(follow) = follow_from_item(item, &hostname, record_type) {
+        config = config.with_follow(follow);
+    }
     let mut state = RecordState::default();
     state.values = s(item, record_type.values_attribute())
         .and_then(|v| RecordValue::from_stored_form(record_type, &v).ok())
@@ -382,6 +393,30 @@ pub(crate) fn record_from_item(item: &Item) -> Result<Record, AwsError> {
         _ => None,
     };
     Ok(Record::new(key, config).with_state(state))
+}
+
+/// The prefix an AAAA item follows: its `prefix_from` and `interface_id`,
+/// both valid; anything else follows nothing (with a warning when the item
+/// has either attribute).
+fn follow_from_item(item: &Item, hostname: &str, record_type: RecordType) -> Option<PrefixFollow> {
+    let (from, id) = (s(item, "prefix_from"), s(item, "interface_id"));
+    if from.is_none() && id.is_none() {
+        return None;
+    }
+    let follow = (record_type == RecordType::Aaaa)
+        .then(|| {
+            let from = Hostname::parse(from.as_deref()?).ok()?;
+            let id: InterfaceId = id.as_deref()?.parse().ok()?;
+            Some(PrefixFollow::new(from, id))
+        })
+        .flatten();
+    if follow.is_none() {
+        tracing::warn!(
+            record = %format_args!("{hostname} {record_type}"),
+            "the item's prefix_from and interface_id are not a valid pair on an AAAA record; it follows no prefix until they are fixed"
+        );
+    }
+    follow
 }
 
 /// The item the original stack would hold for `record`.
@@ -414,6 +449,14 @@ pub(crate) fn item_from_record(record: &Record) -> Item {
     for (name, value) in [
         ("mac_address", c.mac_address.clone()),
         ("comment", c.comment.clone()),
+        (
+            "prefix_from",
+            c.follow.as_ref().map(|f| f.prefix_from.as_str().to_owned()),
+        ),
+        (
+            "interface_id",
+            c.follow.as_ref().map(|f| f.interface_id.to_string()),
+        ),
         (
             record.key.record_type().values_attribute(),
             RecordValue::stored_form(&st.values),
@@ -675,6 +718,21 @@ impl RecordStore for DynamoDbStore {
                 values.push((":c", AttributeValue::S(comment.clone())));
             }
             None => remove.push("#comment"),
+        }
+        match &config.follow {
+            Some(follow) => {
+                set.push("prefix_from = :pf");
+                set.push("interface_id = :id");
+                values.push((
+                    ":pf",
+                    AttributeValue::S(follow.prefix_from.as_str().to_owned()),
+                ));
+                values.push((":id", AttributeValue::S(follow.interface_id.to_string())));
+            }
+            None => {
+                remove.push("prefix_from");
+                remove.push("interface_id");
+            }
         }
         let mut expression = format!("SET {}", set.join(", "));
         if !remove.is_empty() {

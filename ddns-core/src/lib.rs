@@ -94,9 +94,12 @@ pub use testing::conformance;
 #[cfg_attr(docsrs, doc(cfg(feature = "mock")))]
 pub use testing::mock;
 pub use usecases::admin;
-pub use usecases::outcome::{Backend, ChallengeOutcome, Failure, HostList, SetOutcome};
+pub use usecases::outcome::{
+    Backend, ChallengeOutcome, Failure, FollowerMove, FollowerResult, HostList, PrefixOutcome,
+    SetOutcome,
+};
 pub use usecases::request::{
-    ChallengeChange, ChallengeRequest, Credential, ListHostsRequest, SetRequest,
+    ChallengeChange, ChallengeRequest, Credential, ListHostsRequest, PrefixRequest, SetRequest,
 };
 pub use usecases::service::{
     DEFAULT_PROVIDER_TIMEOUT, DEFAULT_RECHECK_INTERVAL, DdnsService, DdnsServiceBuilder,

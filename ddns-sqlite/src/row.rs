@@ -6,8 +6,10 @@
 
 use std::path::Path;
 
+use ddns_core::prefix::{InterfaceId, PrefixFollow};
 use ddns_core::{
-    Record, RecordConfig, RecordKey, RecordName, RecordState, RecordType, RecordValue, SharedSecret,
+    Hostname, Record, RecordConfig, RecordKey, RecordName, RecordState, RecordType, RecordValue,
+    SharedSecret,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params};
@@ -17,7 +19,8 @@ use crate::error::SqliteError;
 /// The columns, in the order [`RawRow::read`] expects them.
 pub(crate) const COLUMNS: &str = "hostname, record_type, shared_secret, ttl, lock_record, \
      allow_internal, read_privilege, mac_address, comment, ip_address, last_accessed, \
-     last_checked, last_updated, require_signed, last_signed, txt_values";
+     last_checked, last_updated, require_signed, last_signed, txt_values, prefix_from, \
+     interface_id";
 
 /// One row as SQLite holds it, before validation.
 pub(crate) struct RawRow {
@@ -37,6 +40,8 @@ pub(crate) struct RawRow {
     require_signed: Value,
     last_signed: Option<i64>,
     txt_values: Option<String>,
+    prefix_from: Option<String>,
+    interface_id: Option<String>,
 }
 
 /// A flag column: 0 and 1 (SQLite's booleans) read as themselves, anything
@@ -78,6 +83,8 @@ impl RawRow {
             require_signed: row.get(13)?,
             last_signed: row.get(14)?,
             txt_values: row.get(15)?,
+            prefix_from: row.get(16)?,
+            interface_id: row.get(17)?,
         })
     }
 
@@ -121,6 +128,18 @@ impl RawRow {
         if let Some(comment) = self.comment {
             config = config.with_comment(comment);
         }
+        match (self.prefix_from, self.interface_id) {
+            (None, None) => {}
+            (Some(from), Some(id)) if record_type == RecordType::Aaaa => {
+                let from = Hostname::parse(&from).map_err(|_| invalid("prefix_from", &from))?;
+                let id: InterfaceId = id.parse().map_err(|_| invalid("interface_id", &id))?;
+                config = config.with_follow(PrefixFollow::new(from, id));
+            }
+            (from, id) => {
+                let shown = from.or(id).unwrap_or_default();
+                return Err(invalid("prefix_from", &shown));
+            }
+        }
         let mut state = RecordState::default();
         let stored = if record_type.is_address() {
             self.ip_address
@@ -144,7 +163,7 @@ pub(crate) fn insert(conn: &Connection, record: &Record) -> rusqlite::Result<usi
     let c = &record.config;
     let s = &record.state;
     let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO records ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        "INSERT INTO records ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
     ))?;
     stmt.execute(params![
         record.key.name().as_str(),
@@ -163,6 +182,8 @@ pub(crate) fn insert(conn: &Connection, record: &Record) -> rusqlite::Result<usi
         c.require_signed,
         s.last_signed.map(guard_value).transpose()?,
         stored_if(record, false),
+        c.follow.as_ref().map(|f| f.prefix_from.as_str().to_owned()),
+        c.follow.as_ref().map(|f| f.interface_id.to_string()),
     ])
 }
 

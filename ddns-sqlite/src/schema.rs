@@ -16,7 +16,7 @@ use crate::error::SqliteError;
 use crate::row;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The migrations, in order: `MIGRATIONS[n]` takes version `n` to `n + 1`.
 const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
@@ -90,6 +90,14 @@ const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
     DROP TABLE records;
     ALTER TABLE records_v3 RENAME TO records;
     CREATE INDEX records_discovery ON records (shared_secret) WHERE read_privilege = 1;
+    ",
+    // 3 -> 4: AAAA records that follow a router's delegated prefix (issue
+    // 18): the router's host name and the record's interface identifier,
+    // both set or both empty.
+    r"
+    ALTER TABLE records ADD COLUMN prefix_from TEXT;
+    ALTER TABLE records ADD COLUMN interface_id TEXT;
+    CREATE INDEX records_followers ON records (prefix_from) WHERE prefix_from IS NOT NULL;
     ",
 ];
 

@@ -666,6 +666,25 @@ impl RecordStore for SqliteStore {
         .await
     }
 
+    async fn followers(&self, source: &Hostname) -> ddns_core::Result<Vec<Record>> {
+        let source = source.as_str().to_owned();
+        self.read(move |pool, conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM records WHERE prefix_from = ?1 AND record_type = 'AAAA'"
+                ))
+                .map_err(pool.sqlite())?;
+            let raws: Vec<RawRow> = stmt
+                .query_map(params![source], RawRow::read)
+                .and_then(Iterator::collect)
+                .map_err(pool.sqlite())?;
+            raws.into_iter()
+                .map(|raw| raw.into_record(&pool.path))
+                .collect()
+        })
+        .await
+    }
+
     async fn record_access(&self, key: &RecordKey, access: AccessUpdate) -> ddns_core::Result<()> {
         self.modify(key, ACCESS_SQL, access_params(key, access))
             .await
@@ -794,7 +813,8 @@ impl RecordStore for SqliteStore {
             key,
             "UPDATE records SET shared_secret = ?3, ttl = ?4, lock_record = ?5, \
              allow_internal = ?6, read_privilege = ?7, mac_address = ?8, comment = ?9, \
-             require_signed = ?10 WHERE hostname = ?1 AND record_type = ?2",
+             require_signed = ?10, prefix_from = ?11, interface_id = ?12 \
+             WHERE hostname = ?1 AND record_type = ?2",
             (
                 hostname,
                 record_type,
@@ -806,6 +826,8 @@ impl RecordStore for SqliteStore {
                 c.mac_address,
                 c.comment,
                 c.require_signed,
+                c.follow.as_ref().map(|f| f.prefix_from.as_str().to_owned()),
+                c.follow.as_ref().map(|f| f.interface_id.to_string()),
             ),
         )
         .await

@@ -163,7 +163,9 @@ async fn the_table_uses_the_record_table_names_and_is_durable_wal() {
             "last_updated",
             "require_signed",
             "last_signed",
-            "txt_values"
+            "txt_values",
+            "prefix_from",
+            "interface_id"
         ]
     );
     // The discovery query uses the index.
@@ -851,4 +853,86 @@ async fn two_services_on_one_file_converge_within_one_more_request_each() {
     let first = SqliteStore::open(db(&dir)).await.unwrap();
     let second = SqliteStore::open(db(&dir)).await.unwrap();
     conformance::shared_store(Arc::new(first), Arc::new(second), 100).await;
+}
+
+/// A database as version 3 (before prefix followers) left it.
+const VERSION_3: &str = r"
+    CREATE TABLE records (
+        hostname       TEXT    NOT NULL,
+        record_type    TEXT    NOT NULL CHECK (record_type IN ('A', 'AAAA', 'TXT')),
+        shared_secret  TEXT    NOT NULL,
+        ttl            INTEGER CHECK (ttl IS NULL OR ttl BETWEEN 0 AND 2147483647),
+        lock_record    INTEGER NOT NULL DEFAULT 0 CHECK (lock_record IN (0, 1)),
+        allow_internal INTEGER NOT NULL DEFAULT 0 CHECK (allow_internal IN (0, 1)),
+        read_privilege INTEGER NOT NULL DEFAULT 0 CHECK (read_privilege IN (0, 1)),
+        mac_address    TEXT,
+        comment        TEXT,
+        ip_address     TEXT,
+        last_accessed  TEXT,
+        last_checked   TEXT,
+        last_updated   TEXT,
+        require_signed INTEGER NOT NULL DEFAULT 0 CHECK (require_signed IN (0, 1)),
+        last_signed    INTEGER CHECK (last_signed IS NULL OR last_signed >= 0),
+        txt_values     TEXT,
+        PRIMARY KEY (hostname, record_type)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX records_discovery ON records (shared_secret) WHERE read_privilege = 1;
+    INSERT INTO records (hostname, record_type, shared_secret, comment, ip_address)
+    VALUES ('nas.example.com.', 'AAAA', 'nas-secret', 'the NAS', '2001:db8:1:2300:211:32ff:fe12:3456');
+    PRAGMA user_version = 3;
+";
+
+#[tokio::test]
+async fn a_version_3_database_is_migrated_and_its_records_can_follow_a_prefix() {
+    use ddns_core::prefix::PrefixFollow;
+    let (dir, store) = open_written_by(VERSION_3).await;
+    let nas = key("nas.example.com", RecordType::Aaaa);
+    let before = store.get(&nas).await.unwrap().expect("the row survives");
+    assert_eq!(before.config.follow, None, "old rows follow nothing");
+    assert_eq!(before.config.comment.as_deref(), Some("the NAS"));
+    let router = Hostname::parse("router.example.com").unwrap();
+    assert!(store.followers(&router).await.unwrap().is_empty());
+
+    let follow = PrefixFollow::new(router.clone(), "::211:32ff:fe12:3456".parse().unwrap());
+    let config = before.config.clone().with_follow(follow.clone());
+    store.update_config(&nas, &config).await.unwrap();
+    drop(store);
+    let store = SqliteStore::open(db(&dir)).await.unwrap();
+    let after = store.get(&nas).await.unwrap().unwrap();
+    assert_eq!(after.config.follow, Some(follow));
+    assert_eq!(after.state, before.state, "the address is kept");
+    let followers = store.followers(&router).await.unwrap();
+    assert_eq!(followers, vec![after.clone()]);
+    let other = Hostname::parse("other.example.com").unwrap();
+    assert!(store.followers(&other).await.unwrap().is_empty());
+
+    // Clearing it makes the record an ordinary one again.
+    let mut plain = after.config.clone();
+    plain.follow = None;
+    store.update_config(&nas, &plain).await.unwrap();
+    assert!(store.followers(&router).await.unwrap().is_empty());
+    let conn = rusqlite::Connection::open(db(&dir)).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}
+
+#[tokio::test]
+async fn a_follow_half_set_by_hand_is_a_row_error() {
+    let (_dir, store) = open_written_by(VERSION_3).await;
+    drop(store);
+    let conn = rusqlite::Connection::open(db(&_dir)).unwrap();
+    conn.execute(
+        "UPDATE records SET prefix_from = 'router.example.com.' WHERE record_type = 'AAAA'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(db(&_dir)).await.unwrap();
+    let error = store
+        .get(&key("nas.example.com", RecordType::Aaaa))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("prefix_from"), "{error}");
 }

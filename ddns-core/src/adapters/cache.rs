@@ -16,6 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
+use crate::domain::hostname::Hostname;
 use crate::domain::record::{
     AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey,
 };
@@ -123,6 +124,12 @@ impl RecordStore for CachedStore {
 
     async fn discovery_group(&self, secret: &SharedSecret) -> Result<Vec<GroupMember>> {
         self.inner.discovery_group(secret).await
+    }
+
+    async fn followers(&self, source: &Hostname) -> Result<Vec<Record>> {
+        // Read through: a follower's stored address decides whether it
+        // moves, so it must be the store's.
+        self.inner.followers(source).await
     }
 
     async fn record_access(&self, key: &RecordKey, access: AccessUpdate) -> Result<()> {

@@ -1,7 +1,6 @@
 //! IPv6 prefix delegation: the prefix a router reports, the interface
-//! identifier a host keeps, and the address they make together
-//! (issue 18's groundwork: the typed values and their rules; the follower
-//! records and the protocol parameters build on them).
+//! identifier a host keeps, the address they make together, and the
+//! setting ([`PrefixFollow`]) that makes an AAAA record follow a router.
 //!
 //! ```
 //! use ddns_core::prefix::{InterfaceId, PrefixChange, PrefixRules};
@@ -25,6 +24,8 @@ use std::net::Ipv6Addr;
 use std::str::FromStr;
 
 use ipnet::Ipv6Net;
+
+use crate::domain::hostname::Hostname;
 
 /// The shortest prefix accepted by default: ISPs delegate /48 at most.
 pub const DEFAULT_MIN_PREFIX_LEN: u8 = 48;
@@ -131,6 +132,9 @@ impl PrefixRules {
         let net: Ipv6Net = text
             .parse()
             .map_err(|_| PrefixError::Syntax { text: shown(text) })?;
+        if net.trunc().network().is_unspecified() {
+            return Err(PrefixError::Syntax { text: shown(text) });
+        }
         let len = net.prefix_len();
         if len < self.min_len || len > self.max_len {
             return Err(PrefixError::Length {
@@ -239,6 +243,41 @@ impl FromStr for InterfaceId {
 impl fmt::Display for InterfaceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Ipv6Addr::from(self.0).fmt(f)
+    }
+}
+
+/// What makes an AAAA record a *follower*: its address is the prefix that
+/// the record `prefix_from` reports, plus `interface_id`.
+///
+/// ```
+/// use ddns_core::Hostname;
+/// use ddns_core::prefix::PrefixFollow;
+/// let follow = PrefixFollow::new(Hostname::parse("router.example.com")?, "::211:32ff:fe12:3456".parse()?);
+/// assert_eq!(follow.to_string(), "::211:32ff:fe12:3456 from router.example.com.");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PrefixFollow {
+    /// The host whose updates carry the prefix (its record's credential
+    /// moves the followers).
+    pub prefix_from: Hostname,
+    /// The follower's interface identifier.
+    pub interface_id: InterfaceId,
+}
+
+impl PrefixFollow {
+    /// Follow the prefix of `prefix_from` with `interface_id`.
+    pub fn new(prefix_from: Hostname, interface_id: InterfaceId) -> Self {
+        Self {
+            prefix_from,
+            interface_id,
+        }
+    }
+}
+
+impl fmt::Display for PrefixFollow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} from {}", self.interface_id, self.prefix_from)
     }
 }
 

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use crate::domain::hostname::{Hostname, HostnameError, RecordName};
+use crate::domain::prefix::PrefixFollow;
 use crate::domain::secret::SharedSecret;
 use crate::domain::timestamp::Timestamp;
 use crate::domain::value::RecordValue;
@@ -214,6 +215,10 @@ pub struct RecordConfig {
     /// When true only signed requests (`docs/PROTOCOL.md` section 7) may
     /// use the record; hash tokens and dyndns2 passwords are refused.
     pub require_signed: bool,
+    /// For an AAAA record: the router whose prefix it follows, and its
+    /// interface identifier (`docs/PROTOCOL.md`, "IPv6 prefix"). `None`:
+    /// the record takes only addresses set for it.
+    pub follow: Option<PrefixFollow>,
 }
 
 impl RecordConfig {
@@ -230,7 +235,16 @@ impl RecordConfig {
             mac_address: None,
             comment: None,
             require_signed: false,
+            follow: None,
         }
+    }
+
+    /// Makes the record follow a router's prefix (AAAA records only; the
+    /// stores and the admin refuse it on others).
+    #[must_use]
+    pub fn with_follow(mut self, follow: PrefixFollow) -> Self {
+        self.follow = Some(follow);
+        self
     }
 
     /// Sets the TTL.

@@ -8,8 +8,9 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 
+use crate::domain::hostname::Hostname;
 use crate::domain::record::{
-    AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey,
+    AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey, RecordType,
 };
 use crate::domain::secret::SharedSecret;
 use crate::error::Result;
@@ -146,6 +147,24 @@ pub trait RecordStore: Send + Sync + Debug {
     /// before the last one; keep calling while [`RecordPage::next`] is set.
     /// Records created or deleted during a listing may or may not appear.
     async fn list_page(&self, cursor: Option<ListCursor>) -> Result<RecordPage>;
+
+    /// The AAAA records that follow the prefix of `source`: those whose
+    /// [`RecordConfig::follow`] names it, in any order.
+    ///
+    /// The default lists every record and keeps the followers; stores
+    /// that can look them up by `prefix_from` should override it.
+    async fn followers(&self, source: &Hostname) -> Result<Vec<Record>> {
+        let mut followers = self.list_all().await?;
+        followers.retain(|record| {
+            record.key.record_type() == RecordType::Aaaa
+                && record
+                    .config
+                    .follow
+                    .as_ref()
+                    .is_some_and(|follow| &follow.prefix_from == source)
+        });
+        Ok(followers)
+    }
 
     /// Every record, following [`RecordStore::list_page`] to the end.
     async fn list_all(&self) -> Result<Vec<Record>> {

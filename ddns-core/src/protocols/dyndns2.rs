@@ -41,9 +41,10 @@ use base64::Engine as _;
 use super::HttpResponse;
 use crate::domain::hostname::Hostname;
 use crate::domain::hostname::SentName;
+use crate::domain::prefix::{PrefixChange, PrefixError};
 use crate::domain::secret::SharedSecret;
-use crate::usecases::outcome::{Backend, Failure, SetOutcome};
-use crate::usecases::request::{Credential, SetRequest};
+use crate::usecases::outcome::{Backend, Failure, PrefixOutcome, SetOutcome};
+use crate::usecases::request::{Credential, PrefixRequest, SetRequest};
 use crate::usecases::service::DdnsService;
 
 /// Most host names in one request.
@@ -106,6 +107,10 @@ pub struct Dyndns2Params {
     pub myip: Option<String>,
     /// `myipv6`.
     pub myipv6: Option<String>,
+    /// The delegated IPv6 prefix: `ip6lanprefix` (FRITZ!Box) or
+    /// `ipv6prefix` (dynv6, ipv64), in CIDR form, or `-` to remove the
+    /// followers' addresses.
+    pub prefix: Option<String>,
 }
 
 impl Dyndns2Params {
@@ -126,6 +131,7 @@ impl Dyndns2Params {
                 "hostname" => params.hostname = value.into(),
                 "myip" => params.myip = Some(value.into()),
                 "myipv6" => params.myipv6 = Some(value.into()),
+                "ip6lanprefix" | "ipv6prefix" => params.prefix = Some(value.into()),
                 _ => {}
             }
         }
@@ -239,6 +245,19 @@ pub fn server_error() -> HttpResponse {
     HttpResponse::text(200, "911\n".to_owned())
 }
 
+/// `badprefix`: the prefix is not one the rules accept; HTTP 400, nothing
+/// changed. The reason never repeats the text sent, so it cannot carry a
+/// word a client takes for success.
+pub fn bad_prefix(error: &PrefixError) -> HttpResponse {
+    let reason = match error {
+        PrefixError::Length { .. } => error.to_string(),
+        _ => {
+            "the prefix is not an IPv6 prefix in CIDR form, like 2001:db8:1234:5600::/56".to_owned()
+        }
+    };
+    HttpResponse::text(400, format!("badprefix {reason}\n"))
+}
+
 /// How one host of a request ended.
 enum HostResult {
     Done {
@@ -262,6 +281,7 @@ fn failure_code(failure: &Failure) -> &'static str {
         | Failure::NotUnicast { .. }
         | Failure::InvalidAddress { .. } => "abuse",
         Failure::MultipleValues => "dnserr",
+        Failure::PrefixRefused { .. } => "abuse",
         // dyndns2's word for "slow down".
         Failure::HostRateLimited { .. } => "abuse",
         // A server-side condition the client should retry after a while.
@@ -352,13 +372,47 @@ impl Dyndns2Api {
         if !names.iter().any(|n| same_name(n, &auth.user)) {
             return answer(badauth(), "badauth", 0, unproven_all, Vec::new());
         }
+        let prefix = match request.params.prefix.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => match self.service.prefix_rules().parse(text) {
+                Ok(change) => Some(change),
+                Err(error) => {
+                    return answer(bad_prefix(&error), "badprefix", 0, 0, Vec::new());
+                }
+            },
+        };
         let addresses = request.params.addresses(request.source);
         let mut results = Vec::with_capacity(names.len());
+        let mut prefix_failures = Vec::new();
+        let mut prefix_changes = 0;
         for name in &names {
-            results.push(
-                self.update_host(name, &auth.password, &addresses, request.source)
-                    .await,
-            );
+            let mut result = self
+                .update_host(name, &auth.password, &addresses, request.source)
+                .await;
+            if let (Some(change), HostResult::Done { .. }) = (prefix, &result) {
+                let moved = self
+                    .move_followers(name, &auth.password, change, request.source)
+                    .await;
+                match moved {
+                    Ok(outcome) => {
+                        prefix_changes += outcome.changed();
+                        if let Some(failure) = outcome.retryable_failure() {
+                            result = HostResult::Code(failure_code(failure), None);
+                        }
+                        prefix_failures.extend(
+                            outcome
+                                .followers
+                                .into_iter()
+                                .filter_map(|follower| follower.result.err()),
+                        );
+                    }
+                    Err(failure) => {
+                        result = HostResult::Code(failure_code(&failure), None);
+                        prefix_failures.push(failure);
+                    }
+                }
+            }
+            results.push(result);
         }
         let unproven = results
             .iter()
@@ -406,13 +460,32 @@ impl Dyndns2Api {
             body.push_str(&line);
             body.push('\n');
         }
+        failures.extend(prefix_failures);
         answer(
             HttpResponse::text(200, body),
             first.unwrap_or("nohost"),
-            changes,
+            changes + prefix_changes,
             unproven,
             failures,
         )
+    }
+
+    /// Moves the followers of `name` to `change`, with the password that
+    /// opened `name`'s own record.
+    async fn move_followers(
+        &self,
+        name: &str,
+        password: &str,
+        change: PrefixChange,
+        source: IpAddr,
+    ) -> Result<PrefixOutcome, Failure> {
+        let request = PrefixRequest::new(
+            SentName::parse(name),
+            Credential::Password(SharedSecret::new(password)),
+            change,
+            source,
+        );
+        self.service.follow_prefix(request).await
     }
 
     async fn update_host(
@@ -498,6 +571,7 @@ mod tests {
             hostname: String::new(),
             myip: myip.map(Into::into),
             myipv6: myipv6.map(Into::into),
+            prefix: None,
         };
         let v4: IpAddr = "198.51.100.7".parse().unwrap();
         let v6: IpAddr = "2001:db8::7".parse().unwrap();

@@ -22,7 +22,7 @@ use crate::domain::auth::{HashToken, source_ip_text};
 use crate::domain::hostname::SentName;
 use crate::domain::signed::SignedProof;
 use crate::usecases::outcome::{Backend, Failure, HostList, SetOutcome};
-use crate::usecases::request::{Credential, ListHostsRequest, SetRequest};
+use crate::usecases::request::{Credential, ListHostsRequest, PrefixRequest, SetRequest};
 use crate::usecases::service::DdnsService;
 
 /// `set`, address already current.
@@ -37,6 +37,9 @@ pub const MSG_HASH_MISMATCH: &str = "Validation hashes do not match.";
 pub const MSG_NO_READ_PRIVILEGE: &str = "record lacks read permissions";
 /// Message 7 (two spaces after the first period, as the original).
 pub const MSG_MULTIPLE_VALUES: &str = "You should only have a single value for your dynamic record.  You currently have more than one.";
+/// A signed `set` with `ipv6prefix`: the signature does not cover it.
+pub const MSG_PREFIX_SIGNED: &str = "ipv6prefix is not accepted with signed requests; send it with hash= (the signature does not cover the prefix).";
+
 /// An `internalIp` that is not an address.
 pub const MSG_INVALID_ADDRESS: &str =
     "The internalIp argument is not a valid IPv4 or IPv6 address.";
@@ -64,6 +67,10 @@ pub struct SeedParams {
     pub hash: String,
     /// `internalIp`.
     pub internal_ip: String,
+    /// `ipv6prefix`: with `mode=set`, the prefix delegated to the host (a
+    /// router), which moves the records that follow it (`docs/PROTOCOL.md`,
+    /// "IPv6 prefix"); `-` removes their addresses.
+    pub ipv6_prefix: String,
     /// `signature`, `timestamp` and `nonce`: a signed request
     /// (`docs/PROTOCOL.md` section 7) when `signature` is not empty.
     pub signed: SignedProof,
@@ -76,6 +83,7 @@ impl std::fmt::Debug for SeedParams {
             .field("hostname", &self.hostname)
             .field("hash", &"[REDACTED]")
             .field("internal_ip", &self.internal_ip)
+            .field("ipv6_prefix", &self.ipv6_prefix)
             .field("signed", &self.signed)
             .finish()
     }
@@ -111,6 +119,7 @@ impl SeedParams {
                 "hostname" => &mut params.hostname,
                 "hash" => &mut params.hash,
                 "internalIp" => &mut params.internal_ip,
+                "ipv6prefix" => &mut params.ipv6_prefix,
                 "signature" => &mut params.signed.signature,
                 "timestamp" => &mut params.signed.timestamp,
                 "nonce" => &mut params.signed.nonce,
@@ -308,6 +317,7 @@ impl SeedApi {
             hostname,
             hash,
             internal_ip,
+            ipv6_prefix,
             signed,
             ..
         } = request.params;
@@ -316,6 +326,10 @@ impl SeedApi {
         let name = SentName::parse(&hostname);
         let (response, failure, changed) = match mode {
             Mode::Get => (render_get(service.get(source)), None, false),
+            Mode::Set if !ipv6_prefix.trim().is_empty() => {
+                self.set_with_prefix(name, &hash, &signed, &internal_ip, &ipv6_prefix, source)
+                    .await
+            }
             Mode::Set => {
                 let result = match set_request(name, &hash, &signed, &internal_ip, source) {
                     Ok(request) => service.set(request).await,
@@ -343,6 +357,72 @@ impl SeedApi {
             failure,
             forbidden: false,
             changed,
+        }
+    }
+}
+
+impl SeedApi {
+    /// A `set` that also reports the host's delegated prefix: the host's
+    /// own record is set as without it, then its followers move.
+    async fn set_with_prefix(
+        &self,
+        name: SentName,
+        hash: &str,
+        signed: &SignedProof,
+        internal_ip: &str,
+        prefix: &str,
+        source: IpAddr,
+    ) -> (HttpResponse, Option<Failure>, bool) {
+        let change = match self.service.prefix_rules().parse(prefix) {
+            Ok(change) => change,
+            Err(error) => {
+                return (
+                    fail(&format!("The ipv6prefix argument is refused: {error}.")),
+                    None,
+                    false,
+                );
+            }
+        };
+        if !signed.signature.is_empty() {
+            // A signature covers neither the prefix nor a second use.
+            return (fail(MSG_PREFIX_SIGNED), None, false);
+        }
+        let set = match set_request(name.clone(), hash, signed, internal_ip, source) {
+            Ok(request) => self.service.set(request).await,
+            Err(failure) => Err(failure),
+        };
+        let set = match set {
+            Ok(outcome) => outcome,
+            Err(failure) => return (render_failure(&failure), Some(failure), false),
+        };
+        let credential = match credential(hash, signed) {
+            Ok(credential) => credential,
+            Err(failure) => return (render_failure(&failure), Some(failure), false),
+        };
+        let moved = self
+            .service
+            .follow_prefix(PrefixRequest::new(name, credential, change, source))
+            .await;
+        let changed = matches!(set, SetOutcome::Changed { .. });
+        match moved {
+            Ok(outcome) => {
+                if let Some(failure) = outcome.retryable_failure() {
+                    return (render_failure(failure), Some(failure.clone()), changed);
+                }
+                let first = set_message(&set);
+                let moved = outcome.changed();
+                let total = outcome.followers.len();
+                let refused = outcome
+                    .followers
+                    .iter()
+                    .filter(|f| f.result.is_err())
+                    .count();
+                let message = format!(
+                    "{first}; the prefix moved {moved} of {total} following records ({refused} refused by their own rules)"
+                );
+                (success(&message), None, changed || moved > 0)
+            }
+            Err(failure) => (render_failure(&failure), Some(failure), changed),
         }
     }
 }
@@ -452,12 +532,19 @@ pub fn render_get(source: IpAddr) -> HttpResponse {
 /// The answer to `mode=set`.
 pub fn render_set(result: &Result<SetOutcome, Failure>) -> HttpResponse {
     match result {
-        Ok(SetOutcome::Unchanged { .. }) => success(MSG_MATCHES),
-        Ok(SetOutcome::Changed { hostname, address }) => success(&format!(
+        Ok(outcome) => success(&set_message(outcome)),
+        Err(failure) => render_failure(failure),
+    }
+}
+
+/// The message of a successful `set`.
+fn set_message(outcome: &SetOutcome) -> String {
+    match outcome {
+        SetOutcome::Unchanged { .. } => MSG_MATCHES.to_owned(),
+        SetOutcome::Changed { hostname, address } => format!(
             "Your hostname record {hostname} has been set to {}",
             source_ip_text(*address)
-        )),
-        Err(failure) => render_failure(failure),
+        ),
     }
 }
 
@@ -534,6 +621,9 @@ pub fn render_failure(failure: &Failure) -> HttpResponse {
             "This signed request was already used, or is older than the last one accepted for {hostname}; sign each request with a new timestamp and nonce."
         ),
         Failure::OutOfScope { reason } => format!("Refused: {reason}."),
+        Failure::PrefixRefused { hostname, error } => {
+            format!("The prefix cannot move {hostname}: {error}.")
+        }
         Failure::Backend { backend, error } => {
             let what = match backend {
                 Backend::Store => "The record store",

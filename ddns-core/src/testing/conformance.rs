@@ -677,6 +677,8 @@ async fn store_checks(store: &dyn RecordStore, page_size: Option<usize>) {
     assert_eq!(listed_set, created_set, "listing must return every record");
 
     // delete removes, and a second delete is NotFound.
+    follower_checks(store, &base, &mut created).await;
+
     for key in &created {
         store.delete(key).await.expect("delete an existing record");
     }
@@ -696,6 +698,74 @@ async fn store_checks(store: &dyn RecordStore, page_size: Option<usize>) {
             .unwrap()
             .is_empty(),
         "deleted records must leave their group"
+    );
+}
+
+/// Prefix followers: the setting round-trips through create and
+/// `update_config`, and `followers` finds exactly the AAAA records that
+/// name the source.
+async fn follower_checks(store: &dyn RecordStore, base: &str, created: &mut Vec<RecordKey>) {
+    use crate::domain::prefix::PrefixFollow;
+    let router = name(base, "router");
+    let other_router = name(base, "other-router");
+    let follow = |from: &Hostname, id: &str| {
+        PrefixFollow::new(from.clone(), id.parse().expect("a valid interface id"))
+    };
+    let mut expected = Vec::new();
+    for (label, from) in [("nas", &router), ("cam", &router), ("tv", &other_router)] {
+        let key = RecordKey::new(name(base, label), RecordType::Aaaa);
+        let config = RecordConfig::new(SharedSecret::new(label)).with_follow(follow(from, "::2:1"));
+        let record = Record::new(key.clone(), config);
+        store.create(&record).await.expect("create a follower");
+        created.push(key.clone());
+        assert_eq!(
+            store.get(&key).await.expect("get").as_ref(),
+            Some(&record),
+            "a follower must read back with its prefix source and interface id"
+        );
+        if from == &router {
+            expected.push(record);
+        }
+    }
+    let sorted = |mut records: Vec<Record>| {
+        records.sort_by(|a, b| a.key.cmp(&b.key));
+        records
+    };
+    assert_eq!(
+        sorted(store.followers(&router).await.expect("followers")),
+        sorted(expected.clone()),
+        "followers must return exactly the AAAA records that name the source"
+    );
+    // update_config moves a follower to another source, and clears it.
+    let moved = expected[0].key.clone();
+    let config =
+        RecordConfig::new(SharedSecret::new("nas")).with_follow(follow(&other_router, "::9"));
+    store
+        .update_config(&moved, &config)
+        .await
+        .expect("update_config of a follower");
+    let read = store.get(&moved).await.expect("get").expect("exists");
+    assert_eq!(
+        read.config.follow, config.follow,
+        "update_config must write the follow setting"
+    );
+    assert_eq!(
+        store.followers(&router).await.expect("followers").len(),
+        1,
+        "a follower moved to another source must leave the first one's followers"
+    );
+    store
+        .update_config(&moved, &RecordConfig::new(SharedSecret::new("nas")))
+        .await
+        .expect("update_config clearing the follow setting");
+    assert_eq!(
+        store
+            .followers(&other_router)
+            .await
+            .expect("followers")
+            .len(),
+        1,
+        "a cleared follow setting must leave the followers"
     );
 }
 

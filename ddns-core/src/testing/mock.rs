@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 
+use crate::domain::hostname::Hostname;
 use crate::domain::record::{
     AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey,
 };
@@ -25,6 +26,7 @@ mockall::mock! {
     impl RecordStore for RecordStore {
         async fn get(&self, key: &RecordKey) -> Result<Option<Record>>;
         async fn discovery_group(&self, secret: &SharedSecret) -> Result<Vec<GroupMember>>;
+        async fn followers(&self, source: &Hostname) -> Result<Vec<Record>>;
         async fn record_access(&self, key: &RecordKey, access: AccessUpdate) -> Result<()>;
         async fn record_change(&self, key: &RecordKey, change: ChangeUpdate) -> Result<bool>;
         async fn record_access_many(&self, updates: &[(RecordKey, AccessUpdate)]) -> Result<()>;

@@ -5,9 +5,10 @@
 //! new failure case the original lacked), so that the seed codec and the
 //! dyndns2 codec speak of the same decisions in their own words.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
-use crate::domain::hostname::RecordName;
+use crate::domain::hostname::{Hostname, RecordName};
+use crate::domain::prefix::PrefixError;
 use crate::domain::record::{GroupMember, RecordType};
 use crate::domain::signed::SignedFormatError;
 use crate::domain::value::TxtValue;
@@ -49,6 +50,65 @@ pub struct ChallengeOutcome {
     /// False when the request changed nothing (a value present already, or
     /// a cleanup of one that is not there): no DNS call was made.
     pub changed: bool,
+}
+
+/// What a prefix report did to one follower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FollowerMove {
+    /// Its AAAA record now holds this address.
+    Moved(Ipv6Addr),
+    /// It held this address already: no DNS call was made for it.
+    Unchanged(Ipv6Addr),
+    /// Its AAAA RRset was deleted (the prefix was withdrawn).
+    Removed,
+    /// The prefix was withdrawn and it held no address: nothing to do.
+    Absent,
+}
+
+/// One follower of a prefix report and how it ended.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FollowerResult {
+    /// The follower's host name.
+    pub host: Hostname,
+    /// What happened, or why it was left as it was.
+    pub result: Result<FollowerMove, Failure>,
+}
+
+/// What a prefix report did: every follower of the source, sorted by name.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PrefixOutcome {
+    /// The prefix source whose credential the request proved.
+    pub source: Hostname,
+    /// Each follower's result.
+    pub followers: Vec<FollowerResult>,
+    /// How many calls to the DNS provider the report made: one when any
+    /// follower moved (the provider batches per backend), none otherwise.
+    pub dns_calls: usize,
+}
+
+impl PrefixOutcome {
+    /// How many followers' DNS records changed.
+    pub fn changed(&self) -> usize {
+        self.followers
+            .iter()
+            .filter(|f| matches!(f.result, Ok(FollowerMove::Moved(_) | FollowerMove::Removed)))
+            .count()
+    }
+
+    /// The first follower that failed for a reason worth retrying (a
+    /// backend failure or a lost race), if any; refusals by a follower's
+    /// own rules are not.
+    pub fn retryable_failure(&self) -> Option<&Failure> {
+        self.followers.iter().find_map(|f| match &f.result {
+            Err(failure @ (Failure::Backend { .. } | Failure::ConcurrentUpdate { .. })) => {
+                Some(failure)
+            }
+            _ => None,
+        })
+    }
 }
 
 /// Which backend a [`Failure::Backend`] came from.
@@ -151,6 +211,14 @@ pub enum Failure {
     OutOfScope {
         /// What was asked, and what the key may do instead.
         reason: String,
+    },
+    /// A prefix report cannot move this follower (new): its interface
+    /// identifier does not fit below the prefix.
+    PrefixRefused {
+        /// The follower's host name.
+        hostname: String,
+        /// Why.
+        error: PrefixError,
     },
     /// A backend failed (new); the request may or may not be retried.
     Backend {

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use crate::domain::auth::HashToken;
 use crate::domain::hostname::SentName;
+use crate::domain::prefix::PrefixChange;
 use crate::domain::secret::SharedSecret;
 use crate::domain::signed::ParsedProof;
 use crate::domain::value::TxtValue;
@@ -156,5 +157,39 @@ impl ChallengeRequest {
     pub fn keeping(mut self, keep: usize) -> Self {
         self.keep = Some(keep.max(1));
         self
+    }
+}
+
+/// A router's prefix report: move the AAAA records that follow `host`'s
+/// prefix ([`crate::RecordConfig::follow`]), with the credential of
+/// `host`'s own record.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PrefixRequest {
+    /// The prefix source as sent (the router's host name).
+    pub host: SentName,
+    /// The proof: the credential of the host's A record (or of its AAAA
+    /// record when it has no A record, or the A record's does not match).
+    pub credential: Credential,
+    /// The prefix now delegated, or its removal.
+    pub change: PrefixChange,
+    /// The requester's public source address.
+    pub source: IpAddr,
+}
+
+impl PrefixRequest {
+    /// A report of `change` for the followers of `host`.
+    pub fn new(
+        host: SentName,
+        credential: Credential,
+        change: PrefixChange,
+        source: IpAddr,
+    ) -> Self {
+        Self {
+            host,
+            credential,
+            change,
+            source,
+        }
     }
 }

@@ -57,6 +57,7 @@
 //! which read DNS on every `set`.
 
 mod acme;
+mod prefix;
 mod update;
 
 pub use update::{DnsUpdateRequest, RrsetUpdate};
@@ -70,6 +71,7 @@ use std::time::Duration;
 use crate::domain::challenge::ChallengeRules;
 use crate::domain::hostname::{RecordName, SentName};
 use crate::domain::policy::{AddressAuthority, AddressRefusal, check_address, check_lock};
+use crate::domain::prefix::PrefixRules;
 use crate::domain::record::{
     AccessUpdate, ChangeUpdate, DEFAULT_TTL, Record, RecordKey, RecordType,
 };
@@ -172,6 +174,7 @@ pub struct DdnsService {
     budget: Option<Arc<dyn HostBudget>>,
     turns: RecordLocks,
     challenge: ChallengeRules,
+    prefix: PrefixRules,
 }
 
 /// Builds a [`DdnsService`]; see [`DdnsService::builder`].
@@ -188,6 +191,7 @@ pub struct DdnsServiceBuilder {
     access_delay: Duration,
     budget: Option<Arc<dyn HostBudget>>,
     challenge: ChallengeRules,
+    prefix: PrefixRules,
 }
 
 impl DdnsServiceBuilder {
@@ -280,6 +284,14 @@ impl DdnsServiceBuilder {
         self
     }
 
+    /// Sets the prefix lengths a router may report (default
+    /// [`PrefixRules::default`]: /48 to /64).
+    #[must_use]
+    pub fn with_prefix_rules(mut self, rules: PrefixRules) -> Self {
+        self.prefix = rules;
+        self
+    }
+
     /// The service.
     pub fn build(self) -> DdnsService {
         DdnsService {
@@ -297,6 +309,7 @@ impl DdnsServiceBuilder {
             budget: self.budget,
             turns: RecordLocks::default(),
             challenge: self.challenge,
+            prefix: self.prefix,
         }
     }
 }
@@ -333,6 +346,7 @@ impl DdnsService {
             access_delay: Duration::ZERO,
             budget: None,
             challenge: ChallengeRules::default(),
+            prefix: PrefixRules::default(),
         }
     }
 

@@ -149,7 +149,7 @@ impl DdnsService {
     /// Authenticates `host` by the credential of its A record, or of its
     /// AAAA record when it has no A record or the A record's credential
     /// does not match.
-    async fn authenticate_host(
+    pub(super) async fn authenticate_host(
         &self,
         host: &SentName,
         credential: &Credential,
