@@ -43,6 +43,7 @@ proptest! {
         hostname in prop_oneof![Just(HOST.to_owned()), "\\PC{0,80}"],
         hash in prop_oneof!["[0-9a-fA-F]{64}", "\\PC{0,70}"],
         internal_ip in prop_oneof![Just(String::new()), "\\PC{0,40}", any::<std::net::IpAddr>().prop_map(|a| a.to_string())],
+        ipv6_prefix in prop_oneof![Just(String::new()), Just("-".to_owned()), "\\PC{0,40}", "[0-9a-f:]{2,24}/[0-9]{1,3}"],
         source in any::<std::net::IpAddr>(),
         signature in prop_oneof![Just(String::new()), "[0-9a-f]{64}", "\\PC{0,70}"],
         timestamp in prop_oneof!["[0-9]{1,20}", "\\PC{0,24}"],
@@ -50,7 +51,7 @@ proptest! {
     ) {
         let f = Fixture::new();
         let signed = SignedProof { signature, timestamp, nonce };
-        let params = SeedParams { mode, hostname, hash, internal_ip, signed };
+        let params = SeedParams { mode, hostname, hash, internal_ip, ipv6_prefix, signed };
         let r = runtime().block_on(f.api.handle(SeedHttpRequest::new(params, source)));
         prop_assert!(well_formed(r.status, &r.body), "{:?}", r);
     }

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use crate::domain::hostname::{Hostname, RecordName};
+use crate::domain::prefix::PrefixFollow;
 use crate::domain::record::{ChangeUpdate, MAX_TTL, Record, RecordConfig, RecordKey, RecordType};
 use crate::domain::secret::SharedSecret;
 use crate::domain::timestamp::Timestamp;
@@ -152,6 +153,9 @@ pub struct AddRecord {
     pub mac_address: Option<String>,
     /// A comment for the operator.
     pub comment: Option<String>,
+    /// Follow a router's prefix (AAAA records only): the record's address
+    /// becomes the router's reported prefix plus this interface id.
+    pub follow: Option<PrefixFollow>,
 }
 
 impl AddRecord {
@@ -171,6 +175,7 @@ impl AddRecord {
             require_signed: false,
             mac_address: None,
             comment: None,
+            follow: None,
         }
     }
 }
@@ -199,6 +204,9 @@ pub struct UpdateRecord {
     pub mac_address: Option<Option<String>>,
     /// A new comment: `Some(None)` clears it.
     pub comment: Option<Option<String>>,
+    /// A new prefix to follow (AAAA records only): `Some(None)` stops
+    /// following, keeping the address the record holds.
+    pub follow: Option<Option<PrefixFollow>>,
 }
 
 impl UpdateRecord {
@@ -216,6 +224,7 @@ impl UpdateRecord {
             require_signed: None,
             mac_address: None,
             comment: None,
+            follow: None,
         }
     }
 }
@@ -294,6 +303,9 @@ impl RecordAdmin {
         if let Some(ttl) = request.ttl {
             check_ttl(ttl)?;
         }
+        if let Some(follow) = &request.follow {
+            self.check_follow(&request.hostname, follow, &types)?;
+        }
         let mut changed = Changed::default();
         let secret = new_secret(&request.secret, true, request.strict, &mut changed)?
             .ok_or_else(|| AdminError::Invalid("no secret could be made".into()))?;
@@ -305,6 +317,7 @@ impl RecordAdmin {
         config.ttl = request.ttl;
         config.mac_address = request.mac_address;
         config.comment = request.comment;
+        config.follow = request.follow;
         let keys: Vec<RecordKey> = types
             .iter()
             .map(|&t| RecordKey::new(request.hostname.clone(), t))
@@ -345,10 +358,14 @@ impl RecordAdmin {
         }
         let mut changed = Changed::default();
         let secret = new_secret(&request.secret, false, request.strict, &mut changed)?;
-        for record in self
+        let records = self
             .existing(request.hostname.as_ref(), &request.types)
-            .await?
-        {
+            .await?;
+        if let Some(Some(follow)) = &request.follow {
+            let types: Vec<RecordType> = records.iter().map(|r| r.key.record_type()).collect();
+            self.check_follow(&request.hostname, follow, &types)?;
+        }
+        for record in records {
             let mut config = record.config;
             if let Some(secret) = &secret {
                 config.shared_secret = secret.clone();
@@ -371,10 +388,40 @@ impl RecordAdmin {
             if let Some(comment) = &request.comment {
                 config.comment.clone_from(comment);
             }
+            if let Some(follow) = &request.follow {
+                config.follow.clone_from(follow);
+            }
             self.store.update_config(&record.key, &config).await?;
             changed.keys.push(record.key);
         }
         Ok(changed)
+    }
+
+    /// Refuses a follow setting on anything but `hostname`'s AAAA record,
+    /// on a record that would follow itself, and with a source outside the
+    /// zones served.
+    fn check_follow(
+        &self,
+        hostname: &Hostname,
+        follow: &PrefixFollow,
+        types: &[RecordType],
+    ) -> Result<(), AdminError> {
+        if types.iter().any(|&t| t != RecordType::Aaaa) {
+            return Err(AdminError::Invalid(
+                "only an AAAA record follows a prefix: add --type aaaa (the host's A record, if any, is set by its own client)".into(),
+            ));
+        }
+        if &follow.prefix_from == hostname {
+            return Err(AdminError::Invalid(format!(
+                "{hostname} cannot follow its own prefix: its AAAA record is set from its own updates; name the router that reports the prefix"
+            )));
+        }
+        self.check_in_zone(&follow.prefix_from).map_err(|_| {
+            AdminError::Invalid(format!(
+                "the prefix source {} is in no zone served; name the router's record here, which carries its credential",
+                follow.prefix_from
+            ))
+        })
     }
 
     /// Gives the existing records of the types asked a new random secret,

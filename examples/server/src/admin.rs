@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use ddns_core::admin::{AddRecord, Changed, RecordAdmin, SecretChoice, UpdateRecord};
+use ddns_core::prefix::{InterfaceId, PrefixFollow};
 use ddns_core::{
     HashToken, Hostname, RecordKey, RecordName, RecordState, RecordStore, RecordType, RecordValue,
     SharedSecret, TxtValue,
@@ -62,6 +63,17 @@ pub async fn open(
 
 fn hostname(text: &str) -> Result<Hostname, AdminError> {
     Hostname::parse(text).map_err(|e| AdminError::Input(format!("{text:?}: {e}")))
+}
+
+/// `--prefix-from ROUTER --ipv6-interface-id ID`, when given.
+fn follow(from: Option<String>, id: Option<String>) -> Result<Option<PrefixFollow>, AdminError> {
+    let (Some(from), Some(id)) = (from, id) else {
+        return Ok(None);
+    };
+    let id: InterfaceId = id
+        .parse()
+        .map_err(|e: ddns_core::prefix::PrefixError| AdminError::Input(e.to_string()))?;
+    Ok(Some(PrefixFollow::new(hostname(&from)?, id)))
 }
 
 /// A record's owner name: a host name, or a TXT name with underscore
@@ -125,6 +137,10 @@ pub async fn add(
     request.require_signed = args.require_signed;
     request.mac_address = args.mac;
     request.comment = args.comment;
+    request.follow = follow(args.prefix_from, args.ipv6_interface_id)?;
+    if request.follow.is_some() && args.types == Types::Both {
+        request.types = vec![RecordType::Aaaa];
+    }
     let name = request.hostname.clone();
     let changed = admin.add(request).await?;
     let types: Vec<&str> = changed
@@ -214,6 +230,14 @@ pub async fn show(
             ("require_signed", c.require_signed.to_string()),
             ("mac_address", or_dash(c.mac_address.as_ref())),
             ("comment", or_dash(c.comment.as_ref())),
+            (
+                "prefix_from",
+                or_dash(c.follow.as_ref().map(|f| &f.prefix_from)),
+            ),
+            (
+                "interface_id",
+                or_dash(c.follow.as_ref().map(|f| f.interface_id)),
+            ),
             ("values", values_text(s)),
             ("last_accessed", or_dash(s.last_accessed)),
             ("last_checked", or_dash(s.last_checked)),
@@ -255,6 +279,11 @@ pub async fn update(
     request.require_signed = args.require_signed;
     request.mac_address = args.mac.map(|m| (!m.is_empty()).then_some(m));
     request.comment = args.comment.map(|c| (!c.is_empty()).then_some(c));
+    request.follow = match follow(args.prefix_from, args.ipv6_interface_id)? {
+        Some(follow) => Some(Some(follow)),
+        None if args.stop_following => Some(None),
+        None => None,
+    };
     let changed = admin.update(request).await?;
     for key in &changed.keys {
         writeln!(out, "updated {key}")?;

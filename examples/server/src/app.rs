@@ -156,7 +156,8 @@ impl RunningServer {
         } else {
             Arc::new(CachedStore::new(store, settings.record_cache_ttl))
         };
-        let provider: Arc<dyn DnsProvider> = providers.router.clone();
+        let metrics = Arc::new(Metrics::new());
+        let provider: Arc<dyn DnsProvider> = metrics.counting(providers.router.clone());
         let batched: Arc<dyn DnsProvider> =
             Arc::new(CoalescingProvider::new(provider).with_window(settings.coalesce_window));
         let limits = Limits::new(&config.limits).map(Arc::new);
@@ -170,6 +171,7 @@ impl RunningServer {
         }
         let service = Arc::new(
             builder
+                .with_prefix_rules(config.prefix)
                 .with_zones(zones.clone())
                 .with_recheck_interval(settings.recheck_interval)
                 .with_signed_window(settings.signed_window)
@@ -207,7 +209,7 @@ impl RunningServer {
         let state = Arc::new(HttpState {
             endpoint,
             proxies: TrustedProxies::new(config.http.trusted_proxies.clone()),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             health: HealthCheck::new(
                 service.clone(),
                 config.zones.iter().map(|z| z.name.clone()).collect(),

@@ -212,6 +212,15 @@ pub struct AddArgs {
     /// Create the record locked.
     #[arg(long)]
     pub locked: bool,
+    /// Make the AAAA record follow the prefix that this host (a router)
+    /// reports: its address becomes that prefix plus
+    /// `--ipv6-interface-id`. Implies `--type aaaa`.
+    #[arg(long, value_name = "ROUTER", requires = "ipv6_interface_id")]
+    pub prefix_from: Option<String>,
+    /// The host's interface identifier, the low bits of its IPv6 address
+    /// kept when the prefix changes (like `::211:32ff:fe12:3456`).
+    #[arg(long, value_name = "ID", requires = "prefix_from")]
+    pub ipv6_interface_id: Option<String>,
     /// Refuse a given secret weaker than 128 bits instead of warning.
     #[arg(long)]
     pub strict: bool,
@@ -247,6 +256,21 @@ pub struct UpdateArgs {
     /// A new comment (empty to clear).
     #[arg(long)]
     pub comment: Option<String>,
+    /// Follow the prefix this host (a router) reports, with
+    /// `--ipv6-interface-id` (AAAA records only).
+    #[arg(
+        long,
+        value_name = "ROUTER",
+        requires = "ipv6_interface_id",
+        conflicts_with = "stop_following"
+    )]
+    pub prefix_from: Option<String>,
+    /// The interface identifier that goes with `--prefix-from`.
+    #[arg(long, value_name = "ID", requires = "prefix_from")]
+    pub ipv6_interface_id: Option<String>,
+    /// Stop following a prefix; the record keeps the address it holds.
+    #[arg(long)]
+    pub stop_following: bool,
     /// A new shared secret.
     #[arg(
         long,

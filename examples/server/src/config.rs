@@ -41,6 +41,10 @@
 //! max_values = 8                   # values per name at once; the oldest go
 //! max_age_secs = 10800             # values nobody cleaned up are removed
 //!
+//! [prefix]                       # IPv6 prefixes routers report (ip6lanprefix)
+//! min_len = 48                     # shortest prefix accepted
+//! max_len = 64                     # longest prefix accepted
+//!
 //! [limits]
 //! per_source_per_minute = 120      # token buckets per address and host
 //! failed_auth_cost = 10
@@ -150,6 +154,9 @@ pub struct Config {
     /// ACME DNS-01 challenges.
     #[serde(default)]
     pub acme: AcmeSection,
+    /// Delegated IPv6 prefixes that routers report.
+    #[serde(default)]
+    pub prefix: PrefixSection,
     /// HTTPS listeners and their certificate; none by default.
     #[serde(default)]
     pub tls: Option<crate::tls::TlsConfig>,
@@ -416,6 +423,37 @@ impl Default for AcmeSection {
             max_age_secs: default_acme_max_age(),
         }
     }
+}
+
+/// `[prefix]`: the delegated IPv6 prefixes a router may report for the
+/// AAAA records that follow it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixSection {
+    /// The shortest prefix accepted (ISPs delegate /48 at most).
+    #[serde(default = "default_prefix_min_len")]
+    pub min_len: u8,
+    /// The longest prefix accepted (/64: one network, the hosts' SLAAC
+    /// identifiers below it).
+    #[serde(default = "default_prefix_max_len")]
+    pub max_len: u8,
+}
+
+impl Default for PrefixSection {
+    fn default() -> Self {
+        Self {
+            min_len: default_prefix_min_len(),
+            max_len: default_prefix_max_len(),
+        }
+    }
+}
+
+fn default_prefix_min_len() -> u8 {
+    ddns_core::prefix::DEFAULT_MIN_PREFIX_LEN
+}
+
+fn default_prefix_max_len() -> u8 {
+    ddns_core::prefix::DEFAULT_MAX_PREFIX_LEN
 }
 
 fn default_true() -> bool {

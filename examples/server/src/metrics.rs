@@ -3,10 +3,16 @@
 //! - `ddns_requests_total{mode, outcome}`: seed API requests by mode and
 //!   outcome (`success`, or the kind of failure);
 //! - `ddns_dns_changes_total`: DNS changes applied;
+//! - `ddns_dns_batches_total`: calls that changed DNS through a backend
+//!   (one per batch: a prefix report moving 50 hosts counts one);
 //! - `ddns_backend_errors_total{backend}`: store and DNS failures;
 //! - `ddns_request_duration_seconds{mode}`: latency histogram.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use async_trait::async_trait;
+use ddns_core::{ChangeResult, DnsChange, DnsProvider, RecordKey, RecordValue};
 
 use ddns_core::Backend;
 use ddns_core::Failure;
@@ -37,12 +43,42 @@ struct BackendLabels {
 
 type Latency = Family<ModeLabels, Histogram, fn() -> Histogram>;
 
+/// A provider that counts the calls sending it changes.
+#[derive(Debug)]
+struct CountingProvider {
+    inner: Arc<dyn DnsProvider>,
+    batches: Counter,
+}
+
+#[async_trait]
+impl DnsProvider for CountingProvider {
+    async fn current(&self, key: &RecordKey) -> ddns_core::Result<Vec<RecordValue>> {
+        self.inner.current(key).await
+    }
+
+    async fn current_many(&self, keys: &[RecordKey]) -> Vec<ddns_core::Result<Vec<RecordValue>>> {
+        self.inner.current_many(keys).await
+    }
+
+    fn max_batch_size(&self) -> usize {
+        self.inner.max_batch_size()
+    }
+
+    async fn apply(&self, changes: &[DnsChange]) -> Vec<ChangeResult> {
+        if !changes.is_empty() {
+            self.batches.inc();
+        }
+        self.inner.apply(changes).await
+    }
+}
+
 /// The server's metrics and their registry.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     dns_changes: Counter,
+    dns_batches: Counter,
     backend_errors: Family<BackendLabels, Counter>,
     latency: Latency,
 }
@@ -72,6 +108,12 @@ impl Metrics {
             requests.clone(),
         );
         registry.register("dns_changes", "DNS changes applied", dns_changes.clone());
+        let dns_batches = Counter::default();
+        registry.register(
+            "dns_batches",
+            "Calls that sent changes to a DNS backend",
+            dns_batches.clone(),
+        );
         registry.register(
             "backend_errors",
             "Record store and DNS backend failures",
@@ -86,9 +128,19 @@ impl Metrics {
             registry,
             requests,
             dns_changes,
+            dns_batches,
             backend_errors,
             latency,
         }
+    }
+
+    /// `provider`, counting each call that sends it changes in
+    /// `ddns_dns_batches_total`.
+    pub fn counting(&self, provider: Arc<dyn DnsProvider>) -> Arc<dyn DnsProvider> {
+        Arc::new(CountingProvider {
+            inner: provider,
+            batches: self.dns_batches.clone(),
+        })
     }
 
     /// Records one answered seed API request.
@@ -195,6 +247,7 @@ pub fn failure_kind(failure: &Failure) -> &'static str {
         Failure::UnusableRecord { .. } => "unusable_record",
         Failure::HostRateLimited { .. } => "host_rate_limited",
         Failure::ConcurrentUpdate { .. } => "concurrent_update",
+        Failure::PrefixRefused { .. } => "prefix_refused",
         Failure::Backend { .. } => "backend",
         _ => "other",
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use ddns_authoritative::{OperatorKey, TcpLimits};
 use ddns_core::challenge::ChallengeRules;
+use ddns_core::prefix::PrefixRules;
 use ddns_core::{Hostname, RecordName, RecordType, UpdateGrant, Zone, Zones};
 use ddns_rfc2136::{TsigAlgorithmName, TsigKey};
 use ipnet::IpNet;
@@ -35,6 +36,8 @@ pub struct ValidConfig {
     pub service: ServiceSettings,
     /// ACME challenge rules; `None` when `[acme] enabled = false`.
     pub acme: Option<ChallengeRules>,
+    /// The prefix lengths routers may report.
+    pub prefix: PrefixRules,
     /// HTTPS listeners and their certificate.
     pub tls: Option<TlsConfig>,
     /// Rate limits of the HTTP side.
@@ -270,6 +273,26 @@ impl Config {
             u64::try_from(self.acme.max_values).unwrap_or(u64::MAX),
         )?;
         at_least_one("acme.max_age_secs", self.acme.max_age_secs)?;
+        let prefix = &self.prefix;
+        for (setting, len) in [
+            ("prefix.min_len", prefix.min_len),
+            ("prefix.max_len", prefix.max_len),
+        ] {
+            if !(1..=127).contains(&len) {
+                return Err(ConfigError::invalid(
+                    setting,
+                    len.to_string(),
+                    "a prefix length is 1 to 127 (ISPs delegate /48 to /64)",
+                ));
+            }
+        }
+        if prefix.min_len > prefix.max_len {
+            return Err(ConfigError::invalid(
+                "prefix.min_len",
+                prefix.min_len.to_string(),
+                format!("it must not exceed prefix.max_len ({})", prefix.max_len),
+            ));
+        }
         if let Some(admin) = &self.admin_http
             && admin.listen.is_empty()
         {
@@ -345,6 +368,7 @@ impl Config {
                     .with_max_values(self.acme.max_values)
                     .with_max_age(Duration::from_secs(self.acme.max_age_secs))
             }),
+            prefix: PrefixRules::new(self.prefix.min_len, self.prefix.max_len),
             tls: self.tls.clone(),
             limits: self.limits.clone(),
             store: self.store.clone(),
