@@ -305,6 +305,10 @@ impl Failure {
             Self::UnusableRecord { hostname, reason } => {
                 Some(format!("the record {hostname} is unusable: {reason}"))
             }
+            // The operator's setting, not the router's doing.
+            Self::PrefixRefused { hostname, error } => Some(format!(
+                "the reported prefix cannot move {hostname}: {error}; fix its --ipv6-interface-id"
+            )),
             _ => None,
         }
     }

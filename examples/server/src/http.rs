@@ -249,6 +249,7 @@ fn log_answer(source: IpAddr, answer: &EndpointAnswer, elapsed: Duration) {
         if let Some(detail) = failure.operator_detail() {
             match failure {
                 Failure::Backend { .. } => warn!(%source, mode, detail, "backend failure"),
+                Failure::PrefixRefused { .. } => warn!(%source, mode, detail, "follower refused"),
                 _ => warn!(%source, mode, detail, "unusable record"),
             }
         }

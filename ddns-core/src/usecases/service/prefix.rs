@@ -68,13 +68,10 @@ impl DdnsService {
             Credential::Signed(_) | Credential::Tsig(_)
         );
         let mut keys: Vec<RecordKey> = self
-            .store
-            .followers(&host)
-            .await
-            .map_err(Failure::store)?
+            .followers_of(&host)
+            .await?
             .into_iter()
             .map(|record| record.key)
-            .filter(|key| self.serves(key.name()))
             .collect();
         keys.sort();
         keys.dedup();
@@ -84,21 +81,16 @@ impl DdnsService {
         for key in &keys {
             turns.push(self.turns.lock(key.clone()).await);
         }
+        // Read again in turn: what they hold now decides. A follower added
+        // since the first read waits for the next report.
+        let mut followers = self.followers_of(&host).await?;
+        followers.retain(|record| keys.binary_search(&record.key).is_ok());
 
-        let mut results = Vec::with_capacity(keys.len());
+        let mut results = Vec::with_capacity(followers.len());
         let mut moves = Vec::new();
-        for key in keys {
-            let Some(follower) = key.name().as_hostname() else {
+        for record in followers {
+            let Some(follower) = record.key.name().as_hostname() else {
                 continue;
-            };
-            // Read again in turn: what it holds now decides.
-            let record = match self.store.get(&key).await {
-                Ok(Some(record)) => record,
-                Ok(None) => continue,
-                Err(error) => {
-                    results.push((follower, Err(Failure::store(error))));
-                    continue;
-                }
             };
             match self.decide(&record, request.change, signed, source) {
                 Ok(Some(target)) => {
@@ -139,6 +131,14 @@ impl DdnsService {
                 .collect(),
             dns_calls,
         })
+    }
+
+    /// The followers of `host` in the zones served, read from the store
+    /// itself (a cache in front of it reads through).
+    async fn followers_of(&self, host: &crate::Hostname) -> Result<Vec<Record>, Failure> {
+        let mut followers = self.store.followers(host).await.map_err(Failure::store)?;
+        followers.retain(|record| self.serves(record.key.name()));
+        Ok(followers)
     }
 
     /// Where `record` goes for `change`: `Ok(None)` when it stays as it
