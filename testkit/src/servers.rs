@@ -74,6 +74,7 @@ impl Setup {
             limited_secret: self.limited_secret,
             child,
             dir: self.dir,
+            stats: None,
         }
         .wait_ready()
     }
@@ -87,6 +88,9 @@ pub struct DnsServer {
     pub limited_secret: String,
     child: Child,
     pub dir: tempfile::TempDir,
+    /// BIND's statistics channel (HTTP), where it counts the messages it
+    /// received by opcode.
+    stats: Option<SocketAddr>,
 }
 
 impl DnsServer {
@@ -103,6 +107,32 @@ impl DnsServer {
             .with_key(self.key())
             .build()
             .unwrap()
+    }
+
+    /// How many UPDATE messages the server has received (BIND only: its
+    /// statistics channel counts requests by opcode).
+    pub fn update_messages(&self) -> u64 {
+        use std::io::{Read as _, Write as _};
+        let addr = self.stats.expect("only BIND has a statistics channel here");
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "GET /json/v1/server HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let Some(opcodes) = answer.split("\"opcodes\":").nth(1) else {
+            panic!("no opcodes in BIND's statistics: {answer}");
+        };
+        let opcodes = opcodes.split('}').next().unwrap_or_default();
+        opcodes.split("\"UPDATE\":").nth(1).map_or(0, |rest| {
+            rest.trim()
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        })
     }
 
     pub fn log(&self) -> String {
@@ -145,10 +175,16 @@ impl DnsServer {
             limited_secret,
         } = Setup::new();
         let d = dir.path().display().to_string();
+        let stats = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let stats_port = stats.port();
         std::fs::write(
             dir.path().join("named.conf"),
             format!(
-                r#"options {{
+                r#"statistics-channels {{ inet 127.0.0.1 port {stats_port} allow {{ 127.0.0.1; }}; }};
+options {{
     directory "{d}";
     listen-on port {port} {{ 127.0.0.1; }};
     listen-on-v6 {{ none; }};
@@ -178,15 +214,15 @@ zone "{ZONE}" {{
         command
             .args(["-g", "-n", "1", "-c"])
             .arg(dir.path().join("named.conf"));
-        Some(
-            Setup {
-                dir,
-                port,
-                secret,
-                limited_secret,
-            }
-            .launch("named", command),
-        )
+        let mut server = Setup {
+            dir,
+            port,
+            secret,
+            limited_secret,
+        }
+        .launch("named", command);
+        server.stats = Some(stats);
+        Some(server)
     }
 }
 

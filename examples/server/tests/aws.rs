@@ -15,7 +15,7 @@ use ddns_testkit::moto;
 use std::process::Command;
 
 use common::{Spawned, get};
-use ddns_core::{DnsProvider, HashToken, Hostname, RecordType, SharedSecret};
+use ddns_core::{DnsProvider, HashToken, Hostname, RecordStore, RecordType, SharedSecret};
 
 fn command(dir: &std::path::Path) -> Command {
     let mut c = common::server_command();
@@ -307,4 +307,124 @@ async fn acme_challenges_over_httpreq_and_acme_dns_reach_route53() {
     }
     assert!(route53_txt(&moto, &zone_id, name).await.is_empty());
     assert!(!run(dir.path(), &["list"]).contains("_acme-challenge"));
+}
+
+/// Issue 18 with the AWS backends: 50 hosts follow a router's prefix; one
+/// report moves them all in one ChangeResourceRecordSets call (counted by
+/// moto), the items keep the setting in DynamoDB, and the same report
+/// again makes no call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_followers_move_in_one_route53_call() {
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    let (dir, zone_id) = aws_config(
+        &moto,
+        "prefix-config",
+        "[http]\nlisten = [\"127.0.0.1:0\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
+    )
+    .await;
+    let secret = common::printed_secret(&run(dir.path(), &["add", "router.example.com"]));
+    // The admin makes the first follower; the rest go in through the
+    // table the same way the admin writes them.
+    run(
+        dir.path(),
+        &[
+            "add",
+            "host0.example.com",
+            "--prefix-from",
+            "router.example.com",
+            "--ipv6-interface-id",
+            "::1000",
+        ],
+    );
+    let store = moto.handle("prefix-config").await;
+    let first = store
+        .get(&ddns_core::RecordKey::new(
+            Hostname::parse("host0.example.com").unwrap(),
+            RecordType::Aaaa,
+        ))
+        .await
+        .unwrap()
+        .expect("the admin wrote the follower to DynamoDB");
+    assert_eq!(
+        first
+            .config
+            .follow
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("::1000 from router.example.com.")
+    );
+    for i in 1..50 {
+        let mut record = first.clone();
+        record.key = ddns_core::RecordKey::new(
+            Hostname::parse(&format!("host{i}.example.com")).unwrap(),
+            RecordType::Aaaa,
+        );
+        record.config.follow = Some(ddns_core::prefix::PrefixFollow::new(
+            Hostname::parse("router.example.com").unwrap(),
+            format!("::{:x}", 0x1000 + i).parse().unwrap(),
+        ));
+        store.create(&record).await.unwrap();
+    }
+    let server = serve(dir.path());
+    let report = |prefix: &'static str| {
+        let auth = common::basic("router.example.com", &secret);
+        let addr = server.http;
+        async move {
+            get(
+                addr,
+                &format!(
+                    "/nic/update?hostname=router.example.com&myip=198.51.100.7&ip6lanprefix={prefix}"
+                ),
+                &[
+                    ("Authorization", &auth),
+                    ("X-Forwarded-For", "198.51.100.7"),
+                    ("User-Agent", "Fritz!Box DDNS/1.0.1"),
+                ],
+            )
+            .await
+        }
+    };
+    let r = report("2001:db8:4:400::/56").await;
+    assert_eq!(r.body, "good 198.51.100.7\n");
+    let before = moto.route53_change_calls();
+    let r = report("2001:db8:9:900::/56").await;
+    assert_eq!(r.body, "nochg 198.51.100.7\n");
+    assert_eq!(
+        moto.route53_change_calls() - before,
+        1,
+        "50 followers in one ChangeResourceRecordSets call; log:\n{}",
+        server.log().join("\n")
+    );
+    let provider = ddns_aws::Route53Provider::builder()
+        .with_zone_id(&zone_id)
+        .with_zone(Hostname::parse("example.com").unwrap())
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    for i in 0..50u32 {
+        let key = ddns_core::RecordKey::new(
+            Hostname::parse(&format!("host{i}.example.com")).unwrap(),
+            RecordType::Aaaa,
+        );
+        let want: std::net::IpAddr = format!("2001:db8:9:900::{:x}", 0x1000 + i).parse().unwrap();
+        assert_eq!(
+            provider.current(&key).await.unwrap(),
+            [want],
+            "{key} in Route 53"
+        );
+        let stored = store.get(&key).await.unwrap().unwrap();
+        assert_eq!(stored.state.address(), Some(want), "{key} in DynamoDB");
+    }
+    let before = moto.route53_change_calls();
+    let r = report("2001:db8:9:900::/56").await;
+    assert_eq!(r.body, "nochg 198.51.100.7\n");
+    assert_eq!(
+        moto.route53_change_calls(),
+        before,
+        "an unchanged prefix calls no provider"
+    );
 }

@@ -129,3 +129,105 @@ fn a_bad_key_setting_is_refused_naming_it() {
         "{err}"
     );
 }
+
+/// Issue 18 with the rfc2136 provider: a router's new prefix moves its ten
+/// followers in BIND with one UPDATE message, and the same prefix again
+/// sends none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefix_moves_every_follower_in_one_update_to_bind() {
+    let Some(bind) = DnsServer::bind() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("ddns.key");
+    std::fs::write(
+        &key_file,
+        format!(
+            "key \"{KEY_NAME}\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{}\";\n}};\n",
+            bind.secret
+        ),
+    )
+    .unwrap();
+    let config = config_in(dir.path(), |c| {
+        c.provider = Some(ProviderConfig::Rfc2136 {
+            server: bind.addr,
+            key_file: Some(key_file.clone()),
+            key_name: None,
+            key_algorithm: None,
+            key_secret: None,
+            timeout_secs: 5,
+        });
+    });
+    let server = RunningServer::start(config).await.unwrap();
+    let store = server.service().store();
+    let router = Hostname::parse("router.example.com").unwrap();
+    store
+        .create(&Record::new(
+            RecordKey::new(router.clone(), RecordType::A),
+            RecordConfig::new(SharedSecret::new("router-secret")),
+        ))
+        .await
+        .unwrap();
+    for i in 1..=10u32 {
+        let follow =
+            ddns_core::prefix::PrefixFollow::new(router.clone(), format!("::{i}").parse().unwrap());
+        store
+            .create(&Record::new(
+                RecordKey::new(
+                    Hostname::parse(&format!("host{i}.example.com")).unwrap(),
+                    RecordType::Aaaa,
+                ),
+                RecordConfig::new(SharedSecret::new(format!("own secret {i}"))).with_follow(follow),
+            ))
+            .await
+            .unwrap();
+    }
+    let auth = common::basic("router.example.com", "router-secret");
+    let report = |prefix: &'static str| {
+        let auth = auth.clone();
+        let addr = server.http_addrs()[0];
+        async move {
+            get(
+                addr,
+                &format!(
+                    "/nic/update?hostname=router.example.com&myip=198.51.100.7&ip6lanprefix={prefix}"
+                ),
+                &[("Authorization", &auth), ("X-Forwarded-For", "198.51.100.7")],
+            )
+            .await
+            .body
+        }
+    };
+    assert_eq!(report("2001:db8:1:100::/56").await, "good 198.51.100.7\n");
+    let before = bind.update_messages();
+    assert!(before >= 1, "BIND counts the UPDATE messages");
+    assert_eq!(report("2001:db8:2:200::/56").await, "nochg 198.51.100.7\n");
+    assert_eq!(
+        bind.update_messages() - before,
+        1,
+        "ten followers in one UPDATE; BIND's log:\n{}",
+        bind.log()
+    );
+    for i in 1..=10u32 {
+        let answer = common::query(
+            bind.addr,
+            &format!("host{i}.example.com."),
+            hickory_net::proto::rr::RecordType::AAAA,
+        )
+        .await;
+        let want: IpAddr = format!("2001:db8:2:200::{i}").parse().unwrap();
+        assert_eq!(
+            common::addresses(&answer).first().map(|(a, _)| *a),
+            Some(want),
+            "host{i} in BIND"
+        );
+    }
+    let before = bind.update_messages();
+    assert_eq!(report("2001:db8:2:200::/56").await, "nochg 198.51.100.7\n");
+    assert_eq!(
+        bind.update_messages(),
+        before,
+        "an unchanged prefix sends no UPDATE"
+    );
+    server.shutdown().await;
+}
