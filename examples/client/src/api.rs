@@ -214,7 +214,8 @@ impl SeedClient {
     }
 
     /// `mode=set` of `hostname`, authenticated for `public_ip`, setting
-    /// `internal_ip` when given.
+    /// `internal_ip` when given, and reporting the delegated `prefix` when
+    /// given (`ipv6prefix=`, hash requests only).
     ///
     /// # Errors
     ///
@@ -226,6 +227,7 @@ impl SeedClient {
         secret: &SharedSecret,
         public_ip: IpAddr,
         internal_ip: Option<IpAddr>,
+        prefix: Option<&str>,
     ) -> Result<String, ClientError> {
         let address = internal_ip.unwrap_or(public_ip);
         let proof = self.proof(SignedMode::Set, hostname, secret, public_ip, address)?;
@@ -234,6 +236,9 @@ impl SeedClient {
         params.extend(proof.iter().map(|(k, v)| (*k, v.as_str())));
         if let Some(ip) = internal.as_deref() {
             params.push(("internalIp", ip));
+        }
+        if let Some(prefix) = prefix {
+            params.push(("ipv6prefix", prefix));
         }
         Ok(self.call(&params).await?.text())
     }

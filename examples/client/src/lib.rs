@@ -20,10 +20,12 @@ pub mod api;
 pub mod cache;
 pub mod ip_source;
 pub mod neighbours;
+pub mod prefix_source;
 
 use api::{ClientError, IpVersion, SeedClient};
 use cache::Cache;
 use ip_source::IpSource;
+use prefix_source::InterfacePrefix;
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -59,6 +61,16 @@ pub struct Cli {
     /// address, or an interface name.
     #[arg(long, default_value = "public")]
     pub ip_source: IpSource,
+    /// For a router: report the IPv6 prefix delegated to it (CIDR, like
+    /// 2001:db8:1:2300::/56, or `-` to remove the addresses), which moves
+    /// the hosts that follow its prefix. Needs hash requests (not
+    /// `--signed`).
+    #[arg(long, value_name = "PREFIX", conflicts_with_all = ["ipv6_prefix_from", "signed"])]
+    pub ipv6_prefix: Option<String>,
+    /// For a router: report the prefix of this interface's global IPv6
+    /// address, masked to the length given (like eth0/56).
+    #[arg(long, value_name = "IFACE/LEN", conflicts_with = "signed")]
+    pub ipv6_prefix_from: Option<InterfacePrefix>,
     /// Talk to the server over IPv4 or IPv6 only (and so set the A or the
     /// AAAA record).
     #[arg(long, value_enum)]
@@ -111,6 +123,15 @@ impl Cli {
             self.timeout,
         )?
         .with_signed(self.signed))
+    }
+
+    /// The prefix to report, if any.
+    fn prefix(&self) -> Result<Option<String>, ClientError> {
+        match (&self.ipv6_prefix, &self.ipv6_prefix_from) {
+            (Some(prefix), _) => Ok(Some(prefix.clone())),
+            (None, Some(from)) => from.resolve().map(Some),
+            (None, None) => Ok(None),
+        }
     }
 
     fn hostname(&self) -> Result<&str, ClientError> {
@@ -170,23 +191,30 @@ fn write_line(out: &mut dyn Write, line: &str) {
     let _ = writeln!(out, "{line}");
 }
 
-/// One update; returns the address published. With `skip_if`, an address
-/// equal to it is not sent again.
+/// What one update sent: the address, and the prefix if one was reported.
+type Sent = (IpAddr, Option<String>);
+
+/// One update; returns what it published. With `skip_if`, the same address
+/// and prefix are not sent again.
 async fn update(
     cli: &Cli,
-    skip_if: Option<IpAddr>,
+    skip_if: Option<&Sent>,
     out: &mut dyn Write,
-) -> Result<IpAddr, ClientError> {
+) -> Result<Sent, ClientError> {
     let hostname = cli.hostname()?;
     let secret = cli.secret()?;
     let client = cli.client()?;
     let public = client.public_ip().await?;
     let internal = cli.ip_source.resolve(cli.ip_version)?;
     let address = internal.unwrap_or(public);
-    if skip_if == Some(address) {
-        return Ok(address);
+    let prefix = cli.prefix()?;
+    let sent = (address, prefix);
+    if skip_if == Some(&sent) {
+        return Ok(sent);
     }
-    let cache = cli.cache.map(|minutes| {
+    // The cache remembers addresses only: a prefix is always sent (the
+    // server answers an unchanged one without a DNS call).
+    let cache = cli.cache.filter(|_| sent.1.is_none()).map(|minutes| {
         let dir = cli.cache_dir.clone().unwrap_or_else(Cache::default_dir);
         (
             Cache::new(&dir, hostname),
@@ -201,14 +229,16 @@ async fn update(
                 max_age.as_secs() / 60
             ),
         );
-        return Ok(address);
+        return Ok(sent);
     }
-    let message = client.set(hostname, &secret, public, internal).await?;
+    let message = client
+        .set(hostname, &secret, public, internal, sent.1.as_deref())
+        .await?;
     write_line(out, &message);
     if let Some(Err(e)) = cache.as_ref().map(|(c, _)| c.record(address)) {
         write_line(out, &format!("warning: cannot write the cache: {e}"));
     }
-    Ok(address)
+    Ok(sent)
 }
 
 async fn list(cli: &Cli, out: &mut dyn Write) -> Result<(), ClientError> {
@@ -289,7 +319,7 @@ async fn discover(
             continue;
         }
         match client
-            .set(&host.hostname, &secret, public, Some(neighbour.ip))
+            .set(&host.hostname, &secret, public, Some(neighbour.ip), None)
             .await
         {
             Ok(message) => write_line(out, &message),
@@ -316,9 +346,9 @@ async fn daemon(
     let mut last = None;
     let mut backoff = Duration::from_secs(5).min(every);
     loop {
-        match update(cli, last, out).await {
-            Ok(address) => {
-                last = Some(address);
+        match update(cli, last.as_ref(), out).await {
+            Ok(sent) => {
+                last = Some(sent);
                 backoff = Duration::from_secs(5).min(every);
                 tokio::time::sleep(every).await;
             }

@@ -487,3 +487,63 @@ async fn signed_requests_open_records_that_require_them() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_reports_its_prefix_and_the_followers_move() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path()).await;
+    let router = Hostname::parse("home.example.com").unwrap();
+    for (host, id) in [
+        ("nas.example.com", "::211:32ff:fe12:3456"),
+        ("cam.example.com", "::2"),
+    ] {
+        server
+            .service()
+            .store()
+            .create(&Record::new(
+                RecordKey::new(Hostname::parse(host).unwrap(), RecordType::Aaaa),
+                RecordConfig::new(SharedSecret::new(format!("{host} secret"))).with_follow(
+                    ddns_core::prefix::PrefixFollow::new(router.clone(), id.parse().unwrap()),
+                ),
+            ))
+            .await
+            .unwrap();
+    }
+    let o = client(args(&server, &["--ipv6-prefix", "2001:db8:1:2300::/56"])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("moved 2 of 2"), "{}", stdout(&o));
+    assert_eq!(
+        ip_of(&server, "nas.example.com", RecordType::Aaaa).await,
+        Some("2001:db8:1:2300:211:32ff:fe12:3456".parse().unwrap())
+    );
+    assert_eq!(
+        ip_of(&server, "cam.example.com", RecordType::Aaaa).await,
+        Some("2001:db8:1:2300::2".parse().unwrap())
+    );
+
+    // From an interface without a global address: a clear error, nothing sent.
+    let o = client(args(&server, &["--ipv6-prefix-from", "lo/56"])).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no global IPv6 address") && stderr(&o).contains("--ipv6-prefix"),
+        "{}",
+        stderr(&o)
+    );
+    // A prefix the server refuses is reported as its message.
+    let o = client(args(&server, &["--ipv6-prefix", "2001:db8::/32"])).await;
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/48 to /64"), "{}", stderr(&o));
+    // Signed requests do not carry a prefix: said before anything is sent.
+    let o = client(args(
+        &server,
+        &["--signed", "--ipv6-prefix", "2001:db8:1:2300::/56"],
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        ip_of(&server, "cam.example.com", RecordType::Aaaa).await,
+        Some("2001:db8:1:2300::2".parse().unwrap()),
+        "nothing moved"
+    );
+    server.shutdown().await;
+}
