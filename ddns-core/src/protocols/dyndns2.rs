@@ -24,6 +24,13 @@
 //!   matter) and de-duplicated before anything else; more than
 //!   [`MAX_HOSTNAMES`] distinct names is `numhost`, decided before any
 //!   record is looked up.
+//! - **A delegated prefix**: `ip6lanprefix` (FRITZ!Box) or `ipv6prefix`
+//!   (dynv6), CIDR or `-`, moves the AAAA records that follow each host
+//!   the password opened ([`DdnsService::follow_prefix`]), after the
+//!   host's own records. A prefix outside the service's
+//!   [`crate::prefix::PrefixRules`] is HTTP 400 `badprefix <reason>`,
+//!   decided before any record is looked up. A follower's backend failure
+//!   turns the host's line into `dnserr` or `911`.
 //!
 //! One line per host name, in request order: `good <ip> [<ip6>]`,
 //! `nochg <ip> [<ip6>]`, `nohost` (no record, or not opened by this

@@ -840,6 +840,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_follow_setting_goes_on_an_aaaa_record_naming_another_served_host() {
+        let (admin, store, _) = admin();
+        let follow = |from: &str| PrefixFollow::new(name(from), "::2".parse().unwrap());
+        let mut add = AddRecord::new(name("nas.example.com"));
+        add.follow = Some(follow("router.example.com"));
+        let refused = admin.add(add.clone()).await.unwrap_err();
+        assert!(refused.to_string().contains("--type aaaa"), "{refused}");
+        add.types = vec![RecordType::Aaaa];
+        for (from, says) in [
+            ("nas.example.com", "its own prefix"),
+            ("router.example.org", "in no zone"),
+        ] {
+            let mut own = add.clone();
+            own.follow = Some(follow(from));
+            let refused = admin.add(own).await.unwrap_err();
+            assert!(refused.to_string().contains(says), "{from}: {refused}");
+        }
+        assert!(store.is_empty(), "nothing was written");
+        admin.add(add).await.unwrap();
+        let key = RecordKey::new(name("nas.example.com"), RecordType::Aaaa);
+        let read = store.get(&key).await.unwrap().unwrap();
+        assert_eq!(read.config.follow, Some(follow("router.example.com")));
+
+        let mut update = UpdateRecord::new(name("nas.example.com"));
+        update.follow = Some(Some(follow("gw.example.net")));
+        admin.update(update.clone()).await.unwrap();
+        assert_eq!(
+            store.get(&key).await.unwrap().unwrap().config.follow,
+            Some(follow("gw.example.net"))
+        );
+        update.follow = Some(None);
+        admin.update(update).await.unwrap();
+        assert_eq!(store.get(&key).await.unwrap().unwrap().config.follow, None);
+    }
+
+    #[tokio::test]
     async fn add_checks_every_rule_before_writing() {
         let (admin, store, _) = admin();
         let mut bad_mac = AddRecord::new(name("h.example.com"));

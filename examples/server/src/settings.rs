@@ -650,6 +650,25 @@ mod tests {
     }
 
     #[test]
+    fn prefix_lengths_are_a_setting_and_checked() {
+        let c = Config::parse("[prefix]\nmin_len = 40\nmax_len = 60\n")
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!((c.prefix.min_len(), c.prefix.max_len()), (40, 60));
+        let d = Config::default().validate().unwrap();
+        assert_eq!((d.prefix.min_len(), d.prefix.max_len()), (48, 64));
+        for (text, setting) in [
+            ("[prefix]\nmin_len = 60\nmax_len = 50\n", "prefix.min_len"),
+            ("[prefix]\nmax_len = 128\n", "prefix.max_len"),
+            ("[prefix]\nmin_len = 0\n", "prefix.min_len"),
+        ] {
+            let error = Config::parse(text).unwrap().validate().unwrap_err();
+            assert!(error.to_string().contains(setting), "{text}: {error}");
+        }
+    }
+
+    #[test]
     fn a_full_file_parses() {
         let c = Config::parse(
             r#"
