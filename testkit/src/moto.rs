@@ -213,20 +213,11 @@ impl Moto {
 
     /// How many ChangeResourceRecordSets calls moto has answered so far.
     pub fn route53_change_calls(&self) -> u64 {
-        use std::io::{Read as _, Write as _};
         let addr = self.url.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        write!(
-            stream,
-            "GET /_ddns_test/rrset-changes HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).unwrap();
-        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let body = crate::probe::http_body(addr, "/_ddns_test/rrset-changes");
         body.trim()
             .parse()
-            .unwrap_or_else(|_| panic!("moto's change count is not a number: {answer}"))
+            .unwrap_or_else(|_| panic!("moto's change count is not a number: {body}"))
     }
 
     pub async fn provider(&self) -> Route53Provider {

@@ -1,5 +1,6 @@
 //! Readiness of a DNS server by a real query: the zone's SOA over UDP or
-//! TCP.
+//! TCP; and the body of a plain HTTP GET, for the counters the test
+//! servers expose.
 
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
@@ -52,4 +53,31 @@ pub fn soa_answered(addr: SocketAddr, zone: &str, tcp: bool) -> Result<(), Strin
         return Err(format!("SOA of {zone}: NOERROR without the SOA"));
     }
     Ok(())
+}
+
+/// The body of `GET path` at `addr` over HTTP/1.0 (a 5 s timeout; the
+/// server must close the connection or send `Content-Length`).
+///
+/// # Panics
+///
+/// When the server cannot be reached or answers no body.
+pub fn http_body(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("GET {addr}{path}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap_or_else(|e| panic!("GET {addr}{path}: {e}"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap_or_else(|e| panic!("GET {addr}{path}: {e}"));
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .unwrap_or_else(|e| panic!("GET {addr}{path}: {e}"));
+    match answer.split_once("\r\n\r\n") {
+        Some((_, body)) => body.to_owned(),
+        None => panic!("GET {addr}{path} answered no body: {answer}"),
+    }
 }

@@ -112,16 +112,8 @@ impl DnsServer {
     /// How many UPDATE messages the server has received (BIND only: its
     /// statistics channel counts requests by opcode).
     pub fn update_messages(&self) -> u64 {
-        use std::io::{Read as _, Write as _};
         let addr = self.stats.expect("only BIND has a statistics channel here");
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        write!(
-            stream,
-            "GET /json/v1/server HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).unwrap();
+        let answer = crate::probe::http_body(&addr.to_string(), "/json/v1/server");
         let Some(opcodes) = answer.split("\"opcodes\":").nth(1) else {
             panic!("no opcodes in BIND's statistics: {answer}");
         };

@@ -18,7 +18,9 @@ use ddns_server::RunningServer;
 use ddns_server::config::ProviderConfig;
 use ddns_testkit::servers::{DnsServer, KEY_NAME};
 
-async fn set_over_http_is_visible_in(dns: DnsServer) {
+/// A server in a fresh directory whose provider is `dns` over RFC 2136,
+/// with the test key in a key file.
+async fn server_in_front_of(dns: &DnsServer) -> (tempfile::TempDir, RunningServer) {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("ddns.key");
     std::fs::write(
@@ -40,6 +42,11 @@ async fn set_over_http_is_visible_in(dns: DnsServer) {
         });
     });
     let server = RunningServer::start(config).await.unwrap();
+    (dir, server)
+}
+
+async fn set_over_http_is_visible_in(dns: DnsServer) {
+    let (_dir, server) = server_in_front_of(&dns).await;
     assert!(
         server.dns_addrs().is_empty(),
         "no embedded DNS with the rfc2136 provider"
@@ -138,27 +145,7 @@ async fn a_prefix_moves_every_follower_in_one_update_to_bind() {
     let Some(bind) = DnsServer::bind() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("ddns.key");
-    std::fs::write(
-        &key_file,
-        format!(
-            "key \"{KEY_NAME}\" {{\n\talgorithm hmac-sha256;\n\tsecret \"{}\";\n}};\n",
-            bind.secret
-        ),
-    )
-    .unwrap();
-    let config = config_in(dir.path(), |c| {
-        c.provider = Some(ProviderConfig::Rfc2136 {
-            server: bind.addr,
-            key_file: Some(key_file.clone()),
-            key_name: None,
-            key_algorithm: None,
-            key_secret: None,
-            timeout_secs: 5,
-        });
-    });
-    let server = RunningServer::start(config).await.unwrap();
+    let (_dir, server) = server_in_front_of(&bind).await;
     let store = server.service().store();
     let router = Hostname::parse("router.example.com").unwrap();
     store
