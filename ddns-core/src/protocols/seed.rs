@@ -37,9 +37,6 @@ pub const MSG_HASH_MISMATCH: &str = "Validation hashes do not match.";
 pub const MSG_NO_READ_PRIVILEGE: &str = "record lacks read permissions";
 /// Message 7 (two spaces after the first period, as the original).
 pub const MSG_MULTIPLE_VALUES: &str = "You should only have a single value for your dynamic record.  You currently have more than one.";
-/// A signed `set` with `ipv6prefix`: the signature does not cover it.
-pub const MSG_PREFIX_SIGNED: &str = "ipv6prefix is not accepted with signed requests; send it with hash= (the signature does not cover the prefix).";
-
 /// An `internalIp` that is not an address.
 pub const MSG_INVALID_ADDRESS: &str =
     "The internalIp argument is not a valid IPv4 or IPv6 address.";
@@ -373,19 +370,19 @@ impl SeedApi {
         prefix: &str,
         source: IpAddr,
     ) -> (HttpResponse, Option<Failure>, bool) {
+        let refused = |reason: String| {
+            let failure = Failure::OutOfScope { reason };
+            (render_failure(&failure), Some(failure), false)
+        };
         let change = match self.service.prefix_rules().parse(prefix) {
             Ok(change) => change,
-            Err(error) => {
-                return (
-                    fail(&format!("The ipv6prefix argument is refused: {error}.")),
-                    None,
-                    false,
-                );
-            }
+            Err(error) => return refused(format!("the ipv6prefix argument: {error}")),
         };
         if !signed.signature.is_empty() {
             // A signature covers neither the prefix nor a second use.
-            return (fail(MSG_PREFIX_SIGNED), None, false);
+            return refused(
+                "ipv6prefix is not accepted with signed requests; send it with hash= (the signature does not cover the prefix)".to_owned(),
+            );
         }
         let set = match set_request(name.clone(), hash, signed, internal_ip, source) {
             Ok(request) => self.service.set(request).await,
