@@ -8,6 +8,7 @@ use ddns_core::{ChangeKind, DnsChange, RecordKey, RecordName, RecordValue, hicko
 use hickory_server::proto::rr::{LowerName, RecordSet, RecordType};
 
 use crate::error::AuthoritativeError;
+use crate::serial::{RESERVED_AHEAD, SerialFile, first_serial};
 use crate::zone::{ZoneConfig, initial_serial, name};
 
 /// Why a name has no records of a type.
@@ -24,6 +25,8 @@ pub(crate) enum Absence {
 #[derive(Debug)]
 struct State {
     serial: u32,
+    /// The serial the serial file reserves (`u32::MAX` without one).
+    reserved: u32,
     soa: Arc<RecordSet>,
     ns: Arc<RecordSet>,
     rrsets: HashMap<(LowerName, RecordType), Arc<RecordSet>>,
@@ -69,6 +72,7 @@ impl State {
 pub struct ZoneData {
     config: ZoneConfig,
     origin: LowerName,
+    serials: Option<SerialFile>,
     state: RwLock<State>,
 }
 
@@ -80,10 +84,40 @@ impl ZoneData {
     /// [`ddns_core::Error::InvalidInput`] when a configured name cannot be
     /// a DNS name.
     pub fn new(config: ZoneConfig) -> ddns_core::Result<Self> {
-        let serial = initial_serial();
+        Self::starting_at(config, initial_serial(), None)
+    }
+
+    /// An empty zone for `config` whose serial never goes back across
+    /// restarts: it starts above the reservation in `file` (or at the
+    /// clock, when that is higher) and keeps the file ahead of it (see
+    /// [`SerialFile`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`ZoneData::new`], and [`ddns_core::Error::Unavailable`] when
+    /// the file cannot be read, holds no serial, or cannot be written.
+    pub fn with_serial_file(config: ZoneConfig, file: SerialFile) -> ddns_core::Result<Self> {
+        let serial = first_serial(file.read()?, initial_serial());
+        Self::starting_at(config, serial, Some(file))
+    }
+
+    fn starting_at(
+        config: ZoneConfig,
+        serial: u32,
+        serials: Option<SerialFile>,
+    ) -> ddns_core::Result<Self> {
+        let reserved = match &serials {
+            Some(file) => {
+                let reserved = serial.saturating_add(RESERVED_AHEAD);
+                file.write(reserved)?;
+                reserved
+            }
+            None => u32::MAX,
+        };
         let origin = LowerName::from(name(config.origin())?);
         let state = State {
             serial,
+            reserved,
             soa: Arc::new(config.soa(serial)?),
             ns: Arc::new(config.ns()?),
             rrsets: HashMap::new(),
@@ -92,6 +126,7 @@ impl ZoneData {
         Ok(Self {
             config,
             origin,
+            serials,
             state: RwLock::new(state),
         })
     }
@@ -210,11 +245,33 @@ impl ZoneData {
             .collect();
         if applied {
             state.serial = state.serial.wrapping_add(1).max(1);
+            self.reserve_past(&mut state);
             if let Ok(soa) = self.config.soa(state.serial) {
                 state.soa = Arc::new(soa);
             }
         }
         results
+    }
+
+    /// Writes a new reservation once the serial reaches the last one. A
+    /// write that fails is logged and tried again at the next batch.
+    fn reserve_past(&self, state: &mut State) {
+        let Some(file) = &self.serials else {
+            return;
+        };
+        if state.serial < state.reserved {
+            return;
+        }
+        let reserved = state.serial.saturating_add(RESERVED_AHEAD);
+        match file.write(reserved) {
+            Ok(()) => state.reserved = reserved,
+            Err(error) => tracing::error!(
+                zone = %self.config.origin(),
+                serial = state.serial,
+                %error,
+                "the zone's serial reservation cannot be written; a restart now could lower the serial"
+            ),
+        }
     }
 
     /// What a change does to the zone, checked to belong here.

@@ -26,6 +26,12 @@ pub(crate) enum AuthoritativeError {
         "the embedded DNS cannot apply this kind of change to {name}; upgrade ddns-authoritative"
     )]
     UnsupportedChange { name: String },
+
+    #[error("the zone's serial file {}: {detail}", path.display())]
+    SerialFile {
+        path: std::path::PathBuf,
+        detail: String,
+    },
 }
 
 impl From<AuthoritativeError> for ddns_core::Error {
@@ -35,7 +41,9 @@ impl From<AuthoritativeError> for ddns_core::Error {
             AuthoritativeError::Name { .. }
             | AuthoritativeError::OutsideZone { .. }
             | AuthoritativeError::UnsupportedChange { .. } => Self::invalid_input(message),
-            AuthoritativeError::Bind { .. } => Self::unavailable(message, false).with_source(e),
+            AuthoritativeError::Bind { .. } | AuthoritativeError::SerialFile { .. } => {
+                Self::unavailable(message, false).with_source(e)
+            }
         }
     }
 }

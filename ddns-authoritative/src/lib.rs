@@ -8,7 +8,8 @@
 //! - [`ZoneConfig`]: the zone apex, name servers, hostmaster and timers, from
 //!   which SOA and NS are synthesised.
 //! - [`ZoneData`]: the zone's A and AAAA records in memory; every change is
-//!   visible to the next query and bumps the SOA serial.
+//!   visible to the next query and bumps the SOA serial, which a
+//!   [`SerialFile`] keeps from going back across restarts.
 //! - [`AuthoritativeProvider`]: the provider that changes [`ZoneData`];
 //!   [`AuthoritativeProvider::load`] fills it from the record store at start,
 //!   so the zone survives restarts.
@@ -43,6 +44,7 @@ mod data;
 mod error;
 mod handler;
 mod provider;
+mod serial;
 mod server;
 mod tcp;
 mod update;
@@ -51,7 +53,8 @@ mod zone;
 pub use data::ZoneData;
 pub use hickory_server::proto::op::ResponseCode;
 pub use provider::AuthoritativeProvider;
+pub use serial::{RESERVED_AHEAD, SerialFile};
 pub use server::DnsServer;
 pub use tcp::{DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TCP_MAX_CONNECTIONS, TcpLimits};
 pub use update::{DEFAULT_TSIG_FUDGE, DnsUpdates, OperatorKey, plan_update};
-pub use zone::ZoneConfig;
+pub use zone::{SoaTimers, ZoneConfig};

@@ -56,7 +56,7 @@ pub async fn open(
     config: &ValidConfig,
 ) -> Result<(RecordAdmin, std::sync::Arc<dyn RecordStore>), AdminError> {
     let store = open_store(config).await.map_err(Box::new)?;
-    let providers = Providers::build(config).await.map_err(Box::new)?;
+    let providers = Providers::build(config, false).await.map_err(Box::new)?;
     let admin = RecordAdmin::new(store.clone(), providers.router, config.core_zones());
     Ok((admin, store))
 }

@@ -132,7 +132,7 @@ impl RunningServer {
             .await
             .map_err(backend("reading the store"))?;
         check_records_in_zones(&records, &config)?;
-        let providers = Providers::build(&config).await?;
+        let providers = Providers::build(&config, true).await?;
         let embedded_zones: Vec<Arc<ZoneData>> = if providers.embedded.is_empty() {
             Vec::new()
         } else {

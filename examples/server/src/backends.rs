@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use ddns_authoritative::{AuthoritativeProvider, ZoneConfig, ZoneData};
+use ddns_authoritative::{AuthoritativeProvider, SerialFile, ZoneConfig, ZoneData};
 use ddns_aws::{DynamoDbStore, Route53Provider};
 use ddns_core::router::ZoneRouter;
 use ddns_core::{DnsProvider, Record, RecordStore};
@@ -67,16 +67,24 @@ pub(crate) struct Providers {
 
 impl Providers {
     /// Builds the provider of every zone of `config`. Embedded zones start
-    /// empty; [`Providers::publish`] fills them.
-    pub(crate) async fn build(config: &ValidConfig) -> Result<Self, StartError> {
+    /// empty; [`Providers::publish`] fills them. Only a process that
+    /// serves them (`serving`) keeps their serial files: an admin command
+    /// beside it must not move the reservation.
+    pub(crate) async fn build(config: &ValidConfig, serving: bool) -> Result<Self, StartError> {
         let mut routes: Vec<(ddns_core::Hostname, Arc<dyn DnsProvider>)> = Vec::new();
         let mut embedded = Vec::new();
         for zone in &config.zones {
             let provider: Arc<dyn DnsProvider> = match &zone.provider {
                 ProviderSpec::Embedded => {
+                    let settings = embedded_zone(zone);
+                    let data = if serving {
+                        let file = SerialFile::new(serial_path(config, &zone.name));
+                        ZoneData::with_serial_file(settings, file)
+                    } else {
+                        ZoneData::new(settings)
+                    };
                     let data = Arc::new(
-                        ZoneData::new(embedded_zone(zone))
-                            .map_err(backend(format!("the embedded zone {}", zone.name)))?,
+                        data.map_err(backend(format!("the embedded zone {}", zone.name)))?,
                     );
                     let provider = AuthoritativeProvider::new(data.clone());
                     embedded.push((data, provider.clone()));
@@ -162,9 +170,23 @@ impl Providers {
     }
 }
 
+/// Where the embedded zone `zone` keeps its serial reservation: beside the
+/// SQLite database (`<zone>.serial`, like `example.com.serial`), or in the
+/// working directory with another store.
+pub(crate) fn serial_path(config: &ValidConfig, zone: &ddns_core::Hostname) -> std::path::PathBuf {
+    let dir = config
+        .db_path()
+        .and_then(std::path::Path::parent)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    dir.join(format!("{}serial", zone.as_str()))
+}
+
 /// The embedded DNS's settings for `zone`.
 fn embedded_zone(zone: &ZoneSpec) -> ZoneConfig {
-    let mut config = ZoneConfig::new(zone.name.clone()).with_nameservers(zone.nameservers.clone());
+    let mut config = ZoneConfig::new(zone.name.clone())
+        .with_nameservers(zone.nameservers.clone())
+        .with_soa_timers(zone.soa);
     if let Some(hostmaster) = &zone.hostmaster {
         config = config.with_hostmaster(hostmaster.clone());
     }

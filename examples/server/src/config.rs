@@ -26,6 +26,10 @@
 //! [zone]                         # one zone; for several, [[zones]] below
 //! name = "example.com"
 //! default_ttl = 60
+//! soa_refresh_secs = 3600          # the embedded DNS's SOA timers
+//! soa_retry_secs = 600
+//! soa_expire_secs = 1209600
+//! negative_ttl_secs = 60           # the SOA minimum
 //!
 //! [service]
 //! recheck_interval_secs = 300      # trust a known DNS value this long
@@ -334,6 +338,19 @@ pub struct ZoneSection {
     /// Hostmaster mailbox as a name; default `hostmaster.<zone>`.
     #[serde(default)]
     pub hostmaster: Option<String>,
+    /// The embedded DNS's SOA refresh, in seconds (default 3600).
+    #[serde(default = "default_soa_refresh")]
+    pub soa_refresh_secs: u32,
+    /// The SOA retry, in seconds (default 600).
+    #[serde(default = "default_soa_retry")]
+    pub soa_retry_secs: u32,
+    /// The SOA expire, in seconds (default 1209600, two weeks).
+    #[serde(default = "default_soa_expire")]
+    pub soa_expire_secs: u32,
+    /// The SOA minimum: how long resolvers keep a negative answer, in
+    /// seconds (default 60).
+    #[serde(default = "default_soa_minimum")]
+    pub negative_ttl_secs: u32,
     /// What changes DNS for this zone (default: the embedded DNS). In the
     /// `[zone]` form it may be given as `[provider]` instead.
     #[serde(default)]
@@ -347,6 +364,10 @@ impl Default for ZoneSection {
             default_ttl: default_ttl(),
             nameservers: Vec::new(),
             hostmaster: None,
+            soa_refresh_secs: default_soa_refresh(),
+            soa_retry_secs: default_soa_retry(),
+            soa_expire_secs: default_soa_expire(),
+            negative_ttl_secs: default_soa_minimum(),
             provider: None,
         }
     }
@@ -575,6 +596,22 @@ fn default_dns_tcp_idle() -> u64 {
 fn default_zone() -> String {
     "example.com".to_owned()
 }
+fn default_soa_refresh() -> u32 {
+    ddns_authoritative::SoaTimers::default().refresh
+}
+
+fn default_soa_retry() -> u32 {
+    ddns_authoritative::SoaTimers::default().retry
+}
+
+fn default_soa_expire() -> u32 {
+    ddns_authoritative::SoaTimers::default().expire
+}
+
+fn default_soa_minimum() -> u32 {
+    ddns_authoritative::SoaTimers::default().minimum
+}
+
 fn default_ttl() -> u32 {
     ddns_core::DEFAULT_TTL
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ddns_authoritative::SoaTimers;
 use ddns_authoritative::{OperatorKey, TcpLimits};
 use ddns_core::challenge::ChallengeRules;
 use ddns_core::prefix::PrefixRules;
@@ -63,6 +64,8 @@ pub struct ZoneSpec {
     pub nameservers: Vec<Hostname>,
     /// Hostmaster for the embedded DNS's SOA (none: `hostmaster.<zone>`).
     pub hostmaster: Option<Hostname>,
+    /// The embedded DNS's SOA timers.
+    pub soa: SoaTimers,
     /// The backend.
     pub provider: ProviderSpec,
 }
@@ -495,11 +498,27 @@ fn zone_spec(at: &str, section: ZoneSection) -> Result<ZoneSpec, ConfigError> {
             timeout: Duration::from_secs(timeout_secs.max(1)),
         },
     };
+    let soa = SoaTimers {
+        refresh: section.soa_refresh_secs,
+        retry: section.soa_retry_secs,
+        expire: section.soa_expire_secs,
+        minimum: section.negative_ttl_secs,
+    };
+    soa.check().map_err(|(field, reason)| {
+        let (setting, value) = match field {
+            "refresh" => ("soa_refresh_secs", soa.refresh),
+            "retry" => ("soa_retry_secs", soa.retry),
+            "expire" => ("soa_expire_secs", soa.expire),
+            _ => ("negative_ttl_secs", soa.minimum),
+        };
+        ConfigError::invalid(format!("{at}.{setting}"), value.to_string(), reason)
+    })?;
     Ok(ZoneSpec {
         name,
         default_ttl: section.default_ttl,
         nameservers,
         hostmaster,
+        soa,
         provider,
     })
 }
