@@ -8,7 +8,7 @@
 mod common;
 
 use common::{config_in, get};
-use ddns_core::{HashToken, Hostname, Record, RecordConfig, RecordKey, RecordType, SharedSecret};
+use ddns_core::{Hostname, Record, RecordConfig, RecordKey, RecordType, SharedSecret};
 use ddns_server::RunningServer;
 use hickory_net::proto::rr::{RData, RecordType as Rtype};
 
@@ -57,12 +57,7 @@ async fn the_serial_never_goes_back_across_a_restart_and_the_timers_are_settings
     let mut last_address = String::new();
     for i in 1..=40u8 {
         let source = format!("198.51.100.{i}");
-        let hash = HashToken::compute_as_sent(
-            source.parse().unwrap(),
-            &ddns_core::SentName::parse("home.example.com."),
-            &SharedSecret::new("s3cret"),
-        )
-        .to_hex();
+        let hash = common::home_hash(&source, "s3cret");
         let r = get(
             server.http_addrs()[0],
             &format!("/?mode=set&hostname=home.example.com&hash={hash}"),
