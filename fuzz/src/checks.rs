@@ -43,6 +43,13 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 /// A service over fresh in-memory adapters with `home.example.com` (A and
 /// AAAA, internal addresses allowed, in a discovery group) and a locked
 /// `locked.example.com`.
+fn follower(interface_id: &str) -> RecordConfig {
+    let router = Hostname::parse("home.example.com").expect("fixture name");
+    let id = interface_id.parse().expect("fixture interface id");
+    RecordConfig::new(SharedSecret::new("a follower's own secret"))
+        .with_follow(ddns_core::prefix::PrefixFollow::new(router, id))
+}
+
 fn service() -> Arc<DdnsService> {
     let record = |host: &str, t, config: RecordConfig| {
         let key = RecordKey::new(Hostname::parse(host).expect("fixture name"), t);
@@ -58,6 +65,14 @@ fn service() -> Arc<DdnsService> {
             "locked.example.com",
             RecordType::A,
             RecordConfig::new(SharedSecret::new(SECRET)).with_lock(true),
+        ),
+        // Followers of home.example.com's prefix: one that fits a /64,
+        // one that does not.
+        record("nas.example.com", RecordType::Aaaa, follower("::2")),
+        record(
+            "wide.example.com",
+            RecordType::Aaaa,
+            follower("::1:0:0:0:2"),
         ),
     ]);
     Arc::new(DdnsService::builder(Arc::new(store), Arc::new(MemoryProvider::new())).build())
@@ -132,6 +147,18 @@ pub fn dyndns2(data: &[u8]) {
     );
     if response.status == 401 {
         assert_eq!(response.body.trim_end(), "badauth");
+        return;
+    }
+    if response.status == 400 {
+        // A prefix the rules refuse: one line, no word of success.
+        let body = response.body.trim_end();
+        assert!(
+            body.starts_with("badprefix ") && !body.contains('\n'),
+            "{response:?}"
+        );
+        for word in ["ok", "good", "true", "updated", "nochg"] {
+            assert!(!body.contains(word), "{response:?}");
+        }
         return;
     }
     assert_eq!(response.status, 200, "{response:?}");
