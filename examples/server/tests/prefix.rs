@@ -316,6 +316,8 @@ async fn two_update_urls_end_like_one() {
         .fritzbox(&format!("hostname={ROUTER}&myip={WAN_V4}"), &two.secret)
         .await;
     assert_eq!(r.body, "good 198.51.100.7\n");
+    // The box's spacing between its two URLs (not a wait for readiness:
+    // the first answer came back already).
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     let r = two
         .fritzbox(
