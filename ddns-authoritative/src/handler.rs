@@ -10,7 +10,7 @@ use hickory_server::proto::rr::{LowerName, Name, RecordType, TSigResponseContext
 use hickory_server::server::{Request, RequestInfo};
 use hickory_server::zone_handler::{
     AuthLookup, AxfrPolicy, LookupControlFlow, LookupError, LookupOptions, LookupRecords,
-    Nsec3QueryInfo, ZoneHandler, ZoneType,
+    Nsec3QueryInfo, ZoneHandler, ZoneTransfer, ZoneType,
 };
 
 use crate::data::{Absence, ZoneData};
@@ -25,8 +25,8 @@ enum Serves {
 }
 
 /// Answers for one zone: A, AAAA and TXT from the data, SOA and NS
-/// synthesised, NODATA and NXDOMAIN told apart. Zone transfers are
-/// refused; dynamic updates too, unless [`DnsUpdates`] are served, and
+/// synthesised, NODATA and NXDOMAIN told apart. Zone transfers (AXFR and
+/// IXFR, over UDP and TCP) are REFUSED; dynamic updates too, unless [`DnsUpdates`] are served, and
 /// then TSIG-signed queries get signed answers. The handler of
 /// [`ZoneAnswerer::outside`] answers REFUSED to queries and NOTAUTH to
 /// updates for names in no zone (RFC 2136 section 3.1.1; hickory's catalog
@@ -82,6 +82,10 @@ impl ZoneAnswerer {
         let Serves::Zone(data) = &self.serves else {
             return LookupControlFlow::Break(Err(LookupError::from(ResponseCode::Refused)));
         };
+        // IXFR reaches here as a query; like AXFR, it is refused.
+        if matches!(rtype, RecordType::IXFR | RecordType::AXFR) {
+            return LookupControlFlow::Break(Err(LookupError::from(ResponseCode::Refused)));
+        }
         let result = match data.answer(name, rtype) {
             Ok(sets) => Ok(AuthLookup::answers(
                 LookupRecords::many(options, sets),
@@ -148,6 +152,22 @@ impl ZoneHandler for ZoneAnswerer {
             Err(e) => LookupControlFlow::Break(Err(e)),
         };
         (flow, context)
+    }
+
+    async fn zone_transfer(
+        &self,
+        _request: &Request,
+        _lookup_options: LookupOptions,
+        _now: u64,
+    ) -> Option<(
+        Result<ZoneTransfer, LookupError>,
+        Option<TSigResponseContext>,
+    )> {
+        // No secondaries are configured: every transfer is refused. (The
+        // trait's default, NOTIMP, reaches the client as an empty NOERROR
+        // through hickory's catalog, which a secondary takes for a
+        // broken transfer.)
+        Some((Err(LookupError::from(ResponseCode::Refused)), None))
     }
 
     async fn update(

@@ -359,3 +359,53 @@ async fn several_zones_answer_each_with_its_own_soa_and_serial() {
     .await;
     assert!(twice.is_err(), "a zone given twice is refused");
 }
+
+/// The response code the server gives a query of `rtype` for
+/// `example.com.` over TCP.
+fn tcp_rcode(addr: SocketAddr, rtype: RecordType) -> ResponseCode {
+    use hickory_net::proto::op::{Message, Query};
+    use hickory_net::proto::rr::Name;
+    use std::io::{Read, Write};
+    let mut query = Message::query();
+    query.add_query(Query::query(
+        Name::from_ascii("example.com.").unwrap(),
+        rtype,
+    ));
+    let wire = query.to_vec().unwrap();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    stream
+        .write_all(&u16::try_from(wire.len()).unwrap().to_be_bytes())
+        .unwrap();
+    stream.write_all(&wire).unwrap();
+    let mut length = [0u8; 2];
+    stream.read_exact(&mut length).unwrap();
+    let mut answer = vec![0u8; usize::from(u16::from_be_bytes(length))];
+    stream.read_exact(&mut answer).unwrap();
+    Message::from_vec(&answer).unwrap().metadata.response_code
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zone_transfers_are_refused_over_udp_and_tcp() {
+    let (server, _zone, provider, addr) = start().await;
+    set(&provider, "home.example.com", 120, "198.51.100.7").await;
+    for rtype in [RecordType::AXFR, RecordType::IXFR] {
+        let code = tokio::task::spawn_blocking(move || tcp_rcode(addr, rtype))
+            .await
+            .unwrap();
+        assert_eq!(code, ResponseCode::Refused, "{rtype} over TCP");
+        let answer = query(addr, "example.com.", rtype).await;
+        assert_eq!(
+            answer.metadata.response_code,
+            ResponseCode::Refused,
+            "{rtype} over UDP"
+        );
+        assert!(answer.answers.is_empty(), "no record leaves with a refusal");
+    }
+    // The server answers on after them.
+    let answer = query(addr, "home.example.com.", RecordType::A).await;
+    assert_eq!(addresses(&answer).len(), 1);
+    server.shutdown().await;
+}
