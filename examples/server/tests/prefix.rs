@@ -101,6 +101,14 @@ impl Home {
         ddns_testkit::dns::dig_short(self.dns(), host, rtype).unwrap_or_default()
     }
 
+    /// The one-URL FRITZ!Box report of `prefix` with the router's secret,
+    /// and how many DNS batches it cost.
+    async fn report(&self, prefix: &str) -> (Reply, u64) {
+        let before = self.batches().await;
+        let reply = self.fritzbox(&one_url(prefix), &self.secret).await;
+        (reply, self.batches().await - before)
+    }
+
     async fn batches(&self) -> u64 {
         let metrics = get(self.server.http, "/metrics", &[]).await.body;
         metrics
@@ -170,37 +178,22 @@ async fn a_fritzbox_moves_its_hosts_in_one_batch_and_an_unchanged_prefix_costs_n
 
     // A new prefix: the three move in one batch (the router's own records
     // are unchanged and cost nothing).
-    let before = home.batches().await;
-    let r = home
-        .fritzbox(&one_url("2001:db8:77:4400::/56"), &home.secret)
-        .await;
+    let (r, batches) = home.report("2001:db8:77:4400::/56").await;
     assert_eq!(r.body, "nochg 198.51.100.7 2001:db8:1:2300::1\n");
-    assert_eq!(
-        home.batches().await - before,
-        1,
-        "one DNS batch for three hosts"
-    );
+    assert_eq!(batches, 1, "one DNS batch for three hosts");
     home.assert_followers_at("2001:db8:77:4400::/56");
 
     // The same prefix again: no DNS call at all.
-    let before = home.batches().await;
-    let r = home
-        .fritzbox(&one_url("2001:db8:77:4400::/56"), &home.secret)
-        .await;
+    let (r, batches) = home.report("2001:db8:77:4400::/56").await;
     assert_eq!(r.body, "nochg 198.51.100.7 2001:db8:1:2300::1\n");
-    assert_eq!(
-        home.batches().await,
-        before,
-        "an unchanged prefix calls no provider"
-    );
+    assert_eq!(batches, 0, "an unchanged prefix calls no provider");
 
     // The admin stops one host following: the next prefix leaves it.
     run(
         home.dir.path(),
         &["update", "cam.example.com", "--stop-following"],
     );
-    home.fritzbox(&one_url("2001:db8:99:100::/56"), &home.secret)
-        .await;
+    home.report("2001:db8:99:100::/56").await;
     assert_eq!(
         home.dig("nas.example.com", "AAAA"),
         in_prefix("2001:db8:99:100::/56", "::211:32ff:fe12:3456").to_string()
