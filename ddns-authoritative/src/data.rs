@@ -6,6 +6,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ddns_core::{ChangeKind, DnsChange, RecordKey, RecordName, RecordValue, hickory};
 use hickory_server::proto::rr::{LowerName, RecordSet, RecordType};
+use tokio::sync::watch;
 
 use crate::error::AuthoritativeError;
 use crate::serial::{RESERVED_AHEAD, SerialFile, first_serial};
@@ -74,6 +75,8 @@ pub struct ZoneData {
     origin: LowerName,
     serials: Option<SerialFile>,
     state: RwLock<State>,
+    /// The serial after each batch, for the NOTIFY senders.
+    changed: watch::Sender<u32>,
 }
 
 impl ZoneData {
@@ -128,6 +131,7 @@ impl ZoneData {
             origin,
             serials,
             state: RwLock::new(state),
+            changed: watch::Sender::new(serial),
         })
     }
 
@@ -144,6 +148,28 @@ impl ZoneData {
     /// The current SOA serial.
     pub fn serial(&self) -> u32 {
         self.read().serial
+    }
+
+    /// The serial, updated after every batch of changes.
+    pub(crate) fn serial_changes(&self) -> watch::Receiver<u32> {
+        self.changed.subscribe()
+    }
+
+    /// The zone's SOA RRset.
+    pub(crate) fn soa(&self) -> Arc<RecordSet> {
+        self.read().soa.clone()
+    }
+
+    /// The RRsets of a zone transfer, all from one moment: the SOA, every
+    /// other RRset, and the SOA again.
+    pub(crate) fn transfer_sets(&self) -> Vec<Arc<RecordSet>> {
+        let state = self.read();
+        let mut sets = Vec::with_capacity(state.rrsets.len() + 3);
+        sets.push(state.soa.clone());
+        sets.push(state.ns.clone());
+        sets.extend(state.rrsets.values().cloned());
+        sets.push(state.soa.clone());
+        sets
     }
 
     fn read(&self) -> RwLockReadGuard<'_, State> {
@@ -249,6 +275,7 @@ impl ZoneData {
             if let Ok(soa) = self.config.soa(state.serial) {
                 state.soa = Arc::new(soa);
             }
+            self.changed.send_replace(state.serial);
         }
         results
     }

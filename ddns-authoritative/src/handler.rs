@@ -14,6 +14,8 @@ use hickory_server::zone_handler::{
 };
 
 use crate::data::{Absence, ZoneData};
+use crate::key::unix_now;
+use crate::transfer::{self, Secondary};
 use crate::update::DnsUpdates;
 
 /// What a handler answers for.
@@ -25,9 +27,11 @@ enum Serves {
 }
 
 /// Answers for one zone: A, AAAA and TXT from the data, SOA and NS
-/// synthesised, NODATA and NXDOMAIN told apart. Zone transfers (AXFR and
-/// IXFR, over UDP and TCP) are REFUSED; dynamic updates too, unless [`DnsUpdates`] are served, and
-/// then TSIG-signed queries get signed answers. The handler of
+/// synthesised, NODATA and NXDOMAIN told apart. Zone transfers reaching
+/// the handler (over UDP, or to names that are no zone's apex) are
+/// REFUSED: the TCP loop answers the secondaries' own. Dynamic updates are
+/// REFUSED unless [`DnsUpdates`] are served. Queries signed with a
+/// secondary's key, or with an update key, get signed answers. The handler of
 /// [`ZoneAnswerer::outside`] answers REFUSED to queries and NOTAUTH to
 /// updates for names in no zone (RFC 2136 section 3.1.1; hickory's catalog
 /// would answer SERVFAIL).
@@ -40,13 +44,6 @@ pub(crate) struct ZoneAnswerer {
     /// zone is unsigned and has no such records: it declares NSEC3 and
     /// answers none, which leaves every response as it was.
     no_proofs: NxProofKind,
-}
-
-/// The server's time in Unix seconds, as TSIG counts it.
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl ZoneAnswerer {
@@ -131,20 +128,39 @@ impl ZoneHandler for ZoneAnswerer {
         request: &Request,
         lookup_options: LookupOptions,
     ) -> (LookupControlFlow<AuthLookup>, Option<TSigResponseContext>) {
-        // A signed query (certbot signs its SOA lookups) gets a signed
-        // answer, or the TSIG error its signature earns.
+        // A signed query gets a signed answer, or the TSIG error its
+        // signature earns: secondaries sign their SOA checks with their
+        // transfer keys, certbot its SOA lookups with a record's key.
         let mut context = None;
-        if let Some(updates) = &self.updates
-            && request.signature.is_some()
-        {
-            match updates.verify(request, unix_now()).await {
-                Ok(verified) => context = Some(verified.context),
-                Err((code, refused)) => {
+        if let Some(tsig) = request.signature.as_deref() {
+            let now = unix_now();
+            let secondaries = match &self.serves {
+                Serves::Zone(data) => data.config().secondaries(),
+                Serves::Outside(_) => &[],
+            };
+            let verified = if secondaries
+                .iter()
+                .filter_map(Secondary::key)
+                .any(|k| k.is_named(&tsig.name))
+            {
+                Some(
+                    transfer::authorize(secondaries, request, now)
+                        .map(|checked| checked.map(|c| c.context(request.metadata.id, now))),
+                )
+            } else if let Some(updates) = &self.updates {
+                Some(updates.verify(request, now).await.map(|v| Some(v.context)))
+            } else {
+                None
+            };
+            match verified {
+                Some(Ok(signed)) => context = signed,
+                Some(Err((code, refused))) => {
                     return (
                         LookupControlFlow::Break(Err(LookupError::from(code))),
                         refused,
                     );
                 }
+                None => {}
             }
         }
         let flow = match request.request_info() {
@@ -163,7 +179,8 @@ impl ZoneHandler for ZoneAnswerer {
         Result<ZoneTransfer, LookupError>,
         Option<TSigResponseContext>,
     )> {
-        // No secondaries are configured: every transfer is refused. (The
+        // Transfers over TCP to the zone's secondaries never reach the
+        // catalog (see the `tcp` module); the rest are refused. (The
         // trait's default, NOTIMP, reaches the client as an empty NOERROR
         // through hickory's catalog, which a secondary takes for a
         // broken transfer.)

@@ -17,6 +17,11 @@
 //!   and ANY, NODATA and NXDOMAIN correctly, REFUSED outside the zone; one
 //!   server answers for several zones ([`DnsServer::bind_zones`]), each
 //!   with its own [`ZoneData`], SOA and serial.
+//! - [`Secondary`]: a zone's secondary name servers
+//!   ([`ZoneConfig::with_secondaries`]): they may transfer the zone (AXFR
+//!   over TCP, TSIG-signed message by message; IXFR is answered with the
+//!   whole zone) and get a NOTIFY after every batch of changes. Every
+//!   other transfer request is REFUSED.
 //! - [`DnsUpdates`]: RFC 2136 UPDATE signed with TSIG, each record's own
 //!   key changing its host's A and AAAA and `_acme-challenge` TXT through
 //!   the core's service ([`DnsServer::bind_zones_with_updates`]); signed
@@ -43,10 +48,13 @@
 mod data;
 mod error;
 mod handler;
+mod key;
+mod notify;
 mod provider;
 mod serial;
 mod server;
 mod tcp;
+mod transfer;
 mod update;
 mod zone;
 
@@ -56,5 +64,6 @@ pub use provider::AuthoritativeProvider;
 pub use serial::{RESERVED_AHEAD, SerialFile};
 pub use server::DnsServer;
 pub use tcp::{DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TCP_MAX_CONNECTIONS, TcpLimits};
+pub use transfer::Secondary;
 pub use update::{DEFAULT_TSIG_FUDGE, DnsUpdates, OperatorKey, plan_update};
 pub use zone::{SoaTimers, ZoneConfig};

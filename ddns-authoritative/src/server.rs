@@ -1,5 +1,7 @@
-//! Running the DNS server: UDP and TCP listeners over one or more zones. UDP is
-//! hickory's; TCP is the bounded loop of the `tcp` module.
+//! Running the DNS server: UDP and TCP listeners over one or more zones,
+//! and the NOTIFY senders of the zones' secondaries. UDP is hickory's; TCP
+//! is the bounded loop of the `tcp` module, which also answers zone
+//! transfers.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use tokio::task::JoinSet;
 use crate::data::ZoneData;
 use crate::error::AuthoritativeError;
 use crate::handler::ZoneAnswerer;
+use crate::notify;
 use crate::tcp::{self, TcpLimits};
 use crate::update::DnsUpdates;
 use hickory_server::zone_handler::ZoneHandler as _;
@@ -32,7 +35,8 @@ use hickory_server::zone_handler::ZoneHandler as _;
 /// ```
 pub struct DnsServer {
     server: Server<Catalog>,
-    tcp: JoinSet<()>,
+    /// The TCP loops and the NOTIFY senders.
+    tasks: JoinSet<()>,
     local_addrs: Vec<SocketAddr>,
 }
 
@@ -130,17 +134,28 @@ impl DnsServer {
         };
         let mut server = Server::new(catalog());
         let tcp_catalog = Arc::new(catalog());
-        let mut tcp_loops = JoinSet::new();
+        let transfers: Arc<[Arc<ZoneData>]> = zones.iter().cloned().collect();
+        let mut tasks = JoinSet::new();
         let mut local_addrs = Vec::new();
         for &addr in addrs {
             let (udp, listener, local) = bind_pair(addr).await?;
             server.register_socket(udp);
-            tcp_loops.spawn(tcp::serve(listener, tcp_catalog.clone(), tcp));
+            tasks.spawn(tcp::serve(
+                listener,
+                tcp_catalog.clone(),
+                transfers.clone(),
+                tcp,
+            ));
             local_addrs.push(local);
+        }
+        for zone in zones {
+            for secondary in zone.config().secondaries() {
+                tasks.spawn(notify::follow(zone.clone(), secondary.clone()));
+            }
         }
         Ok(Self {
             server,
-            tcp: tcp_loops,
+            tasks,
             local_addrs,
         })
     }
@@ -152,7 +167,7 @@ impl DnsServer {
 
     /// Stops listening and waits for queries in flight to be answered.
     pub async fn shutdown(mut self) {
-        self.tcp.shutdown().await;
+        self.tasks.shutdown().await;
         // Errors here are from listeners already gone; nothing to add.
         let _ = self.server.shutdown_gracefully().await;
     }

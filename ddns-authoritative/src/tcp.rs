@@ -3,6 +3,12 @@
 //! query arrives within the idle time. hickory's own TCP listener bounds
 //! idle time only, so a few thousand idle connections could hold every
 //! descriptor; this loop answers with the same catalog as UDP.
+//!
+//! Zone transfers are answered here, before the catalog: hickory's
+//! catalog sends one message per request, and a zone needs many. A
+//! transfer of a zone's apex goes to [`crate::transfer`], which decides
+//! whether the peer is a secondary and makes the messages; the rest reach
+//! the catalog, which refuses them.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,6 +26,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::{info, warn};
+
+use crate::data::ZoneData;
+use crate::key::unix_now;
+use crate::transfer::{self, Axfr};
 
 /// Default cap on DNS TCP connections served at once.
 pub const DEFAULT_TCP_MAX_CONNECTIONS: usize = 256;
@@ -69,7 +80,12 @@ impl TcpLimits {
 }
 
 /// Accepts and serves connections on `listener` until the task is aborted.
-pub(crate) async fn serve(listener: TcpListener, catalog: Arc<Catalog>, limits: TcpLimits) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    catalog: Arc<Catalog>,
+    zones: Arc<[Arc<ZoneData>]>,
+    limits: TcpLimits,
+) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
     loop {
@@ -88,8 +104,9 @@ pub(crate) async fn serve(listener: TcpListener, catalog: Arc<Catalog>, limits: 
             continue;
         };
         let catalog = catalog.clone();
+        let zones = zones.clone();
         connections.spawn(async move {
-            connection(stream, peer, &catalog, limits.idle_timeout).await;
+            connection(stream, peer, &catalog, &zones, limits.idle_timeout).await;
             drop(slot);
         });
     }
@@ -97,7 +114,13 @@ pub(crate) async fn serve(listener: TcpListener, catalog: Arc<Catalog>, limits: 
 
 /// Answers the queries of one connection, in order, until it closes, sends
 /// something that is not a DNS message, or stays idle too long.
-async fn connection(mut stream: TcpStream, peer: SocketAddr, catalog: &Catalog, idle: Duration) {
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    catalog: &Catalog,
+    zones: &[Arc<ZoneData>],
+    idle: Duration,
+) {
     loop {
         let mut length = [0u8; 2];
         if !matches!(
@@ -116,6 +139,12 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, catalog: &Catalog, 
         let Ok(request) = Request::from_bytes(message, peer, Protocol::Tcp) else {
             return;
         };
+        if let Some(zone) = transfer::zone_of(zones, &request) {
+            if !send_transfer(&mut stream, zone, &request, idle).await {
+                return;
+            }
+            continue;
+        }
         let answer = Collected::default();
         catalog
             .handle_request::<_, TokioTime>(&request, answer.clone())
@@ -123,19 +152,65 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, catalog: &Catalog, 
         let Some(bytes) = answer.take() else {
             continue;
         };
-        let Ok(length) = u16::try_from(bytes.len()) else {
-            return;
-        };
-        let mut framed = Vec::with_capacity(bytes.len() + 2);
-        framed.extend_from_slice(&length.to_be_bytes());
-        framed.extend_from_slice(&bytes);
-        if !matches!(
-            tokio::time::timeout(idle, stream.write_all(&framed)).await,
-            Ok(Ok(()))
-        ) {
+        if !write_message(&mut stream, &bytes, idle).await {
             return;
         }
     }
+}
+
+/// Answers the transfer `request` of `zone`: the zone, in as many
+/// messages as it takes, or the refusal. False when the connection must
+/// close (it failed, or the transfer could not be finished).
+async fn send_transfer(
+    stream: &mut TcpStream,
+    zone: &ZoneData,
+    request: &Request,
+    idle: Duration,
+) -> bool {
+    let now = unix_now();
+    let signing = match transfer::authorize(zone.config().secondaries(), request, now) {
+        Ok(signing) => signing,
+        Err(refusal) => {
+            return match transfer::refusal(request, refusal) {
+                Some(bytes) => write_message(stream, &bytes, idle).await,
+                None => false,
+            };
+        }
+    };
+    let mut axfr = Axfr::new(zone, request, signing, now);
+    let mut messages = 0u32;
+    while let Some(message) = axfr.next_message() {
+        match message {
+            Ok(bytes) => {
+                if !write_message(stream, &bytes, idle).await {
+                    info!(zone = %zone.config().origin(), peer = %request.src(), "zone transfer cut off: the secondary stopped reading");
+                    return false;
+                }
+                messages += 1;
+            }
+            Err(reason) => {
+                warn!(zone = %zone.config().origin(), %reason, "zone transfer stopped: a message cannot be encoded");
+                return false;
+            }
+        }
+    }
+    info!(zone = %zone.config().origin(), peer = %request.src(), serial = axfr.serial(), messages, "zone transferred");
+    true
+}
+
+/// Writes one DNS message with its two-byte length. False when it cannot
+/// be framed or written within `idle`.
+async fn write_message(stream: &mut TcpStream, bytes: &[u8], idle: Duration) -> bool {
+    let Ok(length) = u16::try_from(bytes.len()) else {
+        return false;
+    };
+    let mut framed = Vec::with_capacity(bytes.len() + 2);
+    framed.extend_from_slice(&length.to_be_bytes());
+    framed.extend_from_slice(bytes);
+    matches!(
+        tokio::time::timeout(idle, stream.write_all(&framed)).await,
+        Ok(Ok(()))
+    )
 }
 
 /// Keeps the encoded response of one request.

@@ -22,15 +22,15 @@ use ddns_core::{
     RrsetUpdate, SharedSecret, UpdateGrant, hickory,
 };
 use hickory_server::proto::op::ResponseCode;
-use hickory_server::proto::rr::rdata::tsig::{TsigAlgorithm, TsigError};
+use hickory_server::proto::rr::rdata::tsig::TsigAlgorithm;
 use hickory_server::proto::rr::{
-    DNSClass, LowerName, Name, RData, Record, RecordType, TSigResponseContext, TSigner,
+    DNSClass, LowerName, RData, Record, RecordType, TSigResponseContext, TSigner,
 };
 use hickory_server::server::Request;
 use tracing::info;
-use zeroize::Zeroizing;
 
 use crate::data::ZoneData;
+use crate::key::{self, Key, Refusal};
 
 /// Default TSIG fudge: how far a message's signing time may be from the
 /// server's clock, in seconds (RFC 8945 recommends 300).
@@ -66,18 +66,14 @@ struct Operators {
 /// A key with a host's name takes the place of that host's own key.
 #[derive(Clone)]
 pub struct OperatorKey {
-    name: Name,
-    algorithm: TsigAlgorithm,
-    secret: Zeroizing<Vec<u8>>,
+    key: Key,
     grants: Vec<UpdateGrant>,
 }
 
 impl std::fmt::Debug for OperatorKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OperatorKey")
-            .field("name", &self.name.to_string())
-            .field("algorithm", &self.algorithm.to_string())
-            .field("secret", &"[REDACTED]")
+            .field("key", &self.key)
             .field("grants", &self.grants)
             .finish()
     }
@@ -107,43 +103,15 @@ impl OperatorKey {
         secret: Vec<u8>,
         grants: Vec<UpdateGrant>,
     ) -> ddns_core::Result<Self> {
-        let mut name = Name::from_ascii(name.trim()).map_err(|e| {
-            ddns_core::Error::invalid_input(format!(
-                "the TSIG key name {name:?} is not a DNS name: {e}"
-            ))
-        })?;
-        name.set_fqdn(true);
-        let algorithm = match algorithm
-            .trim()
-            .trim_end_matches('.')
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "hmac-sha256" => TsigAlgorithm::HmacSha256,
-            "hmac-sha384" => TsigAlgorithm::HmacSha384,
-            "hmac-sha512" => TsigAlgorithm::HmacSha512,
-            other => {
-                return Err(ddns_core::Error::invalid_input(format!(
-                    "the TSIG algorithm {other:?} is not offered for update keys; use hmac-sha256, hmac-sha384 or hmac-sha512"
-                )));
-            }
-        };
-        if secret.is_empty() {
-            return Err(ddns_core::Error::invalid_input(format!(
-                "the secret of TSIG key {name} is empty"
-            )));
-        }
         Ok(Self {
-            name,
-            algorithm,
-            secret: Zeroizing::new(secret),
+            key: Key::new(name, algorithm, secret, "update keys")?,
             grants,
         })
     }
 
     /// The key's name, fully qualified.
     pub fn name(&self) -> String {
-        self.name.to_string()
+        self.key.name().to_string()
     }
 
     /// True when some grant covers `key`.
@@ -168,10 +136,6 @@ pub(crate) struct Verified {
     signer: Signer,
     pub(crate) context: TSigResponseContext,
 }
-
-/// Why a message is answered with an error: its code, and the TSIG
-/// context of the answer (none for an unsigned message).
-pub(crate) type Refusal = (ResponseCode, Option<TSigResponseContext>);
 
 impl DnsUpdates {
     /// Updates decided by `service`.
@@ -203,50 +167,38 @@ impl DnsUpdates {
         let Some(tsig) = request.signature.as_deref() else {
             return Err((ResponseCode::Refused, None));
         };
-        let id = request.metadata.id;
-        let unknown = || {
-            Err((
-                ResponseCode::NotAuth,
-                Some(TSigResponseContext::unknown_key(id, now, tsig.name.clone())),
-            ))
-        };
-        let algorithm = tsig.data.algorithm.clone();
+        let algorithm = &tsig.data.algorithm;
         if let Some((index, key)) = self.operators.as_ref().and_then(|operators| {
             operators
                 .keys
                 .iter()
                 .enumerate()
-                .find(|(_, key)| key.name == tsig.name)
+                .find(|(_, key)| key.key.is_named(&tsig.name))
         }) {
-            if key.algorithm != algorithm {
+            if !key.key.algorithm_is(algorithm) {
                 info!(key = %tsig.name, %algorithm, "DNS message refused: not the operator key's algorithm");
-                return unknown();
+                return Err(key::unknown_key(request, now));
             }
-            let Ok(signer) = TSigner::new(
-                key.secret.to_vec(),
-                algorithm,
-                tsig.name.clone(),
-                self.fudge,
-            ) else {
-                return unknown();
+            let Some(signer) = key.key.signer(self.fudge) else {
+                return Err(key::unknown_key(request, now));
             };
-            return self.check_mac(request, now, signer, Signer::Operator(index));
+            return Self::checked(request, now, signer, Signer::Operator(index));
         }
         if !matches!(
             algorithm,
             TsigAlgorithm::HmacSha256 | TsigAlgorithm::HmacSha512
         ) {
             info!(key = %tsig.name, %algorithm, "DNS message refused: TSIG algorithm not offered");
-            return unknown();
+            return Err(key::unknown_key(request, now));
         }
         let Ok(host) = Hostname::parse(&tsig.name.to_ascii()) else {
-            return unknown();
+            return Err(key::unknown_key(request, now));
         };
         let secret = match self.service.update_key(&host).await {
             Ok(Some(secret)) => secret,
             Ok(None) => {
                 info!(key = %tsig.name, "DNS message refused: no such TSIG key");
-                return unknown();
+                return Err(key::unknown_key(request, now));
             }
             Err(failure) => {
                 info!(key = %tsig.name, detail = ?failure.operator_detail(), "DNS message failed: the key could not be read");
@@ -255,54 +207,26 @@ impl DnsUpdates {
         };
         let Ok(signer) = TSigner::new(
             secret.expose_secret().as_bytes().to_vec(),
-            algorithm,
+            algorithm.clone(),
             tsig.name.clone(),
             self.fudge,
         ) else {
-            return unknown();
+            return Err(key::unknown_key(request, now));
         };
-        self.check_mac(request, now, signer, Signer::Record { host, secret })
+        Self::checked(request, now, signer, Signer::Record { host, secret })
     }
 
     /// Checks the message's MAC and time with `tsigner`, for `signer`.
-    fn check_mac(
-        &self,
+    fn checked(
         request: &Request,
         now: u64,
         tsigner: TSigner,
         signer: Signer,
     ) -> Result<Verified, Refusal> {
-        let id = request.metadata.id;
-        let Some(tsig) = request.signature.as_deref() else {
-            return Err((ResponseCode::Refused, None));
-        };
-        let range = match tsigner.verify_message_byte(request.as_slice(), None, true) {
-            Ok((_, _, range)) => range,
-            Err(_) => {
-                info!(key = %tsig.name, "DNS message refused: TSIG MAC does not verify (BADSIG)");
-                return Err((
-                    ResponseCode::NotAuth,
-                    Some(TSigResponseContext::bad_signature(id, now, tsigner)),
-                ));
-            }
-        };
-        let mac = tsig.data.mac.clone();
-        if !range.contains(&now) {
-            info!(key = %tsig.name, "DNS message refused: TSIG time outside the fudge (BADTIME)");
-            return Err((
-                ResponseCode::NotAuth,
-                Some(TSigResponseContext::new(
-                    id,
-                    now,
-                    tsigner,
-                    mac,
-                    Some(TsigError::BadTime),
-                )),
-            ));
-        }
+        let checked = key::check(request, now, tsigner)?;
         Ok(Verified {
             signer,
-            context: TSigResponseContext::new(id, now, tsigner, mac, None),
+            context: checked.context(request.metadata.id, now),
         })
     }
 

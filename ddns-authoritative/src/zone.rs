@@ -14,6 +14,7 @@ use hickory_server::proto::rr::rdata::{NS, SOA};
 use hickory_server::proto::rr::{Name, RData, RecordSet, RecordType};
 
 use crate::error::AuthoritativeError;
+use crate::transfer::Secondary;
 
 /// The SOA's timers, in seconds: how secondaries follow the zone
 /// (`refresh`, `retry`, `expire`) and how long resolvers keep a negative
@@ -110,6 +111,7 @@ pub struct ZoneConfig {
     hostmaster: Hostname,
     ns_ttl: u32,
     timers: SoaTimers,
+    secondaries: Vec<Secondary>,
 }
 
 impl ZoneConfig {
@@ -124,6 +126,7 @@ impl ZoneConfig {
             origin,
             ns_ttl: 3600,
             timers: SoaTimers::default(),
+            secondaries: Vec::new(),
         }
     }
 
@@ -158,6 +161,20 @@ impl ZoneConfig {
     pub fn with_soa_timers(mut self, timers: SoaTimers) -> Self {
         self.timers = timers;
         self
+    }
+
+    /// Sets the zone's secondaries: they may transfer the zone (AXFR, and
+    /// IXFR answered as AXFR) and get a NOTIFY after every batch of
+    /// changes. None by default: every transfer is refused.
+    #[must_use]
+    pub fn with_secondaries(mut self, secondaries: Vec<Secondary>) -> Self {
+        self.secondaries = secondaries;
+        self
+    }
+
+    /// The zone's secondaries.
+    pub fn secondaries(&self) -> &[Secondary] {
+        &self.secondaries
     }
 
     /// The SOA's timers.
