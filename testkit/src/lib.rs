@@ -6,6 +6,8 @@
 //!
 //! - [`servers`]: BIND (`named`) and Knot (`knotd`) with a generated zone,
 //!   TSIG keys and update policy.
+//! - [`secondaries`]: BIND and Knot as secondaries of the embedded DNS,
+//!   following it by TSIG-signed transfers and NOTIFY.
 //! - [`acme`]: pebble, the ACME test CA, with its own HTTPS certificate.
 //! - [`moto`]: moto's AWS emulator for DynamoDB and Route 53, serialised so
 //!   that conditional writes are atomic as in DynamoDB.
@@ -33,5 +35,6 @@ pub mod dns;
 pub mod moto;
 pub mod probe;
 pub mod records;
+pub mod secondaries;
 pub mod servers;
 pub mod tools;

@@ -27,7 +27,7 @@ pub fn random_secret() -> String {
 }
 
 /// A port free for both UDP and TCP on 127.0.0.1.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     for _ in 0..50 {
         let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = udp.local_addr().unwrap().port();
@@ -40,15 +40,15 @@ fn free_port() -> u16 {
 
 /// What every server of the tests starts from: a directory with the zone
 /// file, a free port and the two keys' secrets.
-struct Setup {
-    dir: tempfile::TempDir,
-    port: u16,
-    secret: String,
-    limited_secret: String,
+pub(crate) struct Setup {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) port: u16,
+    pub(crate) secret: String,
+    pub(crate) limited_secret: String,
 }
 
 impl Setup {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("example.com.zone"),
@@ -64,7 +64,7 @@ impl Setup {
     }
 
     /// Runs `command` (its log in `server.log`) and waits until it answers.
-    fn launch(self, name: &'static str, mut command: Command) -> DnsServer {
+    pub(crate) fn launch(self, name: &'static str, mut command: Command) -> DnsServer {
         let log = std::fs::File::create(self.dir.path().join("server.log")).unwrap();
         let child = command.stdout(Stdio::null()).stderr(log).spawn().unwrap();
         DnsServer {

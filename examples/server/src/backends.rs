@@ -186,7 +186,8 @@ pub(crate) fn serial_path(config: &ValidConfig, zone: &ddns_core::Hostname) -> s
 fn embedded_zone(zone: &ZoneSpec) -> ZoneConfig {
     let mut config = ZoneConfig::new(zone.name.clone())
         .with_nameservers(zone.nameservers.clone())
-        .with_soa_timers(zone.soa);
+        .with_soa_timers(zone.soa)
+        .with_secondaries(zone.secondaries.clone());
     if let Some(hostmaster) = &zone.hostmaster {
         config = config.with_hostmaster(hostmaster.clone());
     }

@@ -30,6 +30,9 @@
 //! soa_retry_secs = 600
 //! soa_expire_secs = 1209600
 //! negative_ttl_secs = 60           # the SOA minimum
+//! # [[zone.secondaries]]           # a secondary (BIND, Knot, a DNS service)
+//! # address = "192.0.2.53"         # NOTIFY goes here (port 53); AXFR answered to this IP
+//! # key_file = "/etc/ddns/xfr.key" # its TSIG transfer key (or key_name + key_secret)
 //!
 //! [service]
 //! recheck_interval_secs = 300      # trust a known DNS value this long
@@ -355,6 +358,32 @@ pub struct ZoneSection {
     /// `[zone]` form it may be given as `[provider]` instead.
     #[serde(default)]
     pub provider: Option<ProviderConfig>,
+    /// The embedded DNS's secondary name servers (`[[zone.secondaries]]`):
+    /// they may transfer the zone and get a NOTIFY after every change.
+    #[serde(default)]
+    pub secondaries: Vec<SecondarySection>,
+}
+
+/// `[[zone.secondaries]]`: a secondary name server of the embedded DNS
+/// and its TSIG transfer key (a BIND key file, or name and secret).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecondarySection {
+    /// Where NOTIFY goes (`192.0.2.53`, port 53, or `192.0.2.53:5300`);
+    /// transfers are answered to requests from its IP address.
+    pub address: String,
+    /// A BIND-style key file with the transfer key.
+    pub key_file: Option<PathBuf>,
+    /// The key's name, with `key_secret` (instead of `key_file`).
+    pub key_name: Option<String>,
+    /// The algorithm (default hmac-sha256).
+    pub key_algorithm: Option<String>,
+    /// The base64 secret.
+    pub key_secret: Option<String>,
+    /// Set to true to let the address alone (no TSIG key) authorise
+    /// transfers, for a secondary that cannot sign.
+    #[serde(default)]
+    pub unsigned: bool,
 }
 
 impl Default for ZoneSection {
@@ -369,6 +398,7 @@ impl Default for ZoneSection {
             soa_expire_secs: default_soa_expire(),
             negative_ttl_secs: default_soa_minimum(),
             provider: None,
+            secondaries: Vec::new(),
         }
     }
 }
@@ -701,7 +731,18 @@ impl Config {
                         ..
                     }
                 )
-            });
+            })
+            || config
+                .dns
+                .operator_keys
+                .iter()
+                .any(|k| k.key_secret.is_some())
+            || config
+                .zone
+                .iter()
+                .chain(&config.zones)
+                .flat_map(|z| &z.secondaries)
+                .any(|s| s.key_secret.is_some());
         if holds_secrets {
             warn_if_readable_by_others(
                 path,

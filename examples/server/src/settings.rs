@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ddns_authoritative::SoaTimers;
 use ddns_authoritative::{OperatorKey, TcpLimits};
+use ddns_authoritative::{Secondary, SoaTimers};
 use ddns_core::challenge::ChallengeRules;
 use ddns_core::prefix::PrefixRules;
 use ddns_core::{Hostname, RecordName, RecordType, UpdateGrant, Zone, Zones};
@@ -15,7 +15,8 @@ use ddns_rfc2136::{TsigAlgorithmName, TsigKey};
 use ipnet::IpNet;
 
 use crate::config::{
-    Config, ConfigError, ProviderConfig, StoreConfig, ZoneSection, warn_if_readable_by_others,
+    Config, ConfigError, ProviderConfig, SecondarySection, StoreConfig, ZoneSection,
+    warn_if_readable_by_others,
 };
 use crate::limits::LimitsConfig;
 use crate::tls::TlsConfig;
@@ -66,6 +67,8 @@ pub struct ZoneSpec {
     pub hostmaster: Option<Hostname>,
     /// The embedded DNS's SOA timers.
     pub soa: SoaTimers,
+    /// The embedded DNS's secondaries.
+    pub secondaries: Vec<Secondary>,
     /// The backend.
     pub provider: ProviderSpec,
 }
@@ -494,7 +497,13 @@ fn zone_spec(at: &str, section: ZoneSection) -> Result<ZoneSpec, ConfigError> {
             timeout_secs,
         } => ProviderSpec::Rfc2136 {
             server,
-            key: tsig_key(at, key_file, key_name, key_algorithm, key_secret)?,
+            key: tsig_key(
+                &format!("{at}.provider"),
+                key_file,
+                key_name,
+                key_algorithm,
+                key_secret,
+            )?,
             timeout: Duration::from_secs(timeout_secs.max(1)),
         },
     };
@@ -513,14 +522,78 @@ fn zone_spec(at: &str, section: ZoneSection) -> Result<ZoneSpec, ConfigError> {
         };
         ConfigError::invalid(format!("{at}.{setting}"), value.to_string(), reason)
     })?;
+    if !section.secondaries.is_empty() && !matches!(provider, ProviderSpec::Embedded) {
+        return Err(ConfigError::invalid(
+            format!("{at}.secondaries"),
+            format!("{} secondaries", section.secondaries.len()),
+            "only the embedded DNS sends zone transfers; give secondaries to the primary your provider updates instead",
+        ));
+    }
+    let secondaries = section
+        .secondaries
+        .iter()
+        .enumerate()
+        .map(|(i, s)| secondary(&format!("{at}.secondaries[{i}]"), s))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(ZoneSpec {
         name,
         default_ttl: section.default_ttl,
         nameservers,
         hostmaster,
         soa,
+        secondaries,
         provider,
     })
+}
+
+/// A secondary at `at`: its address (port 53 unless given) and its
+/// transfer key, required unless `unsigned = true`.
+fn secondary(at: &str, section: &SecondarySection) -> Result<Secondary, ConfigError> {
+    let text = section.address.trim();
+    let address: SocketAddr = text
+        .parse()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .map_err(|_| {
+            ConfigError::invalid(
+                format!("{at}.address"),
+                text,
+                "give an IP address, with a port when it is not 53 (192.0.2.53 or [2001:db8::53]:5300)",
+            )
+        })?;
+    let key = tsig_key(
+        at,
+        section.key_file.clone(),
+        section.key_name.clone(),
+        section.key_algorithm.clone(),
+        section.key_secret.clone(),
+    )?;
+    let secondary = Secondary::new(address);
+    match (key, section.unsigned) {
+        (Some(key), false) => secondary
+            .with_key(
+                &key.name(),
+                key.algorithm().as_str(),
+                key.expose_secret().to_vec(),
+            )
+            .map_err(|e| {
+                ConfigError::invalid(
+                    format!("{at}.key_algorithm"),
+                    key.algorithm().as_str(),
+                    e.to_string(),
+                )
+            }),
+        (None, true) => Ok(secondary),
+        (Some(_), true) => Err(ConfigError::invalid(
+            format!("{at}.unsigned"),
+            "true",
+            "a secondary with a key signs its requests; drop unsigned = true or the key",
+        )),
+        (None, false) => Err(ConfigError::invalid(
+            format!("{at}.key_file"),
+            "",
+            "give the secondary's TSIG transfer key (key_file, or key_name and key_secret); unsigned = true lets its address alone authorise transfers",
+        )),
+    }
 }
 
 /// `dns.operator_keys[index]`: its key and grants, every granted name in
@@ -597,8 +670,8 @@ fn operator_key(
     })
 }
 
-/// The TSIG key of an rfc2136 provider: from a BIND key file, or from name
-/// and secret (not both, not one alone), or none.
+/// A TSIG key given in the section at `at`: from a BIND key file, or from
+/// name and secret (not both, not one alone), or none.
 fn tsig_key(
     at: &str,
     key_file: Option<PathBuf>,
@@ -606,10 +679,10 @@ fn tsig_key(
     key_algorithm: Option<String>,
     key_secret: Option<String>,
 ) -> Result<Option<TsigKey>, ConfigError> {
-    let setting = |key: &str| format!("{at}.provider.{key}");
+    let setting = |key: &str| format!("{at}.{key}");
     match (key_file, key_name, key_secret) {
         (Some(path), None, None) => {
-            warn_if_readable_by_others(&path, "the TSIG key file (provider.key_file)");
+            warn_if_readable_by_others(&path, &format!("the TSIG key file ({at}.key_file)"));
             TsigKey::from_bind_file(&path).map(Some).map_err(|e| {
                 ConfigError::invalid(
                     setting("key_file"),
@@ -795,6 +868,52 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("zone.provider.key_file"), "{e}");
+    }
+
+    #[test]
+    fn secondaries_take_an_address_and_a_transfer_key() {
+        let c = Config::parse(concat!(
+            "[[zone.secondaries]]\naddress = \"192.0.2.53\"\nkey_name = \"xfr\"\nkey_secret = \"c2VjcmV0c2VjcmV0\"\n",
+            "[[zone.secondaries]]\naddress = \"[2001:db8::53]:5300\"\nunsigned = true\n",
+        ))
+        .unwrap()
+        .validate()
+        .unwrap();
+        let secondaries = &c.zones[0].secondaries;
+        assert_eq!(secondaries[0].address(), "192.0.2.53:53".parse().unwrap());
+        assert_eq!(secondaries[0].key_name().as_deref(), Some("xfr."));
+        assert_eq!(
+            secondaries[1].address(),
+            "[2001:db8::53]:5300".parse().unwrap()
+        );
+        assert_eq!(secondaries[1].key_name(), None);
+
+        let invalid = |text: &str| {
+            Config::parse(text)
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .to_string()
+        };
+        let e = invalid("[[zone.secondaries]]\naddress = \"192.0.2.53\"\n");
+        assert!(
+            e.starts_with("zone.secondaries[0].key_file") && e.contains("unsigned = true"),
+            "{e}"
+        );
+        let e = invalid("[[zone.secondaries]]\naddress = \"ns2.example.net\"\nunsigned = true\n");
+        assert!(e.starts_with("zone.secondaries[0].address"), "{e}");
+        let e = invalid(concat!(
+            "[[zone.secondaries]]\naddress = \"192.0.2.53\"\nunsigned = true\n",
+            "[provider]\nkind = \"rfc2136\"\nserver = \"192.0.2.1:53\"\n",
+        ));
+        assert!(
+            e.starts_with("zone.secondaries") && e.contains("only the embedded DNS"),
+            "{e}"
+        );
+        let e = invalid(
+            "[[zone.secondaries]]\naddress = \"192.0.2.53\"\nkey_name = \"x\"\nkey_algorithm = \"hmac-md5\"\nkey_secret = \"c2VjcmV0\"\n",
+        );
+        assert!(e.starts_with("zone.secondaries[0].key_algorithm"), "{e}");
     }
 
     #[test]

@@ -625,7 +625,7 @@ async fn secret_files_readable_by_others_draw_a_warning() {
         "{log}"
     );
     assert!(
-        log.contains("the TSIG key file (provider.key_file) can be read by every user")
+        log.contains("the TSIG key file (zone.provider.key_file) can be read by every user")
             && log.contains("ddns.key"),
         "{log}"
     );
