@@ -1,16 +1,28 @@
 //! The zone's records in memory, shared by the DNS server (which reads
 //! them) and the provider (which changes them).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ddns_core::{ChangeKind, DnsChange, RecordKey, RecordName, RecordValue, hickory};
-use hickory_server::proto::rr::{LowerName, RecordSet, RecordType};
+use hickory_server::proto::rr::{LowerName, Name, RecordSet, RecordType};
 use tokio::sync::watch;
 
+use crate::dnssec::{Dnssec, ZoneSigner};
 use crate::error::AuthoritativeError;
 use crate::serial::{RESERVED_AHEAD, SerialFile, first_serial};
 use crate::zone::{ZoneConfig, initial_serial, name};
+
+/// The types of the records the provider installs.
+const DATA_TYPES: [RecordType; 3] = [RecordType::A, RecordType::AAAA, RecordType::TXT];
+
+/// The TTL of the DNSKEY RRset.
+const DNSKEY_TTL: u32 = 3600;
+
+/// How many RRsets one round of signature refreshing signs under one hold
+/// of the write lock (one batch, one serial).
+const REFRESH_CHUNK: usize = 2000;
 
 /// Why a name has no records of a type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,9 +48,40 @@ struct State {
     /// non-terminals exist too). A name whose count falls to zero is gone.
     /// The apex always exists.
     names: HashMap<LowerName, usize>,
+    /// The DNSKEY RRset, signed (signed zones only).
+    dnskey: Option<Arc<RecordSet>>,
+    /// The NSEC chain of a signed zone: every owner of records, the apex
+    /// first, in canonical order. Each has its NSEC RRset in `rrsets`.
+    chain: BTreeSet<LowerName>,
 }
 
 impl State {
+    /// True when `owner` holds records the provider installed.
+    fn has_data(&self, owner: &LowerName) -> bool {
+        DATA_TYPES
+            .iter()
+            .any(|t| self.rrsets.contains_key(&(owner.clone(), *t)))
+    }
+
+    /// The owner before `owner` in the chain (the last one for the
+    /// apex).
+    fn previous(&self, owner: &LowerName) -> Option<LowerName> {
+        self.chain
+            .range(..owner.clone())
+            .next_back()
+            .or_else(|| self.chain.last())
+            .cloned()
+    }
+
+    /// The owner after `owner` in the chain (the apex after the last).
+    fn next(&self, owner: &LowerName) -> Option<LowerName> {
+        self.chain
+            .range((Bound::Excluded(owner.clone()), Bound::Unbounded))
+            .next()
+            .or_else(|| self.chain.first())
+            .cloned()
+    }
+
     /// Counts one more RRset at `owner`, for it and every ancestor below
     /// `origin`.
     fn add_name(&mut self, origin: &LowerName, owner: &LowerName) {
@@ -74,6 +117,7 @@ pub struct ZoneData {
     config: ZoneConfig,
     origin: LowerName,
     serials: Option<SerialFile>,
+    signer: Option<ZoneSigner>,
     state: RwLock<State>,
     /// The serial after each batch, for the NOTIFY senders.
     changed: watch::Sender<u32>,
@@ -125,14 +169,233 @@ impl ZoneData {
             ns: Arc::new(config.ns()?),
             rrsets: HashMap::new(),
             names: HashMap::from([(origin.clone(), 1)]),
+            dnskey: None,
+            chain: BTreeSet::new(),
         };
         Ok(Self {
             config,
             origin,
             serials,
+            signer: None,
             state: RwLock::new(state),
             changed: watch::Sender::new(serial),
         })
+    }
+
+    /// The zone signed with `dnssec`: DNSKEY at the apex, a signature on
+    /// every RRset, and an NSEC chain; every later change is signed as it
+    /// is applied, and [`crate::DnsServer`] makes signatures again before
+    /// they expire.
+    ///
+    /// # Errors
+    ///
+    /// [`ddns_core::Error::InvalidInput`] when the key cannot sign.
+    pub fn signed(mut self, dnssec: &Dnssec) -> ddns_core::Result<Self> {
+        let origin = name(self.config.origin())?;
+        let signer = ZoneSigner::new(dnssec, origin, self.config.soa_timers().minimum)?;
+        let now = now32();
+        {
+            let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+            let mut dnskey = signer.dnskey_set(DNSKEY_TTL);
+            signer.sign(&mut dnskey, now)?;
+            state.dnskey = Some(Arc::new(dnskey));
+            for set in [&mut state.soa, &mut state.ns] {
+                let mut signed = RecordSet::clone(set);
+                signer.sign(&mut signed, now)?;
+                *set = Arc::new(signed);
+            }
+            for set in state.rrsets.values_mut() {
+                let mut signed = RecordSet::clone(set);
+                signer.sign(&mut signed, now)?;
+                *set = Arc::new(signed);
+            }
+            let owners: Vec<LowerName> = std::iter::once(self.origin.clone())
+                .chain(state.rrsets.keys().map(|(owner, _)| owner.clone()))
+                .collect();
+            state.chain.extend(owners.iter().cloned());
+            let chain: Vec<LowerName> = state.chain.iter().cloned().collect();
+            for owner in &chain {
+                Self::renew_nsec(&self.origin, &signer, state, owner, now)?;
+            }
+        }
+        self.signer = Some(signer);
+        Ok(self)
+    }
+
+    /// True when the zone is signed.
+    pub fn is_signed(&self) -> bool {
+        self.signer.is_some()
+    }
+
+    /// How often the signatures are checked for refreshing: an eighth of
+    /// their validity, from 1 s to 1 h; `None` for an unsigned zone.
+    pub(crate) fn refresh_interval(&self) -> Option<std::time::Duration> {
+        let validity = u64::from(self.signer.as_ref()?.validity());
+        Some(std::time::Duration::from_secs(
+            (validity / 8).clamp(1, 3600),
+        ))
+    }
+
+    /// Makes the NSEC RRset of `owner` (in the chain) again, signed.
+    fn renew_nsec(
+        origin: &LowerName,
+        signer: &ZoneSigner,
+        state: &mut State,
+        owner: &LowerName,
+        now: u32,
+    ) -> Result<(), AuthoritativeError> {
+        let Some(next) = state.next(owner) else {
+            return Ok(());
+        };
+        let mut types: Vec<RecordType> = DATA_TYPES
+            .into_iter()
+            .filter(|t| state.rrsets.contains_key(&(owner.clone(), *t)))
+            .collect();
+        if owner == origin {
+            types.extend([RecordType::SOA, RecordType::NS, RecordType::DNSKEY]);
+        }
+        let mut set = signer.nsec_set(Name::from(owner), Name::from(&next), types);
+        signer.sign(&mut set, now)?;
+        state
+            .rrsets
+            .insert((owner.clone(), RecordType::NSEC), Arc::new(set));
+        Ok(())
+    }
+
+    /// Mends the NSEC chain after the RRsets at `owners` changed: owners
+    /// that gained their first records join it, owners that lost their
+    /// last leave it, and the NSEC RRsets of the owners and their
+    /// predecessors are made again.
+    fn mend_chain(&self, signer: &ZoneSigner, state: &mut State, owners: &[LowerName], now: u32) {
+        let mut renew = BTreeSet::new();
+        for owner in owners {
+            if *owner == self.origin {
+                renew.insert(owner.clone());
+                continue;
+            }
+            let has = state.has_data(owner);
+            let was = state.chain.contains(owner);
+            match (was, has) {
+                (false, true) => {
+                    state.chain.insert(owner.clone());
+                    renew.insert(owner.clone());
+                    renew.extend(state.previous(owner));
+                }
+                (true, false) => {
+                    state.chain.remove(owner);
+                    state.rrsets.remove(&(owner.clone(), RecordType::NSEC));
+                    renew.extend(state.previous(owner));
+                }
+                (true, true) => {
+                    renew.insert(owner.clone());
+                }
+                (false, false) => {}
+            }
+        }
+        renew.retain(|o| state.chain.contains(o));
+        for owner in &renew {
+            if let Err(error) = Self::renew_nsec(&self.origin, signer, state, owner, now) {
+                tracing::error!(zone = %self.config.origin(), %owner, %error, "the NSEC record cannot be signed");
+            }
+        }
+    }
+
+    /// The NSEC RRsets that prove `name` has no records of the type asked
+    /// for (NODATA: its own NSEC, or for an empty non-terminal the one
+    /// covering it), or does not exist (NXDOMAIN: the NSEC covering it and
+    /// the one covering the wildcard at its closest encloser). Empty for
+    /// an unsigned zone.
+    pub(crate) fn denial(&self, name: &LowerName) -> Vec<Arc<RecordSet>> {
+        if self.signer.is_none() || !self.origin.zone_of(name) {
+            return Vec::new();
+        }
+        let state = self.read();
+        let nsec = |owner: &LowerName| {
+            state
+                .rrsets
+                .get(&(owner.clone(), RecordType::NSEC))
+                .cloned()
+        };
+        if state.chain.contains(name) {
+            return nsec(name).into_iter().collect();
+        }
+        let covering = |n: &LowerName| {
+            state
+                .chain
+                .range(..n.clone())
+                .next_back()
+                .and_then(&nsec)
+        };
+        let mut proofs: Vec<Arc<RecordSet>> = covering(name).into_iter().collect();
+        if !state.names.contains_key(name) {
+            let mut encloser = name.base_name();
+            while encloser != self.origin && !state.names.contains_key(&encloser) {
+                encloser = encloser.base_name();
+            }
+            // `*` sorts before every other label: the wildcard's cover is
+            // the closest encloser's NSEC or the one just below it.
+            if let Ok(wildcard) = Name::from(&encloser).prepend_label("*")
+                && let Some(proof) = covering(&LowerName::from(wildcard))
+                && !proofs.iter().any(|p| p.name() == proof.name())
+            {
+                proofs.push(proof);
+            }
+        }
+        proofs
+    }
+
+    /// Makes again, one chunk under the write lock, the signatures at
+    /// least half of whose validity has passed: one batch (a serial, a
+    /// NOTIFY) per chunk. Returns how many RRsets were signed; none for
+    /// an unsigned zone.
+    pub(crate) fn refresh_signatures(&self) -> usize {
+        let Some(signer) = &self.signer else {
+            return 0;
+        };
+        let now = now32();
+        let due: Vec<(LowerName, RecordType)> = {
+            let state = self.read();
+            state
+                .rrsets
+                .iter()
+                .filter(|(_, set)| signer.due(set, now))
+                .map(|(key, _)| key.clone())
+                .collect()
+        };
+        let mut signed = 0;
+        for chunk in due.chunks(REFRESH_CHUNK) {
+            let mut state = self.write();
+            for key in chunk {
+                let Some(set) = state.rrsets.get(key) else {
+                    continue;
+                };
+                if !signer.due(set, now) {
+                    continue;
+                }
+                let mut fresh = RecordSet::clone(set);
+                match signer.sign(&mut fresh, now) {
+                    Ok(()) => {
+                        state.rrsets.insert(key.clone(), Arc::new(fresh));
+                        signed += 1;
+                    }
+                    Err(error) => {
+                        tracing::error!(zone = %self.config.origin(), %error, "a signature cannot be refreshed");
+                    }
+                }
+            }
+            let State { ns, dnskey, .. } = &mut *state;
+            for set in std::iter::once(ns).chain(dnskey.as_mut()) {
+                if signer.due(set, now) {
+                    let mut fresh = RecordSet::clone(set);
+                    if signer.sign(&mut fresh, now).is_ok() {
+                        *set = Arc::new(fresh);
+                        signed += 1;
+                    }
+                }
+            }
+            self.next_serial(&mut state);
+        }
+        signed
     }
 
     /// The zone's settings.
@@ -167,6 +430,7 @@ impl ZoneData {
         let mut sets = Vec::with_capacity(state.rrsets.len() + 3);
         sets.push(state.soa.clone());
         sets.push(state.ns.clone());
+        sets.extend(state.dnskey.clone());
         sets.extend(state.rrsets.values().cloned());
         sets.push(state.soa.clone());
         sets
@@ -214,6 +478,7 @@ impl ZoneData {
         let mut take = |t: RecordType| match t {
             RecordType::SOA if apex => sets.push(state.soa.clone()),
             RecordType::NS if apex => sets.push(state.ns.clone()),
+            RecordType::DNSKEY if apex => sets.extend(state.dnskey.clone()),
             t => {
                 if let Some(set) = state.rrsets.get(&(name.clone(), t)) {
                     sets.push(set.clone());
@@ -221,13 +486,11 @@ impl ZoneData {
             }
         };
         if rtype == RecordType::ANY {
-            for t in [
-                RecordType::SOA,
-                RecordType::NS,
-                RecordType::A,
-                RecordType::AAAA,
-                RecordType::TXT,
-            ] {
+            for t in [RecordType::SOA, RecordType::NS, RecordType::DNSKEY]
+                .into_iter()
+                .chain(DATA_TYPES)
+                .chain([RecordType::NSEC])
+            {
                 take(t);
             }
         } else {
@@ -248,7 +511,7 @@ impl ZoneData {
         let prepared: Vec<Result<Prepared, AuthoritativeError>> =
             changes.iter().map(|c| self.prepare(c)).collect();
         let mut state = self.write();
-        let mut applied = false;
+        let mut touched = Vec::new();
         let results = prepared
             .into_iter()
             .map(|p| {
@@ -258,26 +521,43 @@ impl ZoneData {
                         if state.rrsets.insert(key, Arc::new(set)).is_none() {
                             state.add_name(&self.origin, &owner);
                         }
+                        touched.push(owner);
                     }
                     Prepared::Remove(owner, rtype) => {
                         if state.rrsets.remove(&(owner.clone(), rtype)).is_some() {
                             state.remove_name(&self.origin, &owner);
                         }
+                        touched.push(owner);
                     }
                 }
-                applied = true;
                 Ok(())
             })
             .collect();
-        if applied {
-            state.serial = state.serial.wrapping_add(1).max(1);
-            self.reserve_past(&mut state);
-            if let Ok(soa) = self.config.soa(state.serial) {
-                state.soa = Arc::new(soa);
+        if !touched.is_empty() {
+            if let Some(signer) = &self.signer {
+                touched.sort();
+                touched.dedup();
+                self.mend_chain(signer, &mut state, &touched, now32());
             }
-            self.changed.send_replace(state.serial);
+            self.next_serial(&mut state);
         }
         results
+    }
+
+    /// Ends a batch: the next serial, reserved in the serial file, in a
+    /// new SOA (signed in a signed zone), told to the NOTIFY senders.
+    fn next_serial(&self, state: &mut State) {
+        state.serial = state.serial.wrapping_add(1).max(1);
+        self.reserve_past(state);
+        if let Ok(mut soa) = self.config.soa(state.serial) {
+            if let Some(signer) = &self.signer
+                && let Err(error) = signer.sign(&mut soa, now32())
+            {
+                tracing::error!(zone = %self.config.origin(), %error, "the SOA cannot be signed");
+            }
+            state.soa = Arc::new(soa);
+        }
+        self.changed.send_replace(state.serial);
     }
 
     /// Writes a new reservation once the serial reaches the last one. A
@@ -318,6 +598,9 @@ impl ZoneData {
                 for value in values {
                     set.add_rdata(hickory::rdata(value));
                 }
+                if let Some(signer) = &self.signer {
+                    signer.sign(&mut set, now32())?;
+                }
                 Prepared::Put(owner, set)
             }
             ChangeKind::Delete => Prepared::Remove(owner, rtype),
@@ -336,6 +619,15 @@ enum Prepared {
     Put(LowerName, RecordSet),
     /// Remove the owner's RRset of this type.
     Remove(LowerName, RecordType),
+}
+
+/// The time in Unix seconds, as signatures count it (serial arithmetic
+/// past 2106).
+fn now32() -> u32 {
+    // Truncation is the point: RRSIG times wrap (RFC 4034 section 3.1.5).
+    #[allow(clippy::cast_possible_truncation)]
+    let now = crate::key::unix_now() as u32;
+    now
 }
 
 fn lower(owner: &RecordName) -> Result<LowerName, AuthoritativeError> {

@@ -27,6 +27,9 @@ pub(crate) enum AuthoritativeError {
     )]
     UnsupportedChange { name: String },
 
+    #[error("DNSSEC: {0}")]
+    Key(String),
+
     #[error("the zone's serial file {}: {detail}", path.display())]
     SerialFile {
         path: std::path::PathBuf,
@@ -40,7 +43,8 @@ impl From<AuthoritativeError> for ddns_core::Error {
         match &e {
             AuthoritativeError::Name { .. }
             | AuthoritativeError::OutsideZone { .. }
-            | AuthoritativeError::UnsupportedChange { .. } => Self::invalid_input(message),
+            | AuthoritativeError::UnsupportedChange { .. }
+            | AuthoritativeError::Key(_) => Self::invalid_input(message),
             AuthoritativeError::Bind { .. } | AuthoritativeError::SerialFile { .. } => {
                 Self::unavailable(message, false).with_source(e)
             }

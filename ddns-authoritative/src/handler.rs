@@ -38,12 +38,14 @@ enum Serves {
 pub(crate) struct ZoneAnswerer {
     serves: Serves,
     updates: Option<Arc<DnsUpdates>>,
-    /// hickory's catalog (built with TSIG, hence DNSSEC, support) asks
-    /// every positive answer for NSEC3 records when the zone declares
-    /// NSEC3 and logs a warning per answer when it declares nothing. The
-    /// zone is unsigned and has no such records: it declares NSEC3 and
-    /// answers none, which leaves every response as it was.
-    no_proofs: NxProofKind,
+    /// The denial a signed zone gives: NSEC, asked for by hickory's
+    /// catalog for negative answers to queries with the DO bit. An
+    /// unsigned zone declares NSEC3 and gives none: the catalog (built with
+    /// TSIG, hence DNSSEC, support) asks every positive answer for NSEC3
+    /// records when the zone declares NSEC3, and logs a warning per answer
+    /// when it declares nothing; answering none leaves every response as
+    /// it was.
+    proofs: NxProofKind,
 }
 
 impl ZoneAnswerer {
@@ -58,14 +60,19 @@ impl ZoneAnswerer {
     }
 
     fn serving(serves: Serves, updates: Option<Arc<DnsUpdates>>) -> Self {
+        let signed = matches!(&serves, Serves::Zone(data) if data.is_signed());
         Self {
             serves,
             updates,
-            no_proofs: NxProofKind::Nsec3 {
-                algorithm: Default::default(),
-                salt: Arc::new([]),
-                iterations: 0,
-                opt_out: false,
+            proofs: if signed {
+                NxProofKind::Nsec
+            } else {
+                NxProofKind::Nsec3 {
+                    algorithm: Default::default(),
+                    salt: Arc::new([]),
+                    iterations: 0,
+                    opt_out: false,
+                }
             },
         }
     }
@@ -204,20 +211,27 @@ impl ZoneHandler for ZoneAnswerer {
         _info: Nsec3QueryInfo<'_>,
         _lookup_options: LookupOptions,
     ) -> LookupControlFlow<AuthLookup> {
-        // Not signed: no NSEC3 records either.
+        // Signed zones use NSEC; unsigned ones have no proofs at all.
         LookupControlFlow::Break(Ok(AuthLookup::default()))
     }
 
     fn nx_proof_kind(&self) -> Option<&NxProofKind> {
-        Some(&self.no_proofs)
+        Some(&self.proofs)
     }
 
     async fn nsec_records(
         &self,
-        _name: &LowerName,
-        _lookup_options: LookupOptions,
+        name: &LowerName,
+        lookup_options: LookupOptions,
     ) -> LookupControlFlow<AuthLookup> {
-        // The zone is not signed: there are no NSEC records to give.
-        LookupControlFlow::Break(Ok(AuthLookup::default()))
+        // Empty for an unsigned zone.
+        let proofs = match &self.serves {
+            Serves::Zone(data) => data.denial(name),
+            Serves::Outside(_) => Vec::new(),
+        };
+        LookupControlFlow::Break(Ok(AuthLookup::answers(
+            LookupRecords::many(lookup_options, proofs),
+            None,
+        )))
     }
 }

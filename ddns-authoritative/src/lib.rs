@@ -46,6 +46,7 @@
 //! ```
 
 mod data;
+mod dnssec;
 mod error;
 mod handler;
 mod key;
@@ -59,6 +60,7 @@ mod update;
 mod zone;
 
 pub use data::ZoneData;
+pub use dnssec::{DEFAULT_SIGNATURE_VALIDITY, Dnssec, MIN_SIGNATURE_VALIDITY, ZoneKey};
 pub use hickory_server::proto::op::ResponseCode;
 pub use provider::AuthoritativeProvider;
 pub use serial::{RESERVED_AHEAD, SerialFile};

@@ -14,9 +14,9 @@ use tokio::task::JoinSet;
 use crate::data::ZoneData;
 use crate::error::AuthoritativeError;
 use crate::handler::ZoneAnswerer;
-use crate::notify;
 use crate::tcp::{self, TcpLimits};
 use crate::update::DnsUpdates;
+use crate::{dnssec, notify};
 use hickory_server::zone_handler::ZoneHandler as _;
 
 /// A running authoritative DNS server for one or more zones.
@@ -35,7 +35,7 @@ use hickory_server::zone_handler::ZoneHandler as _;
 /// ```
 pub struct DnsServer {
     server: Server<Catalog>,
-    /// The TCP loops and the NOTIFY senders.
+    /// The TCP loops, the NOTIFY senders and the signature refreshers.
     tasks: JoinSet<()>,
     local_addrs: Vec<SocketAddr>,
 }
@@ -149,6 +149,9 @@ impl DnsServer {
             local_addrs.push(local);
         }
         for zone in zones {
+            if zone.is_signed() {
+                tasks.spawn(dnssec::keep_fresh(zone.clone()));
+            }
             for secondary in zone.config().secondaries() {
                 tasks.spawn(notify::follow(zone.clone(), secondary.clone()));
             }
