@@ -319,13 +319,7 @@ impl ZoneData {
         if state.chain.contains(name) {
             return nsec(name).into_iter().collect();
         }
-        let covering = |n: &LowerName| {
-            state
-                .chain
-                .range(..n.clone())
-                .next_back()
-                .and_then(&nsec)
-        };
+        let covering = |n: &LowerName| state.chain.range(..n.clone()).next_back().and_then(&nsec);
         let mut proofs: Vec<Arc<RecordSet>> = covering(name).into_iter().collect();
         if !state.names.contains_key(name) {
             let mut encloser = name.base_name();
@@ -424,7 +418,7 @@ impl ZoneData {
     }
 
     /// The RRsets of a zone transfer, all from one moment: the SOA, every
-    /// other RRset, and the SOA again.
+    /// other RRset, and the SOA again (unsigned).
     pub(crate) fn transfer_sets(&self) -> Vec<Arc<RecordSet>> {
         let state = self.read();
         let mut sets = Vec::with_capacity(state.rrsets.len() + 3);
@@ -432,7 +426,11 @@ impl ZoneData {
         sets.push(state.ns.clone());
         sets.extend(state.dnskey.clone());
         sets.extend(state.rrsets.values().cloned());
-        sets.push(state.soa.clone());
+        // The closing SOA ends the transfer: its signature went with the
+        // first (a secondary takes anything after it for garbage).
+        let mut closing = RecordSet::clone(&state.soa);
+        closing.clear_rrsigs();
+        sets.push(Arc::new(closing));
         sets
     }
 

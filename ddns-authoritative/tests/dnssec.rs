@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use ddns_authoritative::{AuthoritativeProvider, DnsServer, Dnssec, ZoneConfig, ZoneData, ZoneKey};
 use ddns_core::{DnsChange, DnsProvider, Hostname};
 use ddns_testkit::dns::{dig, query};
-use ddns_testkit::tools::required;
 use hickory_net::proto::rr::RecordType;
 
 fn zone() -> Hostname {
@@ -55,45 +54,18 @@ async fn set(provider: &AuthoritativeProvider, host: &str, ip: &str) {
         .unwrap();
 }
 
-/// `delv` at `addr` for `name` `rtype`, trusting only `anchor` (the
-/// zone's DNSKEY record); its whole output.
+/// `delv` at `addr` for `name` `rtype`, trusting only `anchor`, in a
+/// blocking task.
 async fn delv(addr: SocketAddr, anchor: &str, name: &str, rtype: &str) -> Option<String> {
-    let delv = required("delv", "apt-get install bind9-dnsutils")?;
-    let dir = tempfile::tempdir().unwrap();
-    let fields: Vec<&str> = anchor.split_whitespace().collect();
-    // owner ttl class DNSKEY flags protocol algorithm key...
-    let anchors = format!(
-        "trust-anchors {{ {} static-key {} {} {} \"{}\"; }};\n",
-        fields[0],
-        fields[4],
-        fields[5],
-        fields[6],
-        fields[7..].concat()
-    );
-    let file = dir.path().join("anchors.conf");
-    std::fs::write(&file, anchors).unwrap();
-    let (name, rtype) = (name.to_owned(), rtype.to_owned());
-    tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(delv)
-            .arg(format!("@{}", addr.ip()))
-            .args(["-p", &addr.port().to_string(), "-a"])
-            .arg(&file)
-            .args(["+root=example.com", &name, &rtype])
-            .output()
-            .unwrap();
-        Some(format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    })
-    .await
-    .unwrap()
+    let (anchor, name, rtype) = (anchor.to_owned(), name.to_owned(), rtype.to_owned());
+    tokio::task::spawn_blocking(move || ddns_testkit::dns::delv(addr, &anchor, &name, &rtype))
+        .await
+        .unwrap()
 }
 
 fn assert_validated(out: &str, what: &str) {
     assert!(
-        out.contains("; fully validated") || out.contains("; negative response, fully validated"),
+        ddns_testkit::dns::fully_validated(out),
         "{what} is not fully validated:\n{out}"
     );
 }

@@ -138,6 +138,15 @@ log:
         }
     }
 
+    /// The file the secondary keeps its copy of the zone in (text form).
+    pub fn zone_file(&self) -> std::path::PathBuf {
+        if self.name.starts_with("named") {
+            self.dir.path().join("secondary.zone")
+        } else {
+            self.dir.path().join(format!("{ZONE}.zone"))
+        }
+    }
+
     /// The zone as this server transfers it to 127.0.0.1 (`dig AXFR`):
     /// one normalised line per record (owner, TTL, class, type, data,
     /// lowercase, single-spaced), sorted, the closing SOA and TSIG left

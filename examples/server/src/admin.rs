@@ -445,6 +445,71 @@ pub async fn token(
     Ok(())
 }
 
+/// `ds`: the DS record of the signed zone `zone` (the only signed zone
+/// when not given) for the registrar, and its DNSKEY, from the key file,
+/// which is made when missing (as the server would at its start).
+///
+/// # Errors
+///
+/// [`AdminError::Input`] when no zone, or not that zone, is signed;
+/// [`AdminError::Start`] when the key file cannot be read or made.
+pub fn ds(config: &ValidConfig, zone: Option<&str>, out: &mut dyn Write) -> Result<(), AdminError> {
+    let signed: Vec<&crate::settings::ZoneSpec> =
+        config.zones.iter().filter(|z| z.dnssec.is_some()).collect();
+    let names = || {
+        signed
+            .iter()
+            .map(|z| z.name.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let spec = match zone {
+        Some(wanted) => {
+            let wanted = Hostname::parse(wanted)
+                .map_err(|e| AdminError::Input(format!("{wanted:?}: {e}")))?;
+            signed.iter().find(|z| z.name == wanted).copied().ok_or_else(|| {
+                AdminError::Input(format!(
+                    "{wanted} is not a signed zone here (signed: {}); set dnssec = true in its zone section",
+                    if signed.is_empty() { "none".to_owned() } else { names() }
+                ))
+            })?
+        }
+        None => match signed.as_slice() {
+            [only] => only,
+            [] => {
+                return Err(AdminError::Input(
+                    "no zone is signed; set dnssec = true in [zone] (or a [[zones]] entry)".into(),
+                ));
+            }
+            _ => {
+                return Err(AdminError::Input(format!(
+                    "several zones are signed ({}); name one",
+                    names()
+                )));
+            }
+        },
+    };
+    let Some(dnssec) = &spec.dnssec else {
+        return Ok(());
+    };
+    let key = crate::backends::zone_dnssec(config, spec, dnssec).map_err(Box::new)?;
+    let key = key.key();
+    writeln!(
+        out,
+        "; {}: key tag {}, ECDSA P-256 SHA-256 (algorithm 13), one key signing the zone (CSK)",
+        spec.name,
+        key.key_tag()
+    )?;
+    writeln!(
+        out,
+        "; give the DS record to the registrar of {} (or the DNSKEY, where it asks for that):",
+        spec.name
+    )?;
+    writeln!(out, "{}", key.ds_record(&spec.name)?)?;
+    writeln!(out, "{}", key.dnskey_record(&spec.name, 3600)?)?;
+    Ok(())
+}
+
 /// `acme-settings`: the ACME clients' settings for `hostname`
 /// ([`crate::acme_settings`]), with the secret of its A record (or of its
 /// AAAA record when it has none).

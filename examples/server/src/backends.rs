@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use ddns_authoritative::{AuthoritativeProvider, SerialFile, ZoneConfig, ZoneData};
+use ddns_authoritative::{
+    AuthoritativeProvider, Dnssec, SerialFile, ZoneConfig, ZoneData, ZoneKey,
+};
 use ddns_aws::{DynamoDbStore, Route53Provider};
 use ddns_core::router::ZoneRouter;
 use ddns_core::{DnsProvider, Record, RecordStore};
@@ -13,7 +15,7 @@ use ddns_sqlite::SqliteStore;
 
 use crate::app::StartError;
 use crate::config::{ConfigError, StoreConfig};
-use crate::settings::{ProviderSpec, ValidConfig, ZoneSpec};
+use crate::settings::{DnssecSpec, ProviderSpec, ValidConfig, ZoneSpec};
 
 pub(crate) fn backend(what: impl Into<String>) -> impl FnOnce(ddns_core::Error) -> StartError {
     let what = what.into();
@@ -83,9 +85,14 @@ impl Providers {
                     } else {
                         ZoneData::new(settings)
                     };
-                    let data = Arc::new(
-                        data.map_err(backend(format!("the embedded zone {}", zone.name)))?,
-                    );
+                    let mut data =
+                        data.map_err(backend(format!("the embedded zone {}", zone.name)))?;
+                    if serving && let Some(dnssec) = &zone.dnssec {
+                        data = data
+                            .signed(&zone_dnssec(config, zone, dnssec)?)
+                            .map_err(backend(format!("signing the embedded zone {}", zone.name)))?;
+                    }
+                    let data = Arc::new(data);
                     let provider = AuthoritativeProvider::new(data.clone());
                     embedded.push((data, provider.clone()));
                     Arc::new(provider)
@@ -174,12 +181,54 @@ impl Providers {
 /// SQLite database (`<zone>.serial`, like `example.com.serial`), or in the
 /// working directory with another store.
 pub(crate) fn serial_path(config: &ValidConfig, zone: &ddns_core::Hostname) -> std::path::PathBuf {
+    beside_store(config, zone, "serial")
+}
+
+/// Where a signed zone's DNSSEC key is: the file given, or
+/// `<zone>.dnssec.key` beside the SQLite database (in the working
+/// directory with another store).
+pub(crate) fn dnssec_key_path(config: &ValidConfig, zone: &ZoneSpec) -> Option<std::path::PathBuf> {
+    let dnssec = zone.dnssec.as_ref()?;
+    Some(
+        dnssec
+            .key_file
+            .clone()
+            .unwrap_or_else(|| beside_store(config, &zone.name, "dnssec.key")),
+    )
+}
+
+/// `<zone>.<suffix>` in the SQLite database's directory, or in the working
+/// directory with another store.
+fn beside_store(
+    config: &ValidConfig,
+    zone: &ddns_core::Hostname,
+    suffix: &str,
+) -> std::path::PathBuf {
     let dir = config
         .db_path()
         .and_then(std::path::Path::parent)
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
-    dir.join(format!("{}serial", zone.as_str()))
+    dir.join(format!("{}{suffix}", zone.as_str()))
+}
+
+/// The zone's key, loaded or made on first start (logged, with what to
+/// give the registrar), and its signing settings.
+pub(crate) fn zone_dnssec(
+    config: &ValidConfig,
+    zone: &ZoneSpec,
+    dnssec: &DnssecSpec,
+) -> Result<Dnssec, StartError> {
+    let path = dnssec_key_path(config, zone).unwrap_or_default();
+    let (key, created) = ZoneKey::load_or_generate(&path)
+        .map_err(backend(format!("the DNSSEC key of {}", zone.name)))?;
+    if created {
+        tracing::warn!(zone = %zone.name, file = %path.display(), key_tag = key.key_tag(),
+            "a new DNSSEC key was made; the zone is signed but not yet trusted: give the registrar its DS record (`ddns-server ds`), and back up the key file");
+    } else {
+        crate::config::warn_if_readable_by_others(&path, "the DNSSEC key file");
+    }
+    Ok(Dnssec::new(key).with_validity(dnssec.validity))
 }
 
 /// The embedded DNS's settings for `zone`.

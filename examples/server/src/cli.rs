@@ -102,6 +102,12 @@ pub enum Command {
         #[arg(long)]
         dns_server: Option<SocketAddr>,
     },
+    /// Print the DS record of a signed zone (`dnssec = true`) to give its
+    /// registrar, and its DNSKEY; makes the key when there is none yet.
+    Ds {
+        /// The zone (default: the only signed zone).
+        zone: Option<String>,
+    },
     /// Print the hash a client would send for a host from an address.
     Token {
         /// The host name, as the client sends it.

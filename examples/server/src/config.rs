@@ -30,6 +30,9 @@
 //! soa_retry_secs = 600
 //! soa_expire_secs = 1209600
 //! negative_ttl_secs = 60           # the SOA minimum
+//! dnssec = false                   # sign the zone (ECDSA P-256 CSK, NSEC)
+//! # dnssec_key_file = "example.com.dnssec.key"   # default: beside the database
+//! dnssec_signature_validity_secs = 1209600       # re-signed after half of it
 //! # [[zone.secondaries]]           # a secondary (BIND, Knot, a DNS service)
 //! # address = "192.0.2.53"         # NOTIFY goes here (port 53); AXFR answered to this IP
 //! # key_file = "/etc/ddns/xfr.key" # its TSIG transfer key (or key_name + key_secret)
@@ -358,6 +361,18 @@ pub struct ZoneSection {
     /// `[zone]` form it may be given as `[provider]` instead.
     #[serde(default)]
     pub provider: Option<ProviderConfig>,
+    /// Whether the embedded DNS signs the zone (DNSSEC, one ECDSA P-256
+    /// key, NSEC).
+    #[serde(default)]
+    pub dnssec: bool,
+    /// The zone's DNSSEC key (PEM, PKCS#8), created 0600 when missing;
+    /// default `<zone>.dnssec.key` beside the SQLite database.
+    #[serde(default)]
+    pub dnssec_key_file: Option<PathBuf>,
+    /// How long a DNSSEC signature is valid, in seconds (default 14 days);
+    /// each is made again after half of it.
+    #[serde(default = "default_signature_validity")]
+    pub dnssec_signature_validity_secs: u64,
     /// The embedded DNS's secondary name servers (`[[zone.secondaries]]`):
     /// they may transfer the zone and get a NOTIFY after every change.
     #[serde(default)]
@@ -398,6 +413,9 @@ impl Default for ZoneSection {
             soa_expire_secs: default_soa_expire(),
             negative_ttl_secs: default_soa_minimum(),
             provider: None,
+            dnssec: false,
+            dnssec_key_file: None,
+            dnssec_signature_validity_secs: default_signature_validity(),
             secondaries: Vec::new(),
         }
     }
@@ -626,6 +644,10 @@ fn default_dns_tcp_idle() -> u64 {
 fn default_zone() -> String {
     "example.com".to_owned()
 }
+fn default_signature_validity() -> u64 {
+    ddns_authoritative::DEFAULT_SIGNATURE_VALIDITY.as_secs()
+}
+
 fn default_soa_refresh() -> u32 {
     ddns_authoritative::SoaTimers::default().refresh
 }

@@ -69,8 +69,19 @@ pub struct ZoneSpec {
     pub soa: SoaTimers,
     /// The embedded DNS's secondaries.
     pub secondaries: Vec<Secondary>,
+    /// How the embedded DNS signs the zone; `None`: unsigned.
+    pub dnssec: Option<DnssecSpec>,
     /// The backend.
     pub provider: ProviderSpec,
+}
+
+/// A signed zone's DNSSEC settings.
+#[derive(Debug, Clone)]
+pub struct DnssecSpec {
+    /// The key file given (`None`: `<zone>.dnssec.key` beside the store).
+    pub key_file: Option<PathBuf>,
+    /// How long a signature is valid.
+    pub validity: Duration,
 }
 
 /// A zone's backend, resolved.
@@ -529,6 +540,32 @@ fn zone_spec(at: &str, section: ZoneSection) -> Result<ZoneSpec, ConfigError> {
             "only the embedded DNS sends zone transfers; give secondaries to the primary your provider updates instead",
         ));
     }
+    let dnssec = if section.dnssec {
+        if !matches!(provider, ProviderSpec::Embedded) {
+            return Err(ConfigError::invalid(
+                format!("{at}.dnssec"),
+                "true",
+                "only the embedded DNS signs zones; sign at the DNS server your provider updates",
+            ));
+        }
+        let validity = Duration::from_secs(section.dnssec_signature_validity_secs);
+        if validity < ddns_authoritative::MIN_SIGNATURE_VALIDITY {
+            return Err(ConfigError::invalid(
+                format!("{at}.dnssec_signature_validity_secs"),
+                section.dnssec_signature_validity_secs.to_string(),
+                format!(
+                    "at least {} s; days are usual (the default is 1209600, two weeks)",
+                    ddns_authoritative::MIN_SIGNATURE_VALIDITY.as_secs()
+                ),
+            ));
+        }
+        Some(DnssecSpec {
+            key_file: section.dnssec_key_file.clone(),
+            validity,
+        })
+    } else {
+        None
+    };
     let secondaries = section
         .secondaries
         .iter()
@@ -542,6 +579,7 @@ fn zone_spec(at: &str, section: ZoneSection) -> Result<ZoneSpec, ConfigError> {
         hostmaster,
         soa,
         secondaries,
+        dnssec,
         provider,
     })
 }

@@ -46,15 +46,16 @@ fn run(dir: &Path, args: &[&str]) -> String {
     admin(dir, &all)
 }
 
-/// The primary's configuration, and `HOSTS` records made with `add`.
-fn setup() -> Setup {
+/// The primary's configuration (with `zone_extra` in `[zone]`), and
+/// `HOSTS` records made with `add`.
+fn setup(zone_extra: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let primary = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let secret = random_secret();
     let secondaries = [free_port(), free_port()];
     let mut config = format!(
         "[http]\nlisten = [\"127.0.0.1:0\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\n\
-         [dns]\nlisten = [\"{primary}\"]\n[zone]\nname = \"example.com\"\n"
+         [dns]\nlisten = [\"{primary}\"]\n[zone]\nname = \"example.com\"\n{zone_extra}"
     );
     for port in secondaries {
         config.push_str(&format!(
@@ -155,7 +156,7 @@ fn until_serial(at: &[&DnsServer], serial_wanted: u32, limit: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bind_and_knot_follow_the_embedded_dns_by_notify_across_a_restart() {
-    let setup = setup();
+    let setup = setup("");
     let mut server = start(&setup);
     let (Some(bind), Some(knot)) = (
         DnsServer::bind_secondary(setup.secondaries[0], setup.primary, &setup.secret),
@@ -269,5 +270,120 @@ async fn bind_and_knot_follow_the_embedded_dns_by_notify_across_a_restart() {
             .all(|l| !l.contains("NOTIFY unanswered")),
         "every NOTIFY was answered:\n{}",
         server.log().join("\n")
+    );
+}
+
+/// Runs `program` with `args` (a zone checker); its output and whether it
+/// succeeded; `None` (loudly) when it is missing.
+fn check_zone(program: &str, package: &str, args: &[&str]) -> Option<(bool, String)> {
+    let binary = ddns_testkit::tools::required(program, &format!("apt-get install {package}"))?;
+    let out = std::process::Command::new(binary)
+        .args(args)
+        .output()
+        .unwrap();
+    Some((
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_zone_validates_on_the_embedded_dns_and_on_its_secondaries() {
+    // Name servers outside the zone need no glue in it.
+    let setup = setup("dnssec = true\nnameservers = [\"ns1.example.net\", \"ns2.example.org\"]\n");
+    // The DS and DNSKEY are there before the first start.
+    let ds = run(setup.dir.path(), &["ds"]);
+    let anchor = ds
+        .lines()
+        .find(|l| l.contains(" DNSKEY 257 3 13 "))
+        .unwrap_or_else(|| panic!("no DNSKEY in:\n{ds}"))
+        .to_owned();
+    assert!(
+        ds.lines()
+            .any(|l| l.starts_with("example.com. ") && l.contains(" DS ") && l.contains(" 13 2 ")),
+        "{ds}"
+    );
+    let key_file = setup.dir.path().join("example.com.dnssec.key");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the key file is the owner's only");
+    }
+    let server = start(&setup);
+    let (Some(bind), Some(knot)) = (
+        DnsServer::bind_secondary(setup.secondaries[0], setup.primary, &setup.secret),
+        DnsServer::knot_secondary(setup.secondaries[1], setup.primary, &setup.secret),
+    ) else {
+        return;
+    };
+    update(server.http, 1, &setup.passwords[1], "198.51.100.11").await;
+    until_all_answer(
+        &[&bind, &knot],
+        &host(1),
+        "198.51.100.11",
+        Duration::from_secs(2),
+    );
+
+    for (who, addr) in [("the embedded DNS", setup.primary), ("BIND", bind.addr)] {
+        for (what, name, rtype) in [
+            ("a positive answer", host(1), "A"),
+            (
+                "a name that does not exist",
+                "missing.example.com".to_owned(),
+                "A",
+            ),
+            ("a type that does not exist", host(1), "AAAA"),
+            ("a host with no address yet", host(2), "A"),
+        ] {
+            let (anchor, name) = (anchor.clone(), name.clone());
+            let out = tokio::task::spawn_blocking(move || {
+                ddns_testkit::dns::delv(addr, &anchor, &name, rtype)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            assert!(
+                ddns_testkit::dns::fully_validated(&out),
+                "{what} from {who} is not fully validated:\n{out}"
+            );
+        }
+    }
+
+    // The copies the secondaries keep are whole signed zones.
+    let serial_now = serial(setup.primary).unwrap();
+    until_serial(&[&bind, &knot], serial_now, Duration::from_secs(5));
+    let bind_copy = bind.zone_file();
+    let begun = Instant::now();
+    while !std::fs::read_to_string(&bind_copy).is_ok_and(|t| t.contains("198.51.100.11")) {
+        assert!(
+            begun.elapsed() < Duration::from_secs(10),
+            "BIND wrote no copy"
+        );
+        // BIND writes its copy after the transfer; each round reads it.
+        std::thread::yield_now();
+    }
+    let path = bind_copy.display().to_string();
+    if let Some((ok, out)) = check_zone(
+        "kzonecheck",
+        "knot-dnssecutils",
+        &["-o", "example.com.", "-d", "on", &path],
+    ) {
+        assert!(
+            ok,
+            "kzonecheck refuses BIND's copy:\n{out}\n{}",
+            std::fs::read_to_string(&bind_copy).unwrap()
+        );
+    }
+    if let Some((ok, out)) = check_zone("ldns-verify-zone", "ldnsutils", &[&path]) {
+        assert!(ok, "ldns-verify-zone refuses BIND's copy:\n{out}");
+    }
+    assert_eq!(
+        DnsServer::zone_lines(knot.addr, None),
+        DnsServer::zone_lines(bind.addr, None),
+        "Knot holds the same signed zone"
     );
 }
