@@ -15,7 +15,7 @@ seconds="${1:-60}"
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O
 status=0
-for target in seed_codec dyndns2_codec hostname signed_message txt_value dns_update; do
+for target in seed_codec dyndns2_codec hostname signed_message txt_value dns_update dns_message; do
     mkdir -p "corpus/$target" "artifacts/$target"
     log="artifacts/$target/last-run.log"
     if cargo fuzz run -O "$target" "corpus/$target" "seeds/$target" -- \

@@ -22,6 +22,8 @@
 //!   over TCP, TSIG-signed message by message; IXFR is answered with the
 //!   whole zone) and get a NOTIFY after every batch of changes. Every
 //!   other transfer request is REFUSED.
+//! - [`Responder`]: the same answers without sockets, one message in and
+//!   its answer out, for another transport.
 //! - [`DnsUpdates`]: RFC 2136 UPDATE signed with TSIG, each record's own
 //!   key changing its host's A and AAAA and `_acme-challenge` TXT through
 //!   the core's service ([`DnsServer::bind_zones_with_updates`]); signed
@@ -52,6 +54,7 @@ mod handler;
 mod key;
 mod notify;
 mod provider;
+mod respond;
 mod serial;
 mod server;
 mod tcp;
@@ -63,6 +66,7 @@ pub use data::ZoneData;
 pub use dnssec::{DEFAULT_SIGNATURE_VALIDITY, Dnssec, MIN_SIGNATURE_VALIDITY, ZoneKey};
 pub use hickory_server::proto::op::ResponseCode;
 pub use provider::AuthoritativeProvider;
+pub use respond::Responder;
 pub use serial::{RESERVED_AHEAD, SerialFile};
 pub use server::DnsServer;
 pub use tcp::{DEFAULT_TCP_IDLE_TIMEOUT, DEFAULT_TCP_MAX_CONNECTIONS, TcpLimits};

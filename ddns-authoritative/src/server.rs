@@ -13,11 +13,10 @@ use tokio::task::JoinSet;
 
 use crate::data::ZoneData;
 use crate::error::AuthoritativeError;
-use crate::handler::ZoneAnswerer;
+use crate::respond::{self, Responder};
 use crate::tcp::{self, TcpLimits};
 use crate::update::DnsUpdates;
 use crate::{dnssec, notify};
-use hickory_server::zone_handler::ZoneHandler as _;
 
 /// A running authoritative DNS server for one or more zones.
 ///
@@ -107,45 +106,17 @@ impl DnsServer {
         updates: Option<DnsUpdates>,
     ) -> ddns_core::Result<Self> {
         let updates = updates.map(Arc::new);
-        if zones.is_empty() {
-            return Err(ddns_core::Error::invalid_input(
-                "the DNS server needs at least one zone to answer for",
-            ));
-        }
-        for (i, zone) in zones.iter().enumerate() {
-            if zones[..i].iter().any(|z| z.origin() == zone.origin()) {
-                return Err(ddns_core::Error::invalid_input(format!(
-                    "the zone {} is given twice; give each zone once",
-                    zone.config().origin()
-                )));
-            }
-        }
-        let catalog = || {
-            let mut catalog = Catalog::new();
-            let outside = ZoneAnswerer::outside();
-            catalog.upsert(outside.origin().clone(), vec![Arc::new(outside)]);
-            for zone in zones {
-                catalog.upsert(
-                    zone.origin().clone(),
-                    vec![Arc::new(ZoneAnswerer::new(zone.clone(), updates.clone()))],
-                );
-            }
-            catalog
-        };
-        let mut server = Server::new(catalog());
-        let tcp_catalog = Arc::new(catalog());
-        let transfers: Arc<[Arc<ZoneData>]> = zones.iter().cloned().collect();
+        let mut server = Server::new(respond::catalog(zones, updates.clone())?);
+        let responder = Arc::new(Responder::from_parts(
+            respond::catalog(zones, updates)?,
+            zones,
+        ));
         let mut tasks = JoinSet::new();
         let mut local_addrs = Vec::new();
         for &addr in addrs {
             let (udp, listener, local) = bind_pair(addr).await?;
             server.register_socket(udp);
-            tasks.spawn(tcp::serve(
-                listener,
-                tcp_catalog.clone(),
-                transfers.clone(),
-                tcp,
-            ));
+            tasks.spawn(tcp::serve(listener, responder.clone(), tcp));
             local_addrs.push(local);
         }
         for zone in zones {

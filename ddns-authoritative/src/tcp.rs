@@ -2,35 +2,26 @@
 //! once (more are closed at accept), and each one closed when no complete
 //! query arrives within the idle time. hickory's own TCP listener bounds
 //! idle time only, so a few thousand idle connections could hold every
-//! descriptor; this loop answers with the same catalog as UDP.
+//! descriptor; this loop answers through [`crate::Responder`], with the
+//! same catalog as UDP.
 //!
-//! Zone transfers are answered here, before the catalog: hickory's
-//! catalog sends one message per request, and a zone needs many. A
-//! transfer of a zone's apex goes to [`crate::transfer`], which decides
-//! whether the peer is a secondary and makes the messages; the rest reach
-//! the catalog, which refuses them.
+//! Zone transfers are streamed from here: hickory's catalog sends one
+//! message per request, and a zone needs many, made one at a time as the
+//! secondary reads them.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use hickory_server::net::NetError;
-use hickory_server::net::runtime::TokioTime;
 use hickory_server::net::xfer::Protocol;
-use hickory_server::proto::rr::Record;
-use hickory_server::proto::serialize::binary::BinEncoder;
-use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::{Catalog, MessageResponse};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::{info, warn};
 
-use crate::data::ZoneData;
-use crate::key::unix_now;
-use crate::transfer::{self, Axfr};
+use crate::respond::{Answer, Responder};
+use crate::transfer::Axfr;
 
 /// Default cap on DNS TCP connections served at once.
 pub const DEFAULT_TCP_MAX_CONNECTIONS: usize = 256;
@@ -80,12 +71,7 @@ impl TcpLimits {
 }
 
 /// Accepts and serves connections on `listener` until the task is aborted.
-pub(crate) async fn serve(
-    listener: TcpListener,
-    catalog: Arc<Catalog>,
-    zones: Arc<[Arc<ZoneData>]>,
-    limits: TcpLimits,
-) {
+pub(crate) async fn serve(listener: TcpListener, responder: Arc<Responder>, limits: TcpLimits) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
     loop {
@@ -103,10 +89,9 @@ pub(crate) async fn serve(
             drop(stream);
             continue;
         };
-        let catalog = catalog.clone();
-        let zones = zones.clone();
+        let responder = responder.clone();
         connections.spawn(async move {
-            connection(stream, peer, &catalog, &zones, limits.idle_timeout).await;
+            connection(stream, peer, &responder, limits.idle_timeout).await;
             drop(slot);
         });
     }
@@ -117,8 +102,7 @@ pub(crate) async fn serve(
 async fn connection(
     mut stream: TcpStream,
     peer: SocketAddr,
-    catalog: &Catalog,
-    zones: &[Arc<ZoneData>],
+    responder: &Responder,
     idle: Duration,
 ) {
     loop {
@@ -136,65 +120,44 @@ async fn connection(
         ) {
             return;
         }
-        let Ok(request) = Request::from_bytes(message, peer, Protocol::Tcp) else {
-            return;
+        let sent = match responder.answer(message, peer, Protocol::Tcp).await {
+            Answer::Message(bytes) => write_message(&mut stream, &bytes, idle).await,
+            Answer::Transfer(axfr) => send_transfer(&mut stream, *axfr, peer, idle).await,
+            Answer::Nothing => true,
+            Answer::Unreadable => false,
         };
-        if let Some(zone) = transfer::zone_of(zones, &request) {
-            if !send_transfer(&mut stream, zone, &request, idle).await {
-                return;
-            }
-            continue;
-        }
-        let answer = Collected::default();
-        catalog
-            .handle_request::<_, TokioTime>(&request, answer.clone())
-            .await;
-        let Some(bytes) = answer.take() else {
-            continue;
-        };
-        if !write_message(&mut stream, &bytes, idle).await {
+        if !sent {
             return;
         }
     }
 }
 
-/// Answers the transfer `request` of `zone`: the zone, in as many
-/// messages as it takes, or the refusal. False when the connection must
-/// close (it failed, or the transfer could not be finished).
+/// Sends the messages of a zone transfer as they are made. False when the
+/// connection must close (it failed, or the transfer could not be
+/// finished).
 async fn send_transfer(
     stream: &mut TcpStream,
-    zone: &ZoneData,
-    request: &Request,
+    mut axfr: Axfr,
+    peer: SocketAddr,
     idle: Duration,
 ) -> bool {
-    let now = unix_now();
-    let signing = match transfer::authorize(zone.config().secondaries(), request, now) {
-        Ok(signing) => signing,
-        Err(refusal) => {
-            return match transfer::refusal(request, refusal) {
-                Some(bytes) => write_message(stream, &bytes, idle).await,
-                None => false,
-            };
-        }
-    };
-    let mut axfr = Axfr::new(zone, request, signing, now);
     let mut messages = 0u32;
     while let Some(message) = axfr.next_message() {
         match message {
             Ok(bytes) => {
                 if !write_message(stream, &bytes, idle).await {
-                    info!(zone = %zone.config().origin(), peer = %request.src(), "zone transfer cut off: the secondary stopped reading");
+                    info!(zone = %axfr.zone(), %peer, "zone transfer cut off: the secondary stopped reading");
                     return false;
                 }
                 messages += 1;
             }
             Err(reason) => {
-                warn!(zone = %zone.config().origin(), %reason, "zone transfer stopped: a message cannot be encoded");
+                warn!(zone = %axfr.zone(), %reason, "zone transfer stopped: a message cannot be encoded");
                 return false;
             }
         }
     }
-    info!(zone = %zone.config().origin(), peer = %request.src(), serial = axfr.serial(), messages, "zone transferred");
+    info!(zone = %axfr.zone(), %peer, serial = axfr.serial(), messages, "zone transferred");
     true
 }
 
@@ -211,34 +174,4 @@ async fn write_message(stream: &mut TcpStream, bytes: &[u8], idle: Duration) -> 
         tokio::time::timeout(idle, stream.write_all(&framed)).await,
         Ok(Ok(()))
     )
-}
-
-/// Keeps the encoded response of one request.
-#[derive(Clone, Default)]
-struct Collected(Arc<Mutex<Option<Vec<u8>>>>);
-
-impl Collected {
-    fn take(&self) -> Option<Vec<u8>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
-    }
-}
-
-#[async_trait]
-impl ResponseHandler for Collected {
-    async fn send_response<'a>(
-        &mut self,
-        response: MessageResponse<
-            '_,
-            'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-        >,
-    ) -> Result<ResponseInfo, NetError> {
-        let mut bytes = Vec::with_capacity(512);
-        let info = response.destructive_emit(&mut BinEncoder::new(&mut bytes))?;
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(bytes);
-        Ok(info)
-    }
 }

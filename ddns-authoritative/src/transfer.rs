@@ -177,6 +177,7 @@ pub(crate) fn refusal(request: &Request, (code, context): Refusal) -> Option<Vec
 /// writes them: SOA, every RRset of the zone, SOA again, from one snapshot
 /// of the zone.
 pub(crate) struct Axfr {
+    zone: ddns_core::Hostname,
     id: u16,
     query: Option<Query>,
     sets: Vec<Arc<RecordSet>>,
@@ -204,6 +205,7 @@ impl Axfr {
         now: u64,
     ) -> Self {
         Self {
+            zone: zone.config().origin().clone(),
             id: request.metadata.id,
             query: request
                 .queries
@@ -219,6 +221,11 @@ impl Axfr {
             }),
             scratch: Vec::with_capacity(512),
         }
+    }
+
+    /// The zone being sent.
+    pub(crate) fn zone(&self) -> &ddns_core::Hostname {
+        &self.zone
     }
 
     /// The serial of the zone being sent.

@@ -1,6 +1,7 @@
-//! Every input kept for the `dns_update` fuzz target, through the check
-//! the target runs (`fuzz/src/dns_checks.rs`): its seeds (real UPDATE
-//! messages) and every crash found, fixed and kept.
+//! Every input kept for the `dns_update` and `dns_message` fuzz targets,
+//! through the checks the targets run (`fuzz/src/dns_checks.rs`): their
+//! seeds (real UPDATE messages; queries, transfers, NOTIFY and EDNS
+//! extremes) and every crash found, fixed and kept.
 
 #![allow(
     clippy::unwrap_used,
@@ -20,6 +21,11 @@ mod replay;
 #[test]
 fn dns_update_inputs() {
     replay::replay_with_seeds("dns_update", dns_checks::dns_update);
+}
+
+#[test]
+fn dns_message_inputs() {
+    replay::replay_with_seeds("dns_message", dns_checks::dns_message);
 }
 
 #[test]
@@ -49,4 +55,30 @@ fn the_seed_messages_plan_what_they_say() {
     // A signed AAAA replace: the signature is not this function's concern.
     let planned = plan_update(zone, &seed("signed")).unwrap();
     assert_eq!(planned[0].key.to_string(), "home.example.com. AAAA");
+}
+
+#[test]
+fn the_transfer_seed_gives_the_open_secondary_the_signed_zone_and_others_nothing() {
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/dns_message");
+    let axfr = std::fs::read(dir.join("axfr")).unwrap();
+    let (runtime, responder, zone) = dns_checks::responder();
+    let records = |source: std::net::SocketAddr, tcp: bool| -> (usize, u8) {
+        let answers = runtime.block_on(responder.respond(axfr.clone(), source, tcp));
+        let first = dns_checks::header(&answers[0]).unwrap();
+        let records = answers
+            .iter()
+            .map(|a| usize::from(dns_checks::header(a).unwrap().4[1]))
+            .sum();
+        (records, first.3)
+    };
+    let secondary = (dns_checks::OPEN_SECONDARY, 40000).into();
+    let (transferred, rcode) = records(secondary, true);
+    // SOA, NS, DNSKEY, three A records, the NSEC of the apex and the
+    // three hosts, each signed, and the closing SOA unsigned.
+    assert_eq!(rcode, 0);
+    assert_eq!(transferred, 2 * 10 + 1, "serial {}", zone.serial());
+    // Refused (5) over UDP, and to another address.
+    assert_eq!(records(secondary, false), (0, 5));
+    assert_eq!(records(([198, 51, 100, 1], 40000).into(), true), (0, 5));
 }
