@@ -110,7 +110,7 @@ pub fn responder() -> &'static (tokio::runtime::Runtime, Responder, Arc<ZoneData
         for result in runtime.block_on(provider.apply(&changes)) {
             result.expect("the fixture's changes apply");
         }
-        let responder = Responder::new(&[zone.clone()], None).expect("one zone");
+        let responder = Responder::new(std::slice::from_ref(&zone), None).expect("one zone");
         (runtime, responder, zone)
     })
 }
