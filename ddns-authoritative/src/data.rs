@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::dnssec::{Dnssec, ZoneSigner};
 use crate::error::AuthoritativeError;
+use crate::rrset::{self, Rrset};
 use crate::serial::{RESERVED_AHEAD, SerialFile, first_serial};
 use crate::zone::{ZoneConfig, initial_serial, name};
 
@@ -42,11 +43,11 @@ struct State {
     reserved: u32,
     soa: Arc<RecordSet>,
     ns: Arc<RecordSet>,
-    rrsets: HashMap<(LowerName, RecordType), Arc<RecordSet>>,
-    /// Every name that exists, with how many RRsets it owns or has below
-    /// it: owners of records and their ancestors up to the apex (empty
-    /// non-terminals exist too). A name whose count falls to zero is gone.
-    /// The apex always exists.
+    rrsets: HashMap<(LowerName, RecordType), Rrset>,
+    /// The ancestors of owners up to the apex, with how many RRsets are
+    /// below each: a name exists when it owns records or is here (empty
+    /// non-terminals exist too). A flat zone (hosts right below the apex)
+    /// keeps nothing here. The apex always exists.
     names: HashMap<LowerName, usize>,
     /// The DNSKEY RRset, signed (signed zones only).
     dnskey: Option<Arc<RecordSet>>,
@@ -82,20 +83,25 @@ impl State {
             .cloned()
     }
 
-    /// Counts one more RRset at `owner`, for it and every ancestor below
+    /// True when `name` exists: it owns records, or names below it do.
+    fn exists(&self, name: &LowerName) -> bool {
+        self.has_data(name) || self.names.contains_key(name)
+    }
+
+    /// Counts one more RRset at `owner` for every ancestor below
     /// `origin`.
     fn add_name(&mut self, origin: &LowerName, owner: &LowerName) {
-        let mut name = owner.clone();
+        let mut name = owner.base_name();
         while origin.zone_of(&name) && name != *origin {
             *self.names.entry(name.clone()).or_insert(0) += 1;
             name = name.base_name();
         }
     }
 
-    /// Counts one RRset fewer at `owner` and its ancestors, dropping the
-    /// names left with none.
+    /// Counts one RRset fewer at `owner`'s ancestors, dropping the names
+    /// left with none.
     fn remove_name(&mut self, origin: &LowerName, owner: &LowerName) {
-        let mut name = owner.clone();
+        let mut name = owner.base_name();
         while origin.zone_of(&name) && name != *origin {
             if let Some(count) = self.names.get_mut(&name) {
                 *count = count.saturating_sub(1);
@@ -204,10 +210,10 @@ impl ZoneData {
                 signer.sign(&mut signed, now)?;
                 *set = Arc::new(signed);
             }
-            for set in state.rrsets.values_mut() {
-                let mut signed = RecordSet::clone(set);
+            for ((owner, rtype), rrset) in &mut state.rrsets {
+                let mut signed = RecordSet::clone(&rrset.to_set(owner, *rtype));
                 signer.sign(&mut signed, now)?;
-                *set = Arc::new(signed);
+                *rrset = Rrset::Built(Arc::new(signed));
             }
             let owners: Vec<LowerName> = std::iter::once(self.origin.clone())
                 .chain(state.rrsets.keys().map(|(owner, _)| owner.clone()))
@@ -258,7 +264,7 @@ impl ZoneData {
         signer.sign(&mut set, now)?;
         state
             .rrsets
-            .insert((owner.clone(), RecordType::NSEC), Arc::new(set));
+            .insert((owner.clone(), RecordType::NSEC), Rrset::Built(Arc::new(set)));
         Ok(())
     }
 
@@ -314,6 +320,7 @@ impl ZoneData {
             state
                 .rrsets
                 .get(&(owner.clone(), RecordType::NSEC))
+                .and_then(Rrset::built)
                 .cloned()
         };
         if state.chain.contains(name) {
@@ -323,7 +330,7 @@ impl ZoneData {
         let mut proofs: Vec<Arc<RecordSet>> = covering(name).into_iter().collect();
         if !state.names.contains_key(name) {
             let mut encloser = name.base_name();
-            while encloser != self.origin && !state.names.contains_key(&encloser) {
+            while encloser != self.origin && !state.exists(&encloser) {
                 encloser = encloser.base_name();
             }
             // `*` sorts before every other label: the wildcard's cover is
@@ -352,7 +359,7 @@ impl ZoneData {
             state
                 .rrsets
                 .iter()
-                .filter(|(_, set)| signer.due(set, now))
+                .filter(|(_, rrset)| rrset.built().is_some_and(|set| signer.due(set, now)))
                 .map(|(key, _)| key.clone())
                 .collect()
         };
@@ -360,7 +367,7 @@ impl ZoneData {
         for chunk in due.chunks(REFRESH_CHUNK) {
             let mut state = self.write();
             for key in chunk {
-                let Some(set) = state.rrsets.get(key) else {
+                let Some(set) = state.rrsets.get(key).and_then(Rrset::built) else {
                     continue;
                 };
                 if !signer.due(set, now) {
@@ -369,7 +376,7 @@ impl ZoneData {
                 let mut fresh = RecordSet::clone(set);
                 match signer.sign(&mut fresh, now) {
                     Ok(()) => {
-                        state.rrsets.insert(key.clone(), Arc::new(fresh));
+                        state.rrsets.insert(key.clone(), Rrset::Built(Arc::new(fresh)));
                         signed += 1;
                     }
                     Err(error) => {
@@ -425,7 +432,12 @@ impl ZoneData {
         sets.push(state.soa.clone());
         sets.push(state.ns.clone());
         sets.extend(state.dnskey.clone());
-        sets.extend(state.rrsets.values().cloned());
+        sets.extend(
+            state
+                .rrsets
+                .iter()
+                .map(|((owner, rtype), rrset)| rrset.to_set(owner, *rtype)),
+        );
         // The closing SOA ends the transfer: its signature went with the
         // first (a secondary takes anything after it for garbage).
         let mut closing = RecordSet::clone(&state.soa);
@@ -452,12 +464,7 @@ impl ZoneData {
         state
             .rrsets
             .get(&(owner, hickory::wire_type(key.record_type())))
-            .map(|set| {
-                // Only valid values are ever installed.
-                set.records_without_rrsigs()
-                    .filter_map(|r| hickory::value(&r.data, key.record_type())?.ok())
-                    .collect()
-            })
+            .map(|rrset| rrset.values(key.record_type()))
             .unwrap_or_default()
     }
 
@@ -478,8 +485,8 @@ impl ZoneData {
             RecordType::NS if apex => sets.push(state.ns.clone()),
             RecordType::DNSKEY if apex => sets.extend(state.dnskey.clone()),
             t => {
-                if let Some(set) = state.rrsets.get(&(name.clone(), t)) {
-                    sets.push(set.clone());
+                if let Some(rrset) = state.rrsets.get(&(name.clone(), t)) {
+                    sets.push(rrset.to_set(name, t));
                 }
             }
         };
@@ -496,7 +503,7 @@ impl ZoneData {
         }
         if !sets.is_empty() {
             Ok(sets)
-        } else if state.names.contains_key(name) {
+        } else if state.exists(name) {
             Err(Absence::NoData)
         } else {
             Err(Absence::NoName)
@@ -514,9 +521,9 @@ impl ZoneData {
             .into_iter()
             .map(|p| {
                 match p? {
-                    Prepared::Put(owner, set) => {
-                        let key = (owner.clone(), set.record_type());
-                        if state.rrsets.insert(key, Arc::new(set)).is_none() {
+                    Prepared::Put(owner, rtype, rrset) => {
+                        let key = (owner.clone(), rtype);
+                        if state.rrsets.insert(key, rrset).is_none() {
                             state.add_name(&self.origin, &owner);
                         }
                         touched.push(owner);
@@ -592,14 +599,18 @@ impl ZoneData {
         let rtype = hickory::wire_type(change.record_type());
         Ok(match change.kind() {
             ChangeKind::Upsert { ttl, values } => {
-                let mut set = RecordSet::with_ttl(owner_name, rtype, *ttl);
-                for value in values {
-                    set.add_rdata(hickory::rdata(value));
-                }
-                if let Some(signer) = &self.signer {
-                    signer.sign(&mut set, now32())?;
-                }
-                Prepared::Put(owner, set)
+                let rrset = match &self.signer {
+                    Some(signer) => {
+                        let mut set = rrset::build(owner_name, rtype, *ttl, values);
+                        signer.sign(&mut set, now32())?;
+                        Rrset::Built(Arc::new(set))
+                    }
+                    None => Rrset::Plain {
+                        ttl: *ttl,
+                        values: values.clone().into_boxed_slice(),
+                    },
+                };
+                Prepared::Put(owner, rtype, rrset)
             }
             ChangeKind::Delete => Prepared::Remove(owner, rtype),
             _ => {
@@ -613,8 +624,8 @@ impl ZoneData {
 
 /// A change, ready to apply under the write lock.
 enum Prepared {
-    /// Install this RRset at the owner.
-    Put(LowerName, RecordSet),
+    /// Install this RRset of this type at the owner.
+    Put(LowerName, RecordType, Rrset),
     /// Remove the owner's RRset of this type.
     Remove(LowerName, RecordType),
 }

@@ -55,6 +55,7 @@ mod key;
 mod notify;
 mod provider;
 mod respond;
+mod rrset;
 mod serial;
 mod server;
 mod tcp;

@@ -126,29 +126,36 @@ impl RunningServer {
     /// is left running then.
     pub async fn start(config: ValidConfig) -> Result<Self, StartError> {
         let store = open_store(&config).await?;
-        // One listing serves the zone check and the embedded zones' load.
-        let records = store
-            .list_all()
-            .await
-            .map_err(backend("reading the store"))?;
-        check_records_in_zones(&records, &config)?;
         let providers = Providers::build(&config, true).await?;
-        let embedded_zones: Vec<Arc<ZoneData>> = if providers.embedded.is_empty() {
-            Vec::new()
-        } else {
-            let published = providers.publish(&records, &config);
-            let zones: Vec<Arc<ZoneData>> = providers
-                .embedded
-                .iter()
-                .map(|(data, _)| data.clone())
-                .collect();
+        // One listing, a page at a time, serves the zone check and the
+        // embedded zones' load: a million records are never all in memory
+        // as store records at once.
+        let mut published = 0;
+        let mut cursor = None;
+        loop {
+            let page = store
+                .list_page(cursor)
+                .await
+                .map_err(backend("reading the store"))?;
+            check_records_in_zones(&page.records, &config)?;
+            published += providers.publish(&page.records, &config);
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let embedded_zones: Vec<Arc<ZoneData>> = providers
+            .embedded
+            .iter()
+            .map(|(data, _)| data.clone())
+            .collect();
+        if !embedded_zones.is_empty() {
             info!(
                 published,
-                zones = zones.len(),
+                zones = embedded_zones.len(),
                 "embedded DNS loaded from the store"
             );
-            zones
-        };
+        }
 
         let settings = config.service;
         let cached_store: Arc<dyn RecordStore> = if settings.record_cache_ttl.is_zero() {
