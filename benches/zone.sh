@@ -104,6 +104,7 @@ server:
     listen: 127.0.0.1@$knot_port
 database:
     storage: "$dir/knot/db"
+    journal-db-max-size: 64G
 policy:
   - id: bench
     algorithm: ecdsap256sha256
@@ -114,6 +115,8 @@ template:
     storage: "$dir/knot"
     file: "%s.zone"
     zonefile-sync: -1
+    journal-content: none
+    journal-max-usage: 32G
 zone:
   - domain: example.com
 $signing

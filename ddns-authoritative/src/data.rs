@@ -262,9 +262,10 @@ impl ZoneData {
         }
         let mut set = signer.nsec_set(Name::from(owner), Name::from(&next), types);
         signer.sign(&mut set, now)?;
-        state
-            .rrsets
-            .insert((owner.clone(), RecordType::NSEC), Rrset::Built(Arc::new(set)));
+        state.rrsets.insert(
+            (owner.clone(), RecordType::NSEC),
+            Rrset::Built(Arc::new(set)),
+        );
         Ok(())
     }
 
@@ -376,7 +377,9 @@ impl ZoneData {
                 let mut fresh = RecordSet::clone(set);
                 match signer.sign(&mut fresh, now) {
                     Ok(()) => {
-                        state.rrsets.insert(key.clone(), Rrset::Built(Arc::new(fresh)));
+                        state
+                            .rrsets
+                            .insert(key.clone(), Rrset::Built(Arc::new(fresh)));
                         signed += 1;
                     }
                     Err(error) => {
@@ -466,6 +469,26 @@ impl ZoneData {
             .get(&(owner, hickory::wire_type(key.record_type())))
             .map(|rrset| rrset.values(key.record_type()))
             .unwrap_or_default()
+    }
+
+    /// True when (`name`, `rtype`) has an answer: what [`Self::answer`]
+    /// would give records for, without making them.
+    pub(crate) fn answers(&self, name: &LowerName, rtype: RecordType) -> bool {
+        if !self.origin.zone_of(name) {
+            return false;
+        }
+        let state = self.read();
+        let apex = *name == self.origin;
+        let held = |t: RecordType| match t {
+            RecordType::SOA | RecordType::NS if apex => true,
+            RecordType::DNSKEY if apex => state.dnskey.is_some(),
+            t => state.rrsets.contains_key(&(name.clone(), t)),
+        };
+        if rtype == RecordType::ANY {
+            apex || state.has_data(name) || held(RecordType::NSEC)
+        } else {
+            held(rtype)
+        }
     }
 
     /// The RRsets answering (`name`, `rtype`), or why there are none.

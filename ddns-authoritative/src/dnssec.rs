@@ -344,10 +344,10 @@ impl ZoneSigner {
         next: Name,
         types: impl IntoIterator<Item = RecordType>,
     ) -> RecordSet {
-        let mut set = RecordSet::with_ttl(owner, RecordType::NSEC, self.nsec_ttl);
-        set.add_rdata(RData::DNSSEC(DNSSECRData::NSEC(NSEC::new_cover_self(
-            next, types,
-        ))));
+        let nsec = RData::DNSSEC(DNSSECRData::NSEC(NSEC::new_cover_self(next, types)));
+        let mut set = RecordSet::with_ttl(owner.clone(), RecordType::NSEC, self.nsec_ttl);
+        // One record, in a vector of one (a million of them are kept).
+        set.set_records(vec![Record::from_rdata(owner, self.nsec_ttl, nsec)]);
         set
     }
 
@@ -385,7 +385,8 @@ impl ZoneSigner {
             set.ttl(),
             RData::DNSSEC(DNSSECRData::RRSIG(RRSIG::from_sig(input, signature))),
         );
-        set.insert_rrsig(rrsig);
+        // A vector of one: hickory's push would reserve four.
+        set.set_rrsigs(vec![rrsig]);
         Ok(())
     }
 

@@ -38,13 +38,14 @@ enum Serves {
 pub(crate) struct ZoneAnswerer {
     serves: Serves,
     updates: Option<Arc<DnsUpdates>>,
-    /// The denial a signed zone gives: NSEC, asked for by hickory's
-    /// catalog for negative answers to queries with the DO bit. An
-    /// unsigned zone declares NSEC3 and gives none: the catalog (built with
-    /// TSIG, hence DNSSEC, support) asks every positive answer for NSEC3
-    /// records when the zone declares NSEC3, and logs a warning per answer
-    /// when it declares nothing; answering none leaves every response as
-    /// it was.
+    /// What the handler tells hickory's catalog about denial: NSEC3, in
+    /// every zone, though a signed zone's denial is NSEC. The catalog asks
+    /// a handler that declares NSEC for proofs on wildcard answers only,
+    /// and logs a warning for every other positive answer; one that
+    /// declares NSEC3 is asked on every answer, positive and (with the DO
+    /// bit) negative, through [`ZoneHandler::nsec3_records`], which gives
+    /// the zone's NSEC records for negative answers and nothing for
+    /// positive ones (or in an unsigned zone).
     proofs: NxProofKind,
 }
 
@@ -60,19 +61,14 @@ impl ZoneAnswerer {
     }
 
     fn serving(serves: Serves, updates: Option<Arc<DnsUpdates>>) -> Self {
-        let signed = matches!(&serves, Serves::Zone(data) if data.is_signed());
         Self {
             serves,
             updates,
-            proofs: if signed {
-                NxProofKind::Nsec
-            } else {
-                NxProofKind::Nsec3 {
-                    algorithm: Default::default(),
-                    salt: Arc::new([]),
-                    iterations: 0,
-                    opt_out: false,
-                }
+            proofs: NxProofKind::Nsec3 {
+                algorithm: Default::default(),
+                salt: Arc::new([]),
+                iterations: 0,
+                opt_out: false,
             },
         }
     }
@@ -208,11 +204,19 @@ impl ZoneHandler for ZoneAnswerer {
 
     async fn nsec3_records(
         &self,
-        _info: Nsec3QueryInfo<'_>,
-        _lookup_options: LookupOptions,
+        info: Nsec3QueryInfo<'_>,
+        lookup_options: LookupOptions,
     ) -> LookupControlFlow<AuthLookup> {
-        // Signed zones use NSEC; unsigned ones have no proofs at all.
-        LookupControlFlow::Break(Ok(AuthLookup::default()))
+        // The zone's NSEC proofs for a negative answer (see `proofs`);
+        // nothing for a positive one, or in an unsigned zone.
+        let proofs = match &self.serves {
+            Serves::Zone(data) if !data.answers(info.qname, info.qtype) => data.denial(info.qname),
+            _ => Vec::new(),
+        };
+        LookupControlFlow::Break(Ok(AuthLookup::answers(
+            LookupRecords::many(lookup_options, proofs),
+            None,
+        )))
     }
 
     fn nx_proof_kind(&self) -> Option<&NxProofKind> {
@@ -221,17 +225,11 @@ impl ZoneHandler for ZoneAnswerer {
 
     async fn nsec_records(
         &self,
-        name: &LowerName,
-        lookup_options: LookupOptions,
+        _name: &LowerName,
+        _lookup_options: LookupOptions,
     ) -> LookupControlFlow<AuthLookup> {
-        // Empty for an unsigned zone.
-        let proofs = match &self.serves {
-            Serves::Zone(data) => data.denial(name),
-            Serves::Outside(_) => Vec::new(),
-        };
-        LookupControlFlow::Break(Ok(AuthLookup::answers(
-            LookupRecords::many(lookup_options, proofs),
-            None,
-        )))
+        // Never asked: the handler declares NSEC3 (see `proofs`), and its
+        // NSEC proofs go out through `nsec3_records`.
+        LookupControlFlow::Break(Ok(AuthLookup::default()))
     }
 }

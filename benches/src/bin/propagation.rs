@@ -64,7 +64,9 @@ async fn addresses(socket: &UdpSocket, server: SocketAddr, name: &Name) -> Vec<I
     }
     let mut buffer = vec![0u8; 1500];
     let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
-    while let Ok(Ok((length, _))) = tokio::time::timeout_at(deadline, socket.recv_from(&mut buffer)).await {
+    while let Ok(Ok((length, _))) =
+        tokio::time::timeout_at(deadline, socket.recv_from(&mut buffer)).await
+    {
         let Ok(answer) = Message::from_vec(&buffer[..length]) else {
             continue;
         };
@@ -85,7 +87,12 @@ async fn addresses(socket: &UdpSocket, server: SocketAddr, name: &Name) -> Vec<I
 
 /// Waits until `server` answers `address` for `name`; the time since
 /// `sent`, or `None` past [`GIVE_UP`].
-async fn shows(server: SocketAddr, name: Name, address: Ipv4Addr, sent: Instant) -> Option<Duration> {
+async fn shows(
+    server: SocketAddr,
+    name: Name,
+    address: Ipv4Addr,
+    sent: Instant,
+) -> Option<Duration> {
     let socket = UdpSocket::bind("127.0.0.1:0").await.ok()?;
     loop {
         if addresses(&socket, server, &name).await.contains(&address) {
@@ -109,7 +116,10 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, http, secondaries, rate, seconds, records] = args.as_slice() else {
-        return Err("usage: propagation HTTP_ADDR SECONDARY[,SECONDARY...] PER_SECOND SECONDS RECORDS".into());
+        return Err(
+            "usage: propagation HTTP_ADDR SECONDARY[,SECONDARY...] PER_SECOND SECONDS RECORDS"
+                .into(),
+        );
     };
     let http: SocketAddr = http.parse()?;
     let secondaries: Vec<SocketAddr> = secondaries
@@ -178,5 +188,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         ok &= missing == 0;
     }
-    if ok { Ok(()) } else { Err("some changes failed or did not show".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("some changes failed or did not show".into())
+    }
 }

@@ -56,7 +56,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(queries)?);
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     for n in 0..count.max(10_000) {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
         let pick = usize::try_from(state >> 33).unwrap_or(0) % count.max(1);
         if n % 10 == 9 {
             writeln!(out, "missing-{pick}.example.com A")?;
