@@ -210,7 +210,9 @@ impl ZoneHandler for ZoneAnswerer {
         // The zone's NSEC proofs for a negative answer (see `proofs`);
         // nothing for a positive one, or in an unsigned zone.
         let proofs = match &self.serves {
-            Serves::Zone(data) if !data.answers(info.qname, info.qtype) => data.denial(info.qname),
+            Serves::Zone(data) if data.is_signed() && !data.answers(info.qname, info.qtype) => {
+                data.denial(info.qname)
+            }
             _ => Vec::new(),
         };
         LookupControlFlow::Break(Ok(AuthLookup::answers(
