@@ -365,7 +365,15 @@ impl ZoneData {
                 .collect()
         };
         let mut signed = 0;
-        for chunk in due.chunks(REFRESH_CHUNK) {
+        // One round at least: the apex's NS and DNSKEY may be due when no
+        // RRset in the map is.
+        let chunks: Vec<&[(LowerName, RecordType)]> = if due.is_empty() {
+            vec![&[]]
+        } else {
+            due.chunks(REFRESH_CHUNK).collect()
+        };
+        for chunk in chunks {
+            let before = signed;
             let mut state = self.write();
             for key in chunk {
                 let Some(set) = state.rrsets.get(key).and_then(Rrset::built) else {
@@ -397,7 +405,9 @@ impl ZoneData {
                     }
                 }
             }
-            self.next_serial(&mut state);
+            if signed > before {
+                self.next_serial(&mut state);
+            }
         }
         signed
     }
