@@ -216,6 +216,8 @@ async fn signatures_are_made_again_before_they_expire() {
             begun.elapsed() < Duration::from_secs(15),
             "the signature of home.example.com A (expiring {first}) was not made again"
         );
+        // Paces the queries: the server is up (it answered above); what is
+        // awaited is the clock passing half the validity.
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     assert!(renewed > first, "{first} then {renewed}");

@@ -295,6 +295,7 @@ async fn changes_send_signed_notifies_retried_until_answered_and_coalesced() {
             .await[0]
             .as_ref()
             .unwrap();
+        // Spreads the batches over time, as a burst of clients would.
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let last = zone.serial();
