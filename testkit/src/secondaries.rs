@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::process::Command;
 
-use crate::servers::{DnsServer, Setup, ZONE};
+use crate::servers::{DnsServer, Setup, ZONE, write_knot_config};
 use crate::tools::{installed, missing};
 
 /// The name of the transfer key the secondaries use.
@@ -76,16 +76,12 @@ zone "{ZONE}" {{
             return missing("Knot DNS (knotd)", "apt-get install knot");
         };
         let setup = setup(port, secret);
-        let d = setup.dir.path().display().to_string();
-        std::fs::create_dir(setup.dir.path().join("db")).unwrap();
         let (ip, primary_port) = (primary.ip(), primary.port());
-        std::fs::write(
-            setup.dir.path().join("knot.conf"),
-            format!(
-                r#"server:
-    rundir: "{d}"
-    listen: 127.0.0.1@{port}
-key:
+        write_knot_config(
+            setup.dir.path(),
+            port,
+            &format!(
+                r#"key:
   - id: {TRANSFER_KEY_NAME}
     algorithm: hmac-sha256
     secret: {secret}
@@ -101,23 +97,10 @@ acl:
   - id: copy
     address: 127.0.0.1
     action: transfer
-database:
-    storage: "{d}/db"
-template:
-  - id: default
-    storage: "{d}"
-    file: "%s.zone"
-zone:
-  - domain: {ZONE}
-    master: primary
-    acl: [notify, copy]
-log:
-  - target: stderr
-    any: info
 "#
             ),
-        )
-        .unwrap();
+            "    master: primary\n    acl: [notify, copy]\n",
+        );
         let mut command = Command::new(knotd);
         command.arg("-c").arg(setup.dir.path().join("knot.conf"));
         Some(setup.launch("knotd (secondary)", command))

@@ -230,15 +230,11 @@ impl DnsServer {
             secret,
             limited_secret,
         } = Setup::new();
-        let d = dir.path().display().to_string();
-        std::fs::create_dir(dir.path().join("db")).unwrap();
-        std::fs::write(
-            dir.path().join("knot.conf"),
-            format!(
-                r#"server:
-    rundir: "{d}"
-    listen: 127.0.0.1@{port}
-key:
+        write_knot_config(
+            dir.path(),
+            port,
+            &format!(
+                r#"key:
   - id: {KEY_NAME}
     algorithm: hmac-sha256
     secret: {secret}
@@ -257,22 +253,10 @@ acl:
     update-owner: name
     update-owner-match: equal
     update-owner-name: allowed
-database:
-    storage: "{d}/db"
-template:
-  - id: default
-    storage: "{d}"
-    file: "%s.zone"
-zone:
-  - domain: {ZONE}
-    acl: [full, limited]
-log:
-  - target: stderr
-    any: info
 "#
             ),
-        )
-        .unwrap();
+            "    acl: [full, limited]\n",
+        );
         let mut command = Command::new(knotd);
         command.arg("-c").arg(dir.path().join("knot.conf"));
         Some(
@@ -285,6 +269,36 @@ log:
             .launch("knotd", command),
         )
     }
+}
+
+/// Writes `knot.conf` in `dir` (and the `db` folder it names): Knot on
+/// 127.0.0.1:`port` with `middle` (keys, remotes, ACLs) and `example.com`
+/// with `zone_lines` (its ACLs, its primary), the zone file `<zone>.zone`
+/// in `dir`, logging to stderr.
+pub(crate) fn write_knot_config(dir: &std::path::Path, port: u16, middle: &str, zone_lines: &str) {
+    let d = dir.display();
+    std::fs::create_dir(dir.join("db")).unwrap();
+    std::fs::write(
+        dir.join("knot.conf"),
+        format!(
+            r#"server:
+    rundir: "{d}"
+    listen: 127.0.0.1@{port}
+{middle}database:
+    storage: "{d}/db"
+template:
+  - id: default
+    storage: "{d}"
+    file: "%s.zone"
+zone:
+  - domain: {ZONE}
+{zone_lines}log:
+  - target: stderr
+    any: info
+"#
+        ),
+    )
+    .unwrap();
 }
 
 impl Drop for DnsServer {
