@@ -15,6 +15,7 @@
 //!   serial, and `dig`.
 //! - [`probe`]: readiness of a DNS server by a real SOA query.
 //! - [`records`]: what a store holds for a record.
+//! - [`upstream`]: the upstream project's client, `dyndns.sh`.
 //! - [`tools`]: the third-party programs the tests run, and what to
 //!   install when one is missing.
 //!
@@ -38,3 +39,4 @@ pub mod records;
 pub mod secondaries;
 pub mod servers;
 pub mod tools;
+pub mod upstream;

@@ -211,6 +211,51 @@ impl Moto {
             .to_owned()
     }
 
+    /// Deletes hosted zone `zone_id` with every record set in it, so that
+    /// calls on it fail as on a zone removed in AWS.
+    pub async fn delete_zone(&self, zone_id: &str) {
+        use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, RrType};
+        let client = aws_sdk_route53::Client::new(&self.config);
+        let sets = client
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .send()
+            .await
+            .unwrap();
+        let changes: Vec<Change> = sets
+            .resource_record_sets()
+            .iter()
+            .filter(|set| !matches!(set.r#type(), RrType::Soa | RrType::Ns))
+            .map(|set| {
+                Change::builder()
+                    .action(ChangeAction::Delete)
+                    .resource_record_set(set.clone())
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        if !changes.is_empty() {
+            client
+                .change_resource_record_sets()
+                .hosted_zone_id(zone_id)
+                .change_batch(
+                    ChangeBatch::builder()
+                        .set_changes(Some(changes))
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+        client
+            .delete_hosted_zone()
+            .id(zone_id)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// How many ChangeResourceRecordSets calls moto has answered so far.
     pub fn route53_change_calls(&self) -> u64 {
         let addr = self.url.trim_start_matches("http://");

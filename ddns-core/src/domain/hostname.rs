@@ -370,7 +370,25 @@ impl SentName {
         Self { sent, hostname }
     }
 
-    /// The client's spelling, with the trailing dot.
+    /// A name kept exactly as sent, no dot appended: the upstream
+    /// protocol's hash covers the name so (`docs/PROTOCOL.md`, "The
+    /// upstream protocol").
+    ///
+    /// ```
+    /// use ddns_core::SentName;
+    /// let sent = SentName::exact("Home.Example.com");
+    /// assert_eq!(sent.as_sent(), "Home.Example.com");
+    /// assert_eq!(sent.hostname().map(|h| h.as_str()), Some("home.example.com."));
+    /// ```
+    pub fn exact(raw: &str) -> Self {
+        Self {
+            sent: raw.to_owned(),
+            hostname: Hostname::parse(raw).ok(),
+        }
+    }
+
+    /// The client's spelling: with the trailing dot from [`SentName::parse`],
+    /// exactly as sent from [`SentName::exact`].
     pub fn as_sent(&self) -> &str {
         &self.sent
     }

@@ -13,10 +13,11 @@ use super::HttpResponse;
 use super::acme::{AcmeAnswer, AcmeApi, AcmeRoute};
 use super::dyndns2::{self, Dyndns2Answer, Dyndns2Api, Dyndns2Params, Dyndns2Request};
 use super::seed::{self, SeedAnswer, SeedApi, SeedHttpRequest, SeedParams};
+use super::upstream::{self, DEFAULT_TABLE_LABEL, UpstreamAnswer, UpstreamApi};
 use crate::usecases::outcome::Failure;
 
 /// The methods the APIs answer; others get 405 with this `Allow` value.
-pub const ALLOWED_METHODS: &str = "GET, HEAD";
+pub const ALLOWED_METHODS: &str = "GET, HEAD, POST, OPTIONS";
 
 /// Which protocol a path is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,9 @@ pub enum Route {
     Seed,
     /// dyndns2: `/nic/update` and `/update`, after any stage prefix.
     Dyndns2,
+    /// The upstream protocol: `POST` (and its CORS preflight, `OPTIONS`)
+    /// on any path that is not an ACME interface's.
+    Upstream,
 }
 
 impl Route {
@@ -53,33 +57,57 @@ impl Route {
         }
     }
 
+    /// The route of a request: the upstream protocol for `POST` and
+    /// `OPTIONS`, else [`Route::of`] its path. (ACME interfaces, when
+    /// served, are routed before: [`AcmeRoute::of`].)
+    ///
+    /// ```
+    /// use ddns_core::protocols::endpoint::Route;
+    /// assert_eq!(Route::of_request("POST", "/"), Route::Upstream);
+    /// assert_eq!(Route::of_request("GET", "/nic/update"), Route::Dyndns2);
+    /// ```
+    pub fn of_request(method: &str, path: &str) -> Self {
+        if method.eq_ignore_ascii_case("POST") || method.eq_ignore_ascii_case("OPTIONS") {
+            Self::Upstream
+        } else {
+            Self::of(path)
+        }
+    }
+
     /// The answer to a request this front end refused for its rate, in the
     /// protocol's words: the seed's `fail` with `message`, dyndns2's
-    /// `abuse`.
+    /// `abuse`, the upstream protocol's 429.
     pub fn rate_limited(self, message: &str) -> HttpResponse {
         match self {
             Self::Seed => seed::fail(message),
             Self::Dyndns2 => dyndns2::abuse(),
+            Self::Upstream => upstream::answer(429, false, message),
         }
     }
 
     /// The answer to a request that took longer than the front end allows:
-    /// the seed's `fail`, dyndns2's `911` (try later).
+    /// the seed's `fail`, dyndns2's `911` (try later), the upstream
+    /// protocol's 503.
     pub fn timed_out(self) -> HttpResponse {
+        const TOO_LONG: &str = "The request took too long to complete; try again later.";
         match self {
-            Self::Seed => seed::fail("The request took too long to complete; try again later."),
+            Self::Seed => seed::fail(TOO_LONG),
             Self::Dyndns2 => dyndns2::server_error(),
+            Self::Upstream => upstream::answer(503, false, TOO_LONG),
         }
     }
 }
 
-/// The 405 answer for a method the APIs do not serve, or `None` for GET
-/// and HEAD.
+/// The 405 answer for a method the APIs do not serve, or `None` for one
+/// of [`ALLOWED_METHODS`].
 pub fn refuse_method(method: &str) -> Option<HttpResponse> {
-    if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") {
+    if ALLOWED_METHODS
+        .split(", ")
+        .any(|allowed| method.eq_ignore_ascii_case(allowed))
+    {
         return None;
     }
-    let mut response = HttpResponse::text(405, "use GET\n".to_owned());
+    let mut response = HttpResponse::text(405, "use GET, or POST with a JSON body\n".to_owned());
     response.headers.push(("allow", ALLOWED_METHODS.to_owned()));
     Some(response)
 }
@@ -100,7 +128,7 @@ pub struct EndpointRequest<'a> {
     pub api_key: Option<&'a str>,
     /// The `x-api-user` header (acme-dns's user).
     pub api_user: Option<&'a str>,
-    /// The body (read only for the ACME interfaces' `POST`s, at most
+    /// The body (read only for `POST`s, at most
     /// [`crate::protocols::acme::MAX_BODY_BYTES`]).
     pub body: &'a [u8],
     /// The client's address, as the front end determined it.
@@ -162,6 +190,8 @@ pub enum EndpointAnswer {
     Dyndns2(Dyndns2Answer),
     /// An answer of an ACME interface (lego httpreq, acme-dns).
     Acme(AcmeAnswer),
+    /// An answer of the upstream protocol.
+    Upstream(UpstreamAnswer),
     /// The method is not served (405).
     MethodNotAllowed(HttpResponse),
 }
@@ -173,6 +203,7 @@ impl EndpointAnswer {
             Self::Seed(a) => &a.response,
             Self::Dyndns2(a) => &a.response,
             Self::Acme(a) => &a.response,
+            Self::Upstream(a) => &a.response,
             Self::MethodNotAllowed(r) => r,
         }
     }
@@ -183,18 +214,20 @@ impl EndpointAnswer {
             Self::Seed(a) => a.response,
             Self::Dyndns2(a) => a.response,
             Self::Acme(a) => a.response,
+            Self::Upstream(a) => a.response,
             Self::MethodNotAllowed(r) => r,
         }
     }
 
     /// What the request asked for, for logs and metrics: the seed mode
-    /// (`get`, `set`, `list_hosts`, ...), `dyndns2`, `httpreq` or
-    /// `acme-dns`.
+    /// (`get`, `set`, `list_hosts`, ...), `dyndns2`, `httpreq`,
+    /// `acme-dns`, or the upstream mode (`upstream_set`, ...).
     pub fn mode(&self) -> &'static str {
         match self {
             Self::Seed(a) => a.mode.as_str(),
             Self::Dyndns2(_) => "dyndns2",
             Self::Acme(a) => a.route.interface(),
+            Self::Upstream(a) => a.mode.as_str(),
             Self::MethodNotAllowed(_) => "method",
         }
     }
@@ -206,6 +239,7 @@ impl EndpointAnswer {
             Self::Seed(a) => a.failure.iter().collect(),
             Self::Dyndns2(a) => a.failures.iter().collect(),
             Self::Acme(a) => a.failure.iter().collect(),
+            Self::Upstream(a) => a.failure.iter().collect(),
             Self::MethodNotAllowed(_) => Vec::new(),
         }
     }
@@ -220,6 +254,7 @@ impl EndpointAnswer {
             }
             Self::Dyndns2(a) => a.unproven,
             Self::Acme(a) => usize::from(a.unproven),
+            Self::Upstream(a) => usize::from(a.failure.as_ref().is_some_and(Failure::is_unproven)),
             Self::MethodNotAllowed(_) => 0,
         }
     }
@@ -239,18 +274,30 @@ impl EndpointAnswer {
 pub struct Endpoint {
     seed: SeedApi,
     dyndns2: Dyndns2Api,
+    upstream: UpstreamApi,
     acme: Option<AcmeApi>,
 }
 
 impl Endpoint {
     /// The endpoint over the seed API and dyndns2 (normally over the same
-    /// service).
+    /// service), and the upstream protocol over the seed API's service
+    /// (its record-missing message names the table
+    /// [`DEFAULT_TABLE_LABEL`]; [`Endpoint::with_upstream`] says otherwise).
     pub fn new(seed: SeedApi, dyndns2: Dyndns2Api) -> Self {
+        let upstream = UpstreamApi::new(seed.service().clone(), DEFAULT_TABLE_LABEL);
         Self {
             seed,
             dyndns2,
+            upstream,
             acme: None,
         }
+    }
+
+    /// Serves the upstream protocol through `upstream`.
+    #[must_use]
+    pub fn with_upstream(mut self, upstream: UpstreamApi) -> Self {
+        self.upstream = upstream;
+        self
     }
 
     /// Serves the ACME interfaces too ([`crate::protocols::acme`]).
@@ -267,8 +314,9 @@ impl Endpoint {
     }
 
     /// Answers `request`: the ACME interfaces on their routes when served,
-    /// 405 for another method than GET or HEAD, dyndns2 on its paths, the
-    /// seed API on every other.
+    /// 405 for a method not in [`ALLOWED_METHODS`], the upstream protocol
+    /// for `POST` (`OPTIONS`: its CORS preflight), dyndns2 on its paths,
+    /// the seed API on every other.
     pub async fn handle(&self, request: EndpointRequest<'_>) -> EndpointAnswer {
         if let (Some(acme), Some(route)) = (&self.acme, AcmeRoute::of(request.method, request.path))
         {
@@ -277,7 +325,13 @@ impl Endpoint {
         if let Some(refused) = refuse_method(request.method) {
             return EndpointAnswer::MethodNotAllowed(refused);
         }
-        match Route::of(request.path) {
+        match Route::of_request(request.method, request.path) {
+            Route::Upstream if request.method.eq_ignore_ascii_case("OPTIONS") => {
+                EndpointAnswer::Upstream(UpstreamAnswer::preflight())
+            }
+            Route::Upstream => {
+                EndpointAnswer::Upstream(self.upstream.handle(request.body, request.source).await)
+            }
             Route::Dyndns2 => EndpointAnswer::Dyndns2(
                 self.dyndns2
                     .handle_detailed(
@@ -351,7 +405,7 @@ mod tests {
         assert_eq!(answer.mode(), "get");
         assert!(answer.response().body.contains("198.51.100.7"));
         let answer = endpoint
-            .handle(EndpointRequest::new("POST", "/", "mode=get", source))
+            .handle(EndpointRequest::new("PUT", "/", "mode=get", source))
             .await;
         assert_eq!(answer.response().status, 405);
         assert_eq!(

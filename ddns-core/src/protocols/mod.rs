@@ -11,6 +11,7 @@ pub mod endpoint;
 pub mod forwarded;
 pub mod json;
 pub mod seed;
+pub mod upstream;
 
 /// A response ready for any HTTP transport to send as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -575,7 +575,14 @@ pub fn render_list_hosts(result: &Result<HostList, Failure>) -> HttpResponse {
 /// The `fail` answer for `failure`. Backend errors are described by kind
 /// only: their details are for the operator's logs, not for clients.
 pub fn render_failure(failure: &Failure) -> HttpResponse {
-    let message = match failure {
+    fail(&failure_message(failure))
+}
+
+/// The words the seed API gives a client for `failure` (the upstream
+/// protocol says the same where its own table has no row). Backend errors
+/// are described by kind only.
+pub fn failure_message(failure: &Failure) -> String {
+    match failure {
         Failure::BadHashFormat => MSG_BAD_HASH_FORMAT.to_owned(),
         Failure::InvalidAddress { .. } => MSG_INVALID_ADDRESS.to_owned(),
         Failure::NotConfigured {
@@ -634,6 +641,5 @@ pub fn render_failure(failure: &Failure) -> HttpResponse {
                 )
             }
         }
-    };
-    fail(&message)
+    }
 }

@@ -366,6 +366,30 @@ impl DdnsService {
         source.to_canonical()
     }
 
+    /// Whether `name` has a record of the type `source`'s family sets
+    /// (in a zone served): what the upstream protocol answers before it
+    /// looks at the hash (`docs/PROTOCOL.md`, "The upstream protocol").
+    /// Proves nothing, changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Failure::Backend`] when the store cannot be read.
+    pub async fn is_configured(&self, name: &SentName, source: IpAddr) -> Result<bool, Failure> {
+        let record_type = RecordType::for_address(source.to_canonical());
+        let Some(key) = named(name, record_type)
+            .1
+            .filter(|key| self.serves(key.name()))
+        else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .get(&key)
+            .await
+            .map_err(Failure::store)?
+            .is_some())
+    }
+
     /// `set`: points the record at the request's address, or at the source
     /// address when none is given, if the credential and the record's rules
     /// allow. A hash token or a signature vouches for the source address

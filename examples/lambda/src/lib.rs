@@ -23,6 +23,7 @@ use ddns_core::protocols::acme::{AcmeApi, MAX_BODY_BYTES};
 use ddns_core::protocols::dyndns2::Dyndns2Api;
 use ddns_core::protocols::endpoint::{Endpoint, EndpointAnswer, EndpointRequest};
 use ddns_core::protocols::seed::{self, ApiKeys, SeedApi};
+use ddns_core::protocols::upstream::UpstreamApi;
 use ddns_core::router::ZoneRouter;
 use ddns_core::{DdnsService, DnsProvider, Hostname, Zone, Zones};
 use lambda_http::request::RequestContext;
@@ -297,6 +298,7 @@ pub fn api_over(
     )?;
     // Each Lambda container serves one request at a time, so there is
     // nothing to coalesce; the DNS value is re-read on every cold start.
+    let table = store.table().to_owned();
     let service = DdnsService::builder(Arc::new(store), Arc::new(router))
         .with_default_ttl(config.default_ttl)
         .with_zones(zones)
@@ -308,6 +310,7 @@ pub fn api_over(
             SeedApi::new(service.clone(), config.api_keys),
             Dyndns2Api::new(service.clone()),
         )
+        .with_upstream(UpstreamApi::new(service.clone(), table))
         .with_acme(AcmeApi::new(service)),
         log: Arc::new(|line| eprintln!("{line}")),
     })

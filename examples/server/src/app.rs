@@ -14,6 +14,7 @@ use ddns_core::protocols::dyndns2::Dyndns2Api;
 use ddns_core::protocols::endpoint::Endpoint;
 use ddns_core::protocols::forwarded::TrustedProxies;
 use ddns_core::protocols::seed::{ApiKeys, SeedApi};
+use ddns_core::protocols::upstream::UpstreamApi;
 use ddns_core::{DdnsService, DnsProvider, RecordStore};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -22,7 +23,7 @@ use tokio::task::JoinSet;
 use tracing::info;
 
 use crate::backends::{Providers, backend, check_records_in_zones, open_store};
-use crate::config::ConfigError;
+use crate::config::{ConfigError, StoreConfig};
 use crate::connections::{ConnectionCaps, SourceConnections};
 use crate::health::HealthCheck;
 use crate::http::{HttpState, Role, accept_loop};
@@ -212,6 +213,9 @@ impl RunningServer {
         );
         if config.acme.is_some() {
             endpoint = endpoint.with_acme(AcmeApi::new(service.clone()));
+        }
+        if let StoreConfig::Dynamodb { table, .. } = &config.store {
+            endpoint = endpoint.with_upstream(UpstreamApi::new(service.clone(), table.clone()));
         }
         let state = Arc::new(HttpState {
             endpoint,

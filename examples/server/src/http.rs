@@ -164,7 +164,8 @@ fn source_of(state: &HttpState, peer: SocketAddr, req: &Request<Incoming>) -> Ip
     state.proxies.source(peer.ip(), forwarded)
 }
 
-/// The seed API and dyndns2, through the core's endpoint: rate limits
+/// The seed API, dyndns2, the upstream protocol and the ACME interfaces,
+/// through the core's endpoint: rate limits
 /// first, then the request within its deadline, then metrics and logs.
 async fn api(
     state: &HttpState,
@@ -176,12 +177,13 @@ async fn api(
     let source = source_of(state, peer, &req);
     let (parts, body) = req.into_parts();
     let path = parts.uri.path();
-    let route = Route::of(path);
+    let route = Route::of_request(parts.method.as_str(), path);
     let query = parts.uri.query().unwrap_or("");
     if let Some(Err(limited)) = state.limits.as_ref().map(|l| l.admit(source)) {
         let mode = match (acme, route) {
             (Some(acme), _) => acme.interface(),
             (None, Route::Dyndns2) => "dyndns2",
+            (None, Route::Upstream) => "upstream",
             _ => seed::Mode::parse(&seed::SeedParams::from_query(query).mode).as_str(),
         };
         state.metrics.rate_limited(mode);
@@ -191,12 +193,13 @@ async fn api(
             None => route.rate_limited(limited.message()),
         });
     }
-    let body = match acme {
-        Some(_) => match read_body(body, state.request_timeout).await {
+    let body = if acme.is_some() || route == Route::Upstream {
+        match read_body(body, state.request_timeout).await {
             Ok(body) => body,
             Err(refusal) => return refusal,
-        },
-        None => Bytes::new(),
+        }
+    } else {
+        Bytes::new()
     };
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let request = EndpointRequest::new(parts.method.as_str(), path, query, source)
@@ -269,6 +272,12 @@ fn log_answer(source: IpAddr, answer: &EndpointAnswer, elapsed: Duration) {
                 info!(%source, mode, status, micros, outcome = failure_kind(failure), "refused");
             }
             None => info!(%source, mode, status, micros, changed = acme.changed, "answered"),
+        },
+        EndpointAnswer::Upstream(upstream) => match &upstream.failure {
+            Some(failure) => {
+                info!(%source, mode, status, micros, outcome = failure_kind(failure), "refused");
+            }
+            None => info!(%source, mode, status, micros, changed = upstream.changed, "answered"),
         },
         _ => info!(%source, mode, status, micros, "refused"),
     }

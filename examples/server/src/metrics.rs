@@ -19,6 +19,7 @@ use ddns_core::Failure;
 use ddns_core::protocols::dyndns2::Dyndns2Answer;
 use ddns_core::protocols::endpoint::EndpointAnswer;
 use ddns_core::protocols::seed::{Mode, SeedAnswer};
+use ddns_core::protocols::upstream::UpstreamMode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -161,6 +162,19 @@ impl Metrics {
         match answer {
             EndpointAnswer::Seed(seed) => self.observe(seed, elapsed),
             EndpointAnswer::Dyndns2(dyndns2) => self.observe_dyndns2(dyndns2, elapsed),
+            EndpointAnswer::Upstream(upstream) => {
+                let outcome = upstream.failure.as_ref().map_or(
+                    if upstream.mode == UpstreamMode::Invalid {
+                        "bad_mode"
+                    } else {
+                        "success"
+                    },
+                    failure_kind,
+                );
+                let backend = upstream.failure.as_ref().and_then(backend_of);
+                let changed = u64::from(upstream.changed);
+                self.record(upstream.mode.as_str(), outcome, changed, backend, elapsed);
+            }
             _ => self.record(answer.mode(), "refused", 0, None, elapsed),
         }
     }

@@ -428,3 +428,177 @@ async fn fifty_followers_move_in_one_route53_call() {
         "an unchanged prefix calls no provider"
     );
 }
+
+/// The upstream protocol (`POST` JSON) on the DynamoDB store and Route 53:
+/// the upstream client `dyndns.sh` sets the record, gets `nochg`'s answer
+/// the second time and 401 with a wrong secret; every other row of the
+/// protocol's table answers its status and exact body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstream_protocol_over_dynamodb_and_route53() {
+    use ddns_testkit::upstream::{self, ClientRun};
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    let (dir, zone_id) = aws_config(
+        &moto,
+        "upstream-config",
+        "[http]\nlisten = [\"127.0.0.1:0\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
+    )
+    .await;
+    let secret = common::printed_secret(&run(dir.path(), &["add", "home.example.com"]));
+    let server = serve(dir.path());
+    let url = format!("http://{}/", server.http);
+    let answer = |status: &str, message: &str| {
+        let mut quoted = String::new();
+        ddns_core::protocols::json::push_str(&mut quoted, message);
+        format!(r#"{{"return_status": "{status}", "return_message": {quoted}}}"#)
+    };
+    let client = |mode: &str, host: &str, secret: &str, source: &str| {
+        upstream::run(mode, &url, host, secret, source)
+    };
+    let Some(first) = client("set", "home.example.com", &secret, "198.51.100.7") else {
+        return;
+    };
+    let changed = |host: &str, ip: &str| ClientRun {
+        body: answer("success", &format!("{host} has been updated to {ip}")),
+        status: 201,
+    };
+    assert_eq!(first, changed("home.example.com", "198.51.100.7"));
+    assert_eq!(
+        client("set", "home.example.com", &secret, "198.51.100.7").unwrap(),
+        ClientRun {
+            body: answer(
+                "success",
+                "Your IP address matches the current Route53 DNS record."
+            ),
+            status: 200
+        }
+    );
+    assert_eq!(
+        client("set", "home.example.com", "not-the-secret", "198.51.100.7").unwrap(),
+        ClientRun {
+            body: answer("fail", "Validation hashes do not match."),
+            status: 401
+        }
+    );
+    assert_eq!(
+        client("get", "home.example.com", &secret, "198.51.100.9").unwrap(),
+        ClientRun {
+            body: answer("success", "198.51.100.9"),
+            status: 200
+        }
+    );
+    // The hash covers the name as sent, in the client's spelling.
+    assert_eq!(
+        client("set", "HOME.example.com", &secret, "198.51.100.8").unwrap(),
+        changed("HOME.example.com", "198.51.100.8")
+    );
+    let provider = ddns_aws::Route53Provider::builder()
+        .with_zone_id(&zone_id)
+        .with_zone(Hostname::parse("example.com").unwrap())
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let key =
+        ddns_core::RecordKey::new(Hostname::parse("home.example.com").unwrap(), RecordType::A);
+    let in_dns = provider.current(&key).await.unwrap();
+    let store = moto.handle("upstream-config").await;
+    let stored =
+        ddns_testkit::records::stored_state(&store, "home.example.com", RecordType::A).await;
+    assert_eq!(
+        in_dns,
+        ["198.51.100.8".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_eq!(stored.address(), Some("198.51.100.8".parse().unwrap()));
+
+    // The other rows, over raw HTTP.
+    let xff = [("X-Forwarded-For", "198.51.100.8")];
+    let post = |body: String| {
+        let addr = server.http;
+        async move { common::post(addr, "/", &xff, body.as_bytes()).await }
+    };
+    let set_body = |host: &str, hash: &str| {
+        format!(
+            r#"{{"execution_mode": "set", "ddns_hostname": "{host}", "validation_hash": "{hash}"}}"#
+        )
+    };
+    let rows = [
+        (
+            r#"{"execution_mode": "list"}"#.to_owned(),
+            400,
+            answer("fail", "You must pass mode=get or mode=set arguments."),
+        ),
+        (
+            set_body("nothere.example.com", &"0".repeat(64)),
+            403,
+            answer(
+                "fail",
+                "There was an issue finding or reading nothere.example.com configuration from dynamoDB table: upstream-config",
+            ),
+        ),
+        (
+            set_body("home.example.com", "abc"),
+            400,
+            answer(
+                "fail",
+                "You must pass a valid sha256 hash in the hash= argument.",
+            ),
+        ),
+    ];
+    for (body, status, expected) in rows {
+        let reply = post(body.clone()).await;
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (status, expected.as_str()),
+            "{body}"
+        );
+        assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+        assert_eq!(
+            reply.header("access-control-allow-headers"),
+            Some("Content-Type")
+        );
+        assert_eq!(reply.header("access-control-allow-methods"), Some("GET"));
+    }
+    let preflight = common::raw(
+        server.http,
+        "OPTIONS / HTTP/1.1\r\nHost: ddns.test\r\nConnection: close",
+    )
+    .await;
+    assert_eq!(preflight.status, 204);
+    assert_eq!(
+        preflight.header("access-control-allow-methods"),
+        Some("GET, POST, OPTIONS")
+    );
+
+    // A Route 53 failure: the zone is gone. The answer is a fixed message,
+    // with nothing of AWS's error in it.
+    moto.delete_zone(&zone_id).await;
+    let xff = [("X-Forwarded-For", "198.51.100.10")];
+    let hash = upstream_hash("198.51.100.10", "home.example.com", &secret);
+    let body = set_body("home.example.com", &hash);
+    let reply = common::post(server.http, "/", &xff, body.as_bytes()).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (
+            500,
+            answer(
+                "fail",
+                "The DNS update could not be completed; the operator should check the function's logs."
+            )
+            .as_str()
+        )
+    );
+    assert!(!reply.body.contains(&zone_id) && !reply.body.contains("NoSuchHostedZone"));
+}
+
+/// The upstream protocol's hash: SHA-256 over the address, the host name
+/// exactly as sent and the secret.
+fn upstream_hash(ip: &str, host: &str, secret: &str) -> String {
+    ddns_core::HashToken::compute_as_sent(
+        ip.parse().unwrap(),
+        &ddns_core::SentName::exact(host),
+        &SharedSecret::new(secret),
+    )
+    .to_hex()
+}
