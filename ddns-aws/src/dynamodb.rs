@@ -1,17 +1,21 @@
-//! [`DynamoDbStore`]: the record table of the original stack on DynamoDB.
+//! [`DynamoDbStore`]: the record table of the original stacks on DynamoDB.
 //!
-//! The table is exactly the original's `<stack>-config` table: partition
-//! key `hostname` (S), sort key `record_type` (S), the attributes of the
-//! wire contract's section 3, and the global secondary index
-//! `shared_secret-index` for discovery groups. Items written by the
-//! original are read as they are: a missing BOOL is false, a `ttl` that is
-//! not a number means the default, unreadable state values are absent.
+//! The table is exactly one of the original's two ([`TableLayout`]): the
+//! 2018 `<stack>-config` table (partition key `hostname`, sort key
+//! `record_type`, the attributes of the wire contract's section 3, and the
+//! global secondary index `shared_secret-index` for discovery groups), or
+//! the rewrite's (partition key `hostname` alone, the secret, TTL and
+//! hosted zone in the `data` JSON). The layout is configured, or read from
+//! the table's key schema when the store is built; never guessed per
+//! request. How items are read is [`crate::item`]'s.
 //!
-//! Flags fail closed: a `lock_record` or `require_signed` present with a
-//! type other than BOOL reads as true, an `allow_internal` or
-//! `read_privilege` of another type as false, each with a warning naming
-//! the record. A missing or empty `shared_secret` reads as empty, which
-//! makes the record unusable: the service refuses every request for it.
+//! Items whose `hostname` was written by hand in another spelling
+//! (`Home.Example.com.`) stay reachable: a request that spells the name so
+//! finds it ([`RecordStore::get_spelled`]), and the store writes to the
+//! item it found from then on.
+//!
+//! A table of the current layout has no index: its discovery groups are
+//! found by scanning it.
 //!
 //! An AAAA record that follows a router's prefix has two more string
 //! attributes, `prefix_from` (the router's host name) and `interface_id`;
@@ -22,19 +26,22 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use ddns_core::prefix::{InterfaceId, PrefixFollow};
 use ddns_core::{
-    AccessUpdate, ChangeUpdate, GroupMember, Hostname, Record, RecordConfig, RecordKey, RecordName,
-    RecordState, RecordType, RecordValue, SharedSecret,
+    AccessUpdate, ChangeUpdate, GroupMember, Record, RecordConfig, RecordKey, RecordValue,
+    SharedSecret,
 };
 use ddns_core::{ListCursor, RecordPage, RecordStore};
 
 use crate::Backoff;
+use crate::directory::HostedZoneDirectory;
 use crate::error::AwsError;
+use crate::item::{ItemRecord, data_json, flag, item_from_record, record_from_item, s};
+use crate::layout::{ENV_TABLE_LAYOUT, Item, TableLayout};
 
 /// The name of the original's discovery index.
 pub const SECRET_INDEX: &str = "shared_secret-index";
@@ -44,8 +51,6 @@ pub const ENV_TABLE: &str = "ddns_config_table";
 
 const SERVICE: &str = "DynamoDB";
 
-type Item = HashMap<String, AttributeValue>;
-
 /// Builds a [`DynamoDbStore`]; see [`DynamoDbStore::builder`].
 #[derive(Debug, Clone, Default)]
 pub struct DynamoDbStoreBuilder {
@@ -53,6 +58,8 @@ pub struct DynamoDbStoreBuilder {
     aws: crate::AwsSettings,
     page_size: Option<usize>,
     backoff: Option<Backoff>,
+    layout: Option<TableLayout>,
+    directory: Option<HostedZoneDirectory>,
 }
 
 /// How the store retries a throttled or failed DynamoDB call by default:
@@ -94,6 +101,23 @@ impl DynamoDbStoreBuilder {
         self
     }
 
+    /// The table's layout. Without one, [`DynamoDbStoreBuilder::build`]
+    /// reads it from the table's key schema (`DescribeTable`).
+    #[must_use]
+    pub fn with_layout(mut self, layout: TableLayout) -> Self {
+        self.layout = Some(layout);
+        self
+    }
+
+    /// Notes each record's hosted zone (the current layout's
+    /// `route_53_zone_id`) in `directory`, for a [`crate::Route53Provider`]
+    /// sharing it.
+    #[must_use]
+    pub fn with_zone_directory(mut self, directory: HostedZoneDirectory) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
     /// The table name (`<stack>-config` in the original stack).
     #[must_use]
     pub fn with_table(mut self, table: impl Into<String>) -> Self {
@@ -125,11 +149,14 @@ impl DynamoDbStoreBuilder {
 
     /// The store. Loads the AWS configuration from the environment (the
     /// standard `AWS_*` variables, profiles, instance roles) unless one was
+    /// given; reads the table's layout from its key schema unless one was
     /// given.
     ///
     /// # Errors
     ///
-    /// [`ddns_core::Error::InvalidInput`] when no table was given.
+    /// [`ddns_core::Error::InvalidInput`] when no table was given, or the
+    /// table's keys are neither layout's; what `DescribeTable` failed with
+    /// when the layout must be read and cannot.
     pub async fn build(self) -> ddns_core::Result<DynamoDbStore> {
         let table = self
             .table
@@ -141,6 +168,13 @@ impl DynamoDbStoreBuilder {
             store = store.with_backoff(backoff);
         }
         store.page_size = self.page_size.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+        store.layout = match self.layout {
+            Some(layout) => layout,
+            None => store.read_layout().await?,
+        };
+        if let Some(directory) = self.directory {
+            store.directory = directory;
+        }
         Ok(store)
     }
 }
@@ -162,6 +196,11 @@ pub struct DynamoDbStore {
     client: Client,
     table: String,
     page_size: Option<i32>,
+    layout: TableLayout,
+    /// The stored `hostname` of records whose item is not spelled
+    /// canonically (found by [`RecordStore::get_spelled`] or a listing).
+    spellings: Arc<RwLock<HashMap<RecordKey, String>>>,
+    directory: HostedZoneDirectory,
 }
 
 impl DynamoDbStore {
@@ -171,11 +210,13 @@ impl DynamoDbStore {
     }
 
     /// A builder with the table from `ddns_config_table` (the original
-    /// Lambda's variable) or `DDNS_DYNAMODB_TABLE`.
+    /// Lambda's variable) or `DDNS_DYNAMODB_TABLE`, and the layout from
+    /// `DDNS_TABLE_LAYOUT` when set.
     ///
     /// # Errors
     ///
-    /// [`ddns_core::Error::InvalidInput`] when neither is set.
+    /// [`ddns_core::Error::InvalidInput`] when neither table variable is
+    /// set, or the layout is neither `classic` nor `current`.
     pub fn from_env() -> ddns_core::Result<DynamoDbStoreBuilder> {
         let table = std::env::var(ENV_TABLE)
             .or_else(|_| std::env::var("DDNS_DYNAMODB_TABLE"))
@@ -188,18 +229,59 @@ impl DynamoDbStore {
         if let Ok(url) = std::env::var("DDNS_AWS_ENDPOINT_URL") {
             builder = builder.with_endpoint_url(url);
         }
+        if let Ok(layout) = std::env::var(ENV_TABLE_LAYOUT) {
+            builder = builder.with_layout(layout.parse()?);
+        }
         Ok(builder)
     }
 
-    /// A store on `table` through `client` (for tests and custom clients),
-    /// with the store's own retries ([`DEFAULT_STORE_BACKOFF`]) in place
-    /// of the client's.
+    /// A store on `table` (of the classic layout) through `client` (for
+    /// tests and custom clients), with the store's own retries
+    /// ([`DEFAULT_STORE_BACKOFF`]) in place of the client's.
     pub fn from_client(client: Client, table: impl Into<String>) -> Self {
         Self {
             client: with_retries(&client, DEFAULT_STORE_BACKOFF),
             table: table.into(),
             page_size: None,
+            layout: TableLayout::Classic,
+            spellings: Arc::default(),
+            directory: HostedZoneDirectory::default(),
         }
+    }
+
+    /// The table's layout.
+    pub fn layout(&self) -> TableLayout {
+        self.layout
+    }
+
+    /// The directory where the store notes each record's hosted zone, for
+    /// a [`crate::Route53Provider`] to share
+    /// ([`crate::Route53ProviderBuilder::with_zone_directory`]).
+    pub fn zone_directory(&self) -> HostedZoneDirectory {
+        self.directory.clone()
+    }
+
+    /// The layout the table's key schema says.
+    async fn read_layout(&self) -> ddns_core::Result<TableLayout> {
+        let output = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "DescribeTable", &self.what(), &e))?;
+        let keys = output
+            .table()
+            .map(|t| t.key_schema())
+            .unwrap_or_default()
+            .iter()
+            .map(|k| (k.attribute_name(), k.key_type()));
+        TableLayout::of_schema(keys).ok_or_else(|| {
+            ddns_core::Error::invalid_input(format!(
+                "{} has neither layout's keys: the classic one has hash key hostname and range key record_type, the current one hash key hostname alone; set the layout or point at the record table",
+                self.what()
+            ))
+        })
     }
 
     /// The store with throttled and failed calls retried by `backoff`
@@ -219,17 +301,62 @@ impl DynamoDbStore {
         format!("the table {}", self.table)
     }
 
-    fn key_item(key: &RecordKey) -> Item {
-        HashMap::from([
-            (
-                "hostname".to_owned(),
-                AttributeValue::S(key.name().as_str().to_owned()),
-            ),
-            (
-                "record_type".to_owned(),
-                AttributeValue::S(key.record_type().as_str().to_owned()),
-            ),
-        ])
+    /// The `hostname` the item of `key` is stored under.
+    fn stored_key(&self, key: &RecordKey) -> String {
+        self.spellings
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| self.layout.canonical_key(key))
+    }
+
+    /// The primary key of the item of `key`.
+    fn key_item(&self, key: &RecordKey) -> Item {
+        self.layout
+            .key_item(&self.stored_key(key), key.record_type())
+    }
+
+    /// Reads an item, noting its spelling and hosted zone.
+    fn read(&self, item: &Item) -> Result<Record, AwsError> {
+        let ItemRecord {
+            record,
+            stored_key,
+            zone_id,
+        } = record_from_item(self.layout, item)?;
+        let key = &record.key;
+        if stored_key != self.layout.canonical_key(key) {
+            self.spellings
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(key.clone(), stored_key);
+        }
+        if self.layout == TableLayout::Current {
+            self.directory.note(key.name(), zone_id.as_deref());
+        }
+        Ok(record)
+    }
+
+    /// Forgets what was noted about `key`'s item (it was deleted).
+    fn forget(&self, key: &RecordKey) {
+        self.spellings
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+
+    /// The item at `hostname` (one spelling of `key`), read consistently.
+    async fn item_at(&self, key: &RecordKey, hostname: &str) -> ddns_core::Result<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(self.layout.key_item(hostname, key.record_type())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "GetItem", &self.what(), &e))?;
+        Ok(output.item)
     }
 
     /// Runs `SET` of `values` on an existing item; a missing item is
@@ -257,16 +384,7 @@ impl DynamoDbStore {
 
     /// The item of `key` as stored, read consistently.
     async fn raw_item(&self, key: &RecordKey) -> ddns_core::Result<Option<Item>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key_item(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(SERVICE, "GetItem", &self.what(), &e))?;
-        Ok(output.item)
+        self.item_at(key, &self.stored_key(key)).await
     }
 
     /// Runs an update under a condition; false when the condition failed.
@@ -286,7 +404,7 @@ impl DynamoDbStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key_item(key)))
+            .set_key(Some(self.key_item(key)))
             .update_expression(expression)
             .condition_expression(condition);
         for (name, attribute) in names {
@@ -316,181 +434,8 @@ struct Update<'a> {
     names: &'a [(&'a str, &'a str)],
 }
 
-fn s(item: &Item, name: &str) -> Option<String> {
-    match item.get(name) {
-        Some(AttributeValue::S(v)) => Some(v.clone()),
-        _ => None,
-    }
-}
-
-/// A BOOL attribute: missing is false (as the original reads it), a BOOL
-/// is itself, and any other type is `fail_closed`, with a warning.
-fn flag(item: &Item, name: &str, fail_closed: bool) -> bool {
-    match item.get(name) {
-        None => false,
-        Some(AttributeValue::Bool(value)) => *value,
-        Some(other) => {
-            tracing::warn!(
-                record = %format_args!(
-                    "{} {}",
-                    s(item, "hostname").unwrap_or_default(),
-                    s(item, "record_type").unwrap_or_default()
-                ),
-                attribute = name,
-                value = ?other,
-                read_as = fail_closed,
-                "an attribute of the record is not a BOOL; it is read as the safe value, store a BOOL"
-            );
-            fail_closed
-        }
-    }
-}
-
-/// Reads an item; the key must be valid, everything else is tolerated.
-pub(crate) fn record_from_item(item: &Item) -> Result<Record, AwsError> {
-    let hostname =
-        s(item, "hostname").ok_or_else(|| AwsError::BadItem("an item has no hostname".into()))?;
-    let name = RecordName::parse(&hostname)
-        .map_err(|e| AwsError::BadItem(format!("hostname {hostname:?}: {e}")))?;
-    let record_type = s(item, "record_type").unwrap_or_default();
-    let record_type: RecordType = record_type
-        .parse()
-        .map_err(|e| AwsError::BadItem(format!("{hostname} record_type: {e}")))?;
-    let key = RecordKey::try_new(name, record_type)
-        .map_err(|e| AwsError::BadItem(format!("{hostname}: {e}")))?;
-    let mut config = RecordConfig::new(SharedSecret::new(
-        s(item, "shared_secret").unwrap_or_default(),
-    ))
-    .with_lock(flag(item, "lock_record", true))
-    .with_allow_internal(flag(item, "allow_internal", false))
-    .with_read_privilege(flag(item, "read_privilege", false))
-    .with_require_signed(flag(item, "require_signed", true));
-    if let Some(ttl) = match item.get("ttl") {
-        Some(AttributeValue::N(n)) => n.parse::<u32>().ok(),
-        Some(AttributeValue::S(text)) => text.trim().parse::<u32>().ok(),
-        _ => None,
-    } {
-        config = config.with_ttl(ttl);
-    }
-    if let Some(mac) = s(item, "mac_address") {
-        config = config.with_mac_address(mac);
-    }
-    if let Some(comment) = s(item, "comment") {
-        config = config.with_comment(comment);
-    }
-    if let Some(follow) = follow_from_item(item, &hostname, record_type) {
-        config = config.with_follow(follow);
-    }
-    let mut state = RecordState::default();
-    state.values = s(item, record_type.values_attribute())
-        .and_then(|v| RecordValue::from_stored_form(record_type, &v).ok())
-        .unwrap_or_default();
-    state.last_accessed = s(item, "last_accessed").and_then(|v| v.parse().ok());
-    state.last_checked = s(item, "last_checked").and_then(|v| v.parse().ok());
-    state.last_updated = s(item, "last_updated").and_then(|v| v.parse().ok());
-    state.last_signed = match item.get("last_signed") {
-        Some(AttributeValue::N(n)) => n.parse().ok(),
-        _ => None,
-    };
-    Ok(Record::new(key, config).with_state(state))
-}
-
-/// The prefix an AAAA item follows: its `prefix_from` and `interface_id`,
-/// both valid; anything else follows nothing (with a warning when the item
-/// has either attribute).
-fn follow_from_item(item: &Item, hostname: &str, record_type: RecordType) -> Option<PrefixFollow> {
-    let (from, id) = (s(item, "prefix_from"), s(item, "interface_id"));
-    if from.is_none() && id.is_none() {
-        return None;
-    }
-    let follow = (record_type == RecordType::Aaaa)
-        .then(|| {
-            let from = Hostname::parse(from.as_deref()?).ok()?;
-            let id: InterfaceId = id.as_deref()?.parse().ok()?;
-            Some(PrefixFollow::new(from, id))
-        })
-        .flatten();
-    if follow.is_none() {
-        tracing::warn!(
-            record = %format_args!("{hostname} {record_type}"),
-            "the item's prefix_from and interface_id are not a valid pair on an AAAA record; it follows no prefix until they are fixed"
-        );
-    }
-    follow
-}
-
-/// The item the original stack would hold for `record`.
-pub(crate) fn item_from_record(record: &Record) -> Item {
-    let mut item = DynamoDbStore::key_item(&record.key);
-    let c = &record.config;
-    let st = &record.state;
-    item.insert(
-        "shared_secret".into(),
-        AttributeValue::S(c.shared_secret.expose_secret().to_owned()),
-    );
-    item.insert("lock_record".into(), AttributeValue::Bool(c.lock_record));
-    item.insert(
-        "allow_internal".into(),
-        AttributeValue::Bool(c.allow_internal),
-    );
-    item.insert(
-        "read_privilege".into(),
-        AttributeValue::Bool(c.read_privilege),
-    );
-    if c.require_signed {
-        item.insert("require_signed".into(), AttributeValue::Bool(true));
-    }
-    if let Some(ttl) = c.ttl {
-        item.insert("ttl".into(), AttributeValue::N(ttl.to_string()));
-    }
-    if let Some(at) = st.last_signed {
-        item.insert("last_signed".into(), AttributeValue::N(at.to_string()));
-    }
-    for (name, value) in [
-        ("mac_address", c.mac_address.clone()),
-        ("comment", c.comment.clone()),
-        (
-            "prefix_from",
-            c.follow.as_ref().map(|f| f.prefix_from.as_str().to_owned()),
-        ),
-        (
-            "interface_id",
-            c.follow.as_ref().map(|f| f.interface_id.to_string()),
-        ),
-        (
-            record.key.record_type().values_attribute(),
-            RecordValue::stored_form(&st.values),
-        ),
-        ("last_accessed", st.last_accessed.map(|a| a.to_string())),
-        ("last_checked", st.last_checked.map(|t| t.to_string())),
-        ("last_updated", st.last_updated.map(|t| t.to_string())),
-    ] {
-        if let Some(value) = value {
-            item.insert(name.into(), AttributeValue::S(value));
-        }
-    }
-    item
-}
-
 fn ip(addr: IpAddr) -> AttributeValue {
     AttributeValue::S(addr.to_canonical().to_string())
-}
-
-/// Cursor text: the last evaluated key, `hostname record_type`.
-fn cursor_key(cursor: &ListCursor) -> ddns_core::Result<Item> {
-    let (hostname, record_type) = cursor.as_str().split_once(' ').ok_or_else(|| {
-        ddns_core::Error::invalid_input("the listing cursor was not made by this store")
-    })?;
-    Ok(HashMap::from([
-        (
-            "hostname".to_owned(),
-            AttributeValue::S(hostname.to_owned()),
-        ),
-        (
-            "record_type".to_owned(),
-            AttributeValue::S(record_type.to_owned()),
-        ),
-    ]))
 }
 
 #[async_trait]
@@ -499,12 +444,41 @@ impl RecordStore for DynamoDbStore {
         self.raw_item(key)
             .await?
             .as_ref()
-            .map(record_from_item)
+            .map(|item| self.read(item))
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    async fn get_spelled(
+        &self,
+        key: &RecordKey,
+        spelling: &str,
+    ) -> ddns_core::Result<Option<Record>> {
+        if let Some(record) = self.get(key).await? {
+            return Ok(Some(record));
+        }
+        // The name as the client spelled it, if that is another key: an
+        // item written by hand.
+        let spelled = self.layout.spelled_key(spelling, key.record_type());
+        let same_name = ddns_core::RecordName::parse(spelling)
+            .ok()
+            .and_then(|name| RecordKey::try_new(name, key.record_type()).ok())
+            .is_some_and(|spelled_key| &spelled_key == key);
+        if !same_name || spelled == self.stored_key(key) {
+            return Ok(None);
+        }
+        self.item_at(key, &spelled)
+            .await?
+            .as_ref()
+            .map(|item| self.read(item))
             .transpose()
             .map_err(Into::into)
     }
 
     async fn discovery_group(&self, secret: &SharedSecret) -> ddns_core::Result<Vec<GroupMember>> {
+        if self.layout == TableLayout::Current {
+            return self.scanned_group(secret).await;
+        }
         let mut members = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -533,14 +507,7 @@ impl RecordStore for DynamoDbStore {
                 if !flag(item, "read_privilege", false) {
                     continue;
                 }
-                let hostname = s(item, "hostname").unwrap_or_default();
-                let (Ok(name), Some(Ok(record_type))) = (
-                    RecordName::parse(&hostname),
-                    s(item, "record_type").map(|t| t.parse::<RecordType>()),
-                ) else {
-                    continue;
-                };
-                let Ok(key) = RecordKey::try_new(name, record_type) else {
+                let Ok((key, _)) = self.layout.key_of(item) else {
                     continue;
                 };
                 members.push(GroupMember {
@@ -659,7 +626,12 @@ impl RecordStore for DynamoDbStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item_from_record(record)))
+            .set_item(Some(item_from_record(
+                self.layout,
+                record,
+                &self.stored_key(&record.key),
+                self.directory.zone_of(record.key.name()).as_deref(),
+            )))
             .condition_expression("attribute_not_exists(hostname)")
             .send()
             .await;
@@ -679,9 +651,7 @@ impl RecordStore for DynamoDbStore {
     }
 
     async fn update_config(&self, key: &RecordKey, config: &RecordConfig) -> ddns_core::Result<()> {
-        // `ttl` is a DynamoDB reserved word: it goes through #ttl.
         let mut set = vec![
-            "shared_secret = :s",
             "lock_record = :l",
             "allow_internal = :i",
             "read_privilege = :r",
@@ -689,21 +659,42 @@ impl RecordStore for DynamoDbStore {
         ];
         let mut remove = Vec::new();
         let mut values = vec![
-            (
-                ":s",
-                AttributeValue::S(config.shared_secret.expose_secret().to_owned()),
-            ),
             (":l", AttributeValue::Bool(config.lock_record)),
             (":i", AttributeValue::Bool(config.allow_internal)),
             (":r", AttributeValue::Bool(config.read_privilege)),
             (":g", AttributeValue::Bool(config.require_signed)),
         ];
-        match config.ttl {
-            Some(ttl) => {
-                set.push("#ttl = :t");
-                values.push((":t", AttributeValue::N(ttl.to_string())));
+        match self.layout {
+            TableLayout::Classic => {
+                set.push("shared_secret = :s");
+                values.push((
+                    ":s",
+                    AttributeValue::S(config.shared_secret.expose_secret().to_owned()),
+                ));
+                // `ttl` is a DynamoDB reserved word: it goes through #ttl.
+                match config.ttl {
+                    Some(ttl) => {
+                        set.push("#ttl = :t");
+                        values.push((":t", AttributeValue::N(ttl.to_string())));
+                    }
+                    None => remove.push("#ttl"),
+                }
             }
-            None => remove.push("#ttl"),
+            TableLayout::Current => {
+                // The hosted zone the item names stays as it is.
+                let zone_id = match self.directory.zone_of(key.name()) {
+                    Some(zone_id) => Some(zone_id),
+                    None => match self.raw_item(key).await? {
+                        Some(item) => record_from_item(self.layout, &item)?.zone_id,
+                        None => return Err(ddns_core::Error::not_found(format!("record {key}"))),
+                    },
+                };
+                set.push("#data = :d");
+                values.push((
+                    ":d",
+                    AttributeValue::S(data_json(config, zone_id.as_deref())),
+                ));
+            }
         }
         match &config.mac_address {
             Some(mac) => {
@@ -735,17 +726,17 @@ impl RecordStore for DynamoDbStore {
             }
         }
         let mut expression = format!("SET {}", set.join(", "));
+        // Only the names the expression uses may be given.
+        let names: Vec<(&str, &str)> =
+            [("#ttl", "ttl"), ("#comment", "comment"), ("#data", "data")]
+                .into_iter()
+                .filter(|(name, _)| expression.contains(name) || remove.contains(name))
+                .collect();
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        self.update_existing(
-            key,
-            "UpdateItem",
-            &expression,
-            &[("#ttl", "ttl"), ("#comment", "comment")],
-            values,
-        )
-        .await
+        self.update_existing(key, "UpdateItem", &expression, &names, values)
+            .await
     }
 
     async fn delete(&self, key: &RecordKey) -> ddns_core::Result<()> {
@@ -753,12 +744,15 @@ impl RecordStore for DynamoDbStore {
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key_item(key)))
+            .set_key(Some(self.key_item(key)))
             .condition_expression("attribute_exists(hostname)")
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                self.forget(key);
+                Ok(())
+            }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
@@ -770,7 +764,10 @@ impl RecordStore for DynamoDbStore {
     }
 
     async fn list_page(&self, cursor: Option<ListCursor>) -> ddns_core::Result<RecordPage> {
-        let start = cursor.as_ref().map(cursor_key).transpose()?;
+        let start = cursor
+            .as_ref()
+            .map(|c| self.layout.cursor_item(c.as_str()))
+            .transpose()?;
         let output = self
             .client
             .scan()
@@ -784,107 +781,30 @@ impl RecordStore for DynamoDbStore {
         let records = output
             .items()
             .iter()
-            .map(record_from_item)
+            .map(|item| self.read(item))
             .collect::<Result<Vec<_>, _>>()?;
         let next = output
             .last_evaluated_key()
             .filter(|k| !k.is_empty())
-            .map(|k| {
-                ListCursor::new(format!(
-                    "{} {}",
-                    s(k, "hostname").unwrap_or_default(),
-                    s(k, "record_type").unwrap_or_default()
-                ))
-            });
+            .map(|k| ListCursor::new(self.layout.cursor_text(k)));
         Ok(RecordPage::new(records, next))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn original_items_are_read_tolerantly() {
-        // An item as the original stack wrote it, with gaps real tables have.
-        let item: Item = HashMap::from([
-            (
-                "hostname".into(),
-                AttributeValue::S("Foo.Example.com.".into()),
-            ),
-            ("record_type".into(), AttributeValue::S("A".into())),
-            ("shared_secret".into(), AttributeValue::S("abc".into())),
-            ("ttl".into(), AttributeValue::S("not a number".into())),
-            ("allow_internal".into(), AttributeValue::Bool(true)),
-            ("ip_address".into(), AttributeValue::S("garbage".into())),
-            (
-                "last_updated".into(),
-                AttributeValue::S("2018-07-26 17:04:05.123456".into()),
-            ),
-            (
-                "last_checked".into(),
-                AttributeValue::S("2018-07-26 17:04:05".into()),
-            ),
-        ]);
-        let r = record_from_item(&item).unwrap();
-        assert_eq!(r.key.name().as_str(), "foo.example.com.");
-        assert_eq!(
-            r.config.ttl, None,
-            "a ttl that is no number means the default"
-        );
-        assert!(
-            !r.config.lock_record && !r.config.read_privilege,
-            "missing BOOLs are false"
-        );
-        assert!(r.config.allow_internal);
-        assert_eq!(r.state.address(), None);
-        assert_eq!(
-            r.state.last_updated.unwrap().to_string(),
-            "2018-07-26 17:04:05.123456"
-        );
-        assert_eq!(
-            r.state.last_checked.unwrap().to_string(),
-            "2018-07-26 17:04:05.000000"
-        );
-    }
-
-    #[test]
-    fn flags_that_are_not_bools_fail_closed() {
-        let item: Item = HashMap::from([
-            (
-                "hostname".into(),
-                AttributeValue::S("h.example.com.".into()),
-            ),
-            ("record_type".into(), AttributeValue::S("A".into())),
-            ("lock_record".into(), AttributeValue::S("false".into())),
-            ("require_signed".into(), AttributeValue::N("0".into())),
-            ("allow_internal".into(), AttributeValue::S("true".into())),
-            ("read_privilege".into(), AttributeValue::Null(true)),
-        ]);
-        let r = record_from_item(&item).unwrap();
-        assert!(r.config.lock_record && r.config.require_signed);
-        assert!(!r.config.allow_internal && !r.config.read_privilege);
-        assert_eq!(
-            r.config.shared_secret.expose_secret(),
-            "",
-            "a missing secret reads as empty"
-        );
-    }
-
-    #[test]
-    fn items_round_trip() {
-        let key = RecordKey::new(
-            ddns_core::Hostname::parse("h.example.com").unwrap(),
-            RecordType::Aaaa,
-        );
-        let record = Record::new(
-            key,
-            RecordConfig::new(SharedSecret::new("s"))
-                .with_ttl(30)
-                .with_mac_address("0A:0A:0A:0A:0A:0A"),
-        );
-        let item = item_from_record(&record);
-        assert_eq!(item.get("ttl"), Some(&AttributeValue::N("30".into())));
-        assert_eq!(record_from_item(&item).unwrap(), record);
+impl DynamoDbStore {
+    /// The discovery group of `secret` in a table without the secret
+    /// index (the current layout): every readable record with that secret,
+    /// found by scanning the table.
+    async fn scanned_group(&self, secret: &SharedSecret) -> ddns_core::Result<Vec<GroupMember>> {
+        let mut members = Vec::new();
+        for record in self.list_all().await? {
+            if record.config.read_privilege && &record.config.shared_secret == secret {
+                members.push(GroupMember {
+                    key: record.key,
+                    mac_address: record.config.mac_address,
+                });
+            }
+        }
+        Ok(members)
     }
 }

@@ -15,15 +15,20 @@
 //! original Lambda's variables (`ddns_config_table`, `route_53_zone_id`,
 //! `route_53_zone_name`).
 
+mod directory;
 mod dynamodb;
 mod error;
+mod item;
+mod layout;
 mod route53;
 
+pub use directory::HostedZoneDirectory;
 pub use dynamodb::{
     DEFAULT_STORE_BACKOFF, DynamoDbStore, DynamoDbStoreBuilder, ENV_TABLE, SECRET_INDEX,
 };
+pub use layout::{ENV_TABLE_LAYOUT, TableLayout};
 pub use route53::{
-    Backoff, ENV_ZONE_ID, ENV_ZONE_NAME, MAX_CHANGES_PER_CALL, Route53Provider,
+    Backoff, ENV_ZONE_ID, ENV_ZONE_NAME, MAX_CHANGES_PER_CALL, READ_RETRY_BUDGET, Route53Provider,
     Route53ProviderBuilder,
 };
 

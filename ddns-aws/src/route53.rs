@@ -1,25 +1,36 @@
-//! [`Route53Provider`]: the `DnsProvider` on an Amazon Route 53 hosted zone.
+//! [`Route53Provider`]: the `DnsProvider` on Amazon Route 53 hosted zones.
 //!
-//! Reads use `ListResourceRecordSets` from the record's name and type;
-//! writes are `UPSERT`s in `ChangeResourceRecordSets` batches. A batch holds
-//! at most 1,000 elements and an UPSERT counts twice, so 500 changes go in
-//! one call. Throttling and `PriorRequestNotComplete` are retried with
-//! jittered exponential backoff (Route 53 allows about five calls per second
-//! per account); everything else is reported at once.
+//! Each record goes to its hosted zone: the one its table item names
+//! (through a shared [`HostedZoneDirectory`]), else the configured zone
+//! that contains its name.
+//!
+//! A read of one record is `ListResourceRecordSets` from its name and
+//! type; a read of many records in one zone ([`DnsProvider::current_many`])
+//! lists the zone instead, page by page (300 record sets a call), while
+//! that takes fewer calls than one per record, and reads the rest one by
+//! one. Writes are `UPSERT`s in `ChangeResourceRecordSets` batches: a batch
+//! holds at most 1,000 elements and an UPSERT counts twice, so 500 changes
+//! go in one call. Throttling and `PriorRequestNotComplete` are retried
+//! with jittered exponential backoff (Route 53 allows about five calls per
+//! second per account), reads within [`READ_RETRY_BUDGET`] so that the
+//! request waiting on them is still answered in time; everything else is
+//! reported at once.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_route53::Client;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
-use ddns_core::batching::apply_in_zone;
+use ddns_core::batching::split_batches;
 use ddns_core::{
     ChangeKind, ChangeResult, DnsChange, DnsProvider, Hostname, RecordKey, RecordName, RecordType,
     RecordValue,
 };
 
+use crate::directory::HostedZoneDirectory;
 use crate::error::AwsError;
 
 const SERVICE: &str = "Route 53";
@@ -27,6 +38,14 @@ const SERVICE: &str = "Route 53";
 /// Changes per `ChangeResourceRecordSets` call: 1,000 elements, two per
 /// UPSERT.
 pub const MAX_CHANGES_PER_CALL: usize = 500;
+
+/// Record sets per `ListResourceRecordSets` page when listing a zone (the
+/// API's most).
+const LISTING_PAGE: i32 = 300;
+
+/// How long a throttled read keeps being retried: well inside the
+/// provider timeout of the Lambda (7 s) and the server (10 s).
+pub const READ_RETRY_BUDGET: Duration = Duration::from_secs(4);
 
 /// Environment variables of the original Lambda.
 pub const ENV_ZONE_ID: &str = "route_53_zone_id";
@@ -74,6 +93,8 @@ impl Backoff {
 pub struct Route53ProviderBuilder {
     zone_id: Option<String>,
     zone: Option<Hostname>,
+    more_zones: Vec<(Hostname, String)>,
+    directory: Option<HostedZoneDirectory>,
     aws: crate::AwsSettings,
     backoff: Backoff,
 }
@@ -86,10 +107,26 @@ impl Route53ProviderBuilder {
         self
     }
 
-    /// The zone's name; changes outside it fail before any call.
+    /// The zone's name; changes outside every zone the provider knows
+    /// fail before any call.
     #[must_use]
     pub fn with_zone(mut self, zone: Hostname) -> Self {
         self.zone = Some(zone);
+        self
+    }
+
+    /// One more hosted zone, `id`, named `zone`.
+    #[must_use]
+    pub fn with_hosted_zone(mut self, zone: Hostname, id: impl Into<String>) -> Self {
+        self.more_zones.push((zone, id.into()));
+        self
+    }
+
+    /// Sends each record whose table item names a hosted zone to that zone,
+    /// as `directory` (shared with the [`crate::DynamoDbStore`]) says.
+    #[must_use]
+    pub fn with_zone_directory(mut self, directory: HostedZoneDirectory) -> Self {
+        self.directory = Some(directory);
         self
     }
 
@@ -126,34 +163,50 @@ impl Route53ProviderBuilder {
     ///
     /// # Errors
     ///
-    /// [`ddns_core::Error::InvalidInput`] when the zone id or name is
-    /// missing.
+    /// [`ddns_core::Error::InvalidInput`] when a zone id is given without
+    /// its name or the other way round, or no zone and no directory is.
     pub async fn build(self) -> ddns_core::Result<Route53Provider> {
-        let zone_id = self
-            .zone_id
-            .ok_or_else(|| ddns_core::Error::invalid_input("the Route 53 zone id is not set"))?;
-        let zone = self
-            .zone
-            .ok_or_else(|| ddns_core::Error::invalid_input("the Route 53 zone name is not set"))?;
+        let mut zones = match (self.zone_id, self.zone) {
+            (Some(id), Some(zone)) => vec![(zone, id)],
+            (None, None) => Vec::new(),
+            (Some(_), None) => {
+                return Err(ddns_core::Error::invalid_input(
+                    "the Route 53 zone name is not set",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ddns_core::Error::invalid_input(
+                    "the Route 53 zone id is not set",
+                ));
+            }
+        };
+        zones.extend(self.more_zones);
+        if zones.is_empty() && self.directory.is_none() {
+            return Err(ddns_core::Error::invalid_input(
+                "the Route 53 zone id is not set (and no record table names hosted zones)",
+            ));
+        }
         let sdk = self.aws.load().await;
         let config = aws_sdk_route53::config::Builder::from(&sdk)
             // Throttling is retried here, with Route 53's own pacing.
             .retry_config(aws_sdk_route53::config::retry::RetryConfig::disabled());
-        Ok(
-            Route53Provider::from_client(Client::from_conf(config.build()), zone_id, zone)
-                .with_backoff(self.backoff),
-        )
+        let mut provider = Route53Provider::over_zones(Client::from_conf(config.build()), zones)
+            .with_backoff(self.backoff);
+        provider.directory = self.directory;
+        Ok(provider)
     }
 }
 
-/// A [`DnsProvider`] on a Route 53 hosted zone.
+/// A [`DnsProvider`] on Route 53 hosted zones.
 #[derive(Debug, Clone)]
 pub struct Route53Provider {
     client: Client,
-    zone_id: String,
-    zone: Hostname,
+    /// The configured zones and their ids.
+    zones: Vec<(Hostname, String)>,
+    directory: Option<HostedZoneDirectory>,
     backoff: Backoff,
     calls: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Route53Provider {
@@ -188,15 +241,41 @@ impl Route53Provider {
 
     /// A provider on zone `zone_id` (named `zone`) through `client`.
     pub fn from_client(client: Client, zone_id: impl Into<String>, zone: Hostname) -> Self {
-        let zone_id = zone_id.into();
-        let zone_id = zone_id.trim_start_matches("/hostedzone/").to_owned();
+        Self::over_zones(client, vec![(zone, zone_id.into())])
+    }
+
+    fn over_zones(client: Client, zones: Vec<(Hostname, String)>) -> Self {
+        let zones = zones
+            .into_iter()
+            .map(|(zone, id)| (zone, id.trim_start_matches("/hostedzone/").to_owned()))
+            .collect();
         Self {
             client,
-            zone_id,
-            zone,
+            zones,
+            directory: None,
             backoff: Backoff::default(),
             calls: Default::default(),
+            reads: Default::default(),
         }
+    }
+
+    /// The hosted zone of `name`: the one its item names, else the
+    /// innermost configured zone containing it.
+    fn zone_id_of(&self, name: &RecordName) -> ddns_core::Result<String> {
+        if let Some(id) = self.directory.as_ref().and_then(|d| d.zone_of(name)) {
+            return Ok(id);
+        }
+        self.zones
+            .iter()
+            .filter(|(zone, _)| name.is_in_zone(zone))
+            .max_by_key(|(zone, _)| zone.label_count())
+            .map(|(_, id)| id.clone())
+            .ok_or_else(|| {
+                let zones: Vec<&str> = self.zones.iter().map(|(z, _)| z.as_str()).collect();
+                ddns_core::Error::invalid_input(format!(
+                    "{name} is in no hosted zone this provider knows (zones: {zones:?}); its table item names no route_53_zone_id"
+                ))
+            })
     }
 
     /// Sets how throttled calls are retried.
@@ -212,53 +291,80 @@ impl Route53Provider {
         self.calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn what(&self) -> String {
-        format!("the hosted zone {}", self.zone_id)
+    /// How many `ListResourceRecordSets` calls were made (retries
+    /// included).
+    pub fn read_calls(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Sends one batch, retrying throttling with backoff.
-    async fn change(&self, changes: &[Change]) -> Result<(), AwsError> {
-        let batch = change_batch(changes)?;
+    /// Runs `call` (named `operation`, on `zone_id`), retrying throttling
+    /// with backoff: as many attempts as the backoff allows, and for a
+    /// read no longer than [`READ_RETRY_BUDGET`].
+    async fn retrying<T, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        zone_id: &str,
+        mut call: F,
+    ) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, aws_sdk_route53::error::SdkError<E>>>,
+        E: aws_sdk_route53::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let read = operation == "ListResourceRecordSets";
+        let counter = if read { &self.reads } else { &self.calls };
+        let started = Instant::now();
         let mut attempt = 1;
         loop {
-            self.calls
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let result = self
-                .client
-                .change_resource_record_sets()
-                .hosted_zone_id(&self.zone_id)
-                .change_batch(batch.clone())
-                .send()
-                .await;
-            let error = match result {
-                Ok(_) => return Ok(()),
-                Err(e) => AwsError::from_sdk(SERVICE, "ChangeResourceRecordSets", &self.what(), &e),
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let error = match call().await {
+                Ok(output) => return Ok(output),
+                Err(e) => AwsError::from_sdk(SERVICE, operation, &what(zone_id), &e),
             };
-            if !error.is_throttling() || attempt >= self.backoff.attempts {
+            let delay = self.backoff.delay(attempt);
+            let late = read && started.elapsed() + delay > READ_RETRY_BUDGET;
+            if !error.is_throttling() || attempt >= self.backoff.attempts || late {
                 return Err(error);
             }
-            tokio::time::sleep(self.backoff.delay(attempt)).await;
+            tokio::time::sleep(delay).await;
             attempt += 1;
         }
     }
 
-    /// The RRset of `name` and `record_type` as Route 53 holds it, if any.
+    /// Sends one batch to `zone_id`, retrying throttling with backoff.
+    async fn change(&self, zone_id: &str, changes: &[Change]) -> Result<(), AwsError> {
+        let batch = change_batch(changes)?;
+        self.retrying("ChangeResourceRecordSets", zone_id, || {
+            self.client
+                .change_resource_record_sets()
+                .hosted_zone_id(zone_id)
+                .change_batch(batch.clone())
+                .send()
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// The RRset of `name` and `record_type` in `zone_id` as Route 53
+    /// holds it, if any.
     async fn rrset(
         &self,
+        zone_id: &str,
         name: &RecordName,
         record_type: RecordType,
     ) -> Result<Option<ResourceRecordSet>, AwsError> {
         let wanted = rr_type(record_type);
         let output = self
-            .client
-            .list_resource_record_sets()
-            .hosted_zone_id(&self.zone_id)
-            .start_record_name(name.as_str())
-            .start_record_type(wanted.clone())
-            .max_items(1)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(SERVICE, "ListResourceRecordSets", &self.what(), &e))?;
+            .retrying("ListResourceRecordSets", zone_id, || {
+                self.client
+                    .list_resource_record_sets()
+                    .hosted_zone_id(zone_id)
+                    .start_record_name(name.as_str())
+                    .start_record_type(wanted.clone())
+                    .max_items(1)
+                    .send()
+            })
+            .await?;
         Ok(output
             .resource_record_sets()
             .iter()
@@ -268,10 +374,65 @@ impl Route53Provider {
             .cloned())
     }
 
+    /// Lists `zone_id` from its start for the RRsets of `keys`, in at most
+    /// `max_pages` calls. Returns what it found, and whether the listing
+    /// reached the zone's end (so that a key not found has no RRset).
+    async fn listed(
+        &self,
+        zone_id: &str,
+        keys: &[&RecordKey],
+        max_pages: usize,
+    ) -> Result<(HashMap<RecordKey, ResourceRecordSet>, bool), AwsError> {
+        let mut found = HashMap::new();
+        let mut start: Option<(String, RrType, Option<String>)> = None;
+        for _ in 0..max_pages {
+            let output = self
+                .retrying("ListResourceRecordSets", zone_id, || {
+                    let mut request = self
+                        .client
+                        .list_resource_record_sets()
+                        .hosted_zone_id(zone_id)
+                        .max_items(LISTING_PAGE);
+                    if let Some((name, rr, identifier)) = &start {
+                        request = request
+                            .start_record_name(name)
+                            .start_record_type(rr.clone())
+                            .set_start_record_identifier(identifier.clone());
+                    }
+                    request.send()
+                })
+                .await?;
+            for set in output.resource_record_sets() {
+                let name = unescape(set.name());
+                if let Some(key) = keys.iter().find(|k| {
+                    &rr_type(k.record_type()) == set.r#type()
+                        && name.eq_ignore_ascii_case(k.name().as_str())
+                }) {
+                    found.insert((*key).clone(), set.clone());
+                }
+            }
+            match (
+                output.is_truncated(),
+                output.next_record_name(),
+                output.next_record_type(),
+            ) {
+                (true, Some(name), Some(rr)) => {
+                    let identifier = output.next_record_identifier().map(str::to_owned);
+                    start = Some((name.to_owned(), rr.clone(), identifier));
+                }
+                _ => return Ok((found, true)),
+            }
+            if found.len() == keys.len() {
+                break;
+            }
+        }
+        Ok((found, false))
+    }
+
     /// The Route 53 change for `change`: an UPSERT, or a DELETE of the RRset
     /// as it stands (Route 53 deletes only an exact match); `None` when
     /// there is nothing to delete.
-    async fn prepare(&self, change: &DnsChange) -> Result<Option<Change>, AwsError> {
+    async fn prepare(&self, zone_id: &str, change: &DnsChange) -> Result<Option<Change>, AwsError> {
         let built = |e: aws_sdk_route53::error::BuildError| AwsError::BadItem(e.to_string());
         let (action, set) = match change.kind() {
             ChangeKind::Upsert { ttl, values } => {
@@ -291,7 +452,10 @@ impl Route53Provider {
                     .map_err(built)?;
                 (ChangeAction::Upsert, set)
             }
-            ChangeKind::Delete => match self.rrset(change.name(), change.record_type()).await? {
+            ChangeKind::Delete => match self
+                .rrset(zone_id, change.name(), change.record_type())
+                .await?
+            {
                 Some(set) => (ChangeAction::Delete, set),
                 None => return Ok(None),
             },
@@ -312,11 +476,15 @@ impl Route53Provider {
 
     /// Applies a chunk; a rejected batch is resent change by change so only
     /// the rejected changes fail.
-    async fn apply_chunk(&self, changes: &[&DnsChange]) -> Vec<Result<(), AwsError>> {
+    async fn apply_chunk(
+        &self,
+        zone_id: &str,
+        changes: &[&DnsChange],
+    ) -> Vec<Result<(), AwsError>> {
         let mut results: Vec<Option<Result<(), AwsError>>> = vec![None; changes.len()];
         let mut prepared: Vec<(usize, Change)> = Vec::with_capacity(changes.len());
         for (i, change) in changes.iter().enumerate() {
-            match self.prepare(change).await {
+            match self.prepare(zone_id, change).await {
                 Ok(Some(sent)) => prepared.push((i, sent)),
                 Ok(None) => results[i] = Some(Ok(())),
                 Err(e) => results[i] = Some(Err(e)),
@@ -324,13 +492,13 @@ impl Route53Provider {
         }
         if !prepared.is_empty() {
             let batch: Vec<Change> = prepared.iter().map(|(_, c)| c.clone()).collect();
-            match self.change(&batch).await {
+            match self.change(zone_id, &batch).await {
                 Ok(()) => prepared
                     .iter()
                     .for_each(|(i, _)| results[*i] = Some(Ok(()))),
                 Err(AwsError::Rejected { .. }) if prepared.len() > 1 => {
                     for (i, sent) in &prepared {
-                        results[*i] = Some(self.change(std::slice::from_ref(sent)).await);
+                        results[*i] = Some(self.change(zone_id, std::slice::from_ref(sent)).await);
                     }
                 }
                 Err(e) => prepared
@@ -340,6 +508,51 @@ impl Route53Provider {
         }
         results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
     }
+}
+
+fn what(zone_id: &str) -> String {
+    format!("the hosted zone {zone_id}")
+}
+
+/// The values of `set` as records of `key`.
+fn values_of(
+    key: &RecordKey,
+    set: Option<&ResourceRecordSet>,
+) -> ddns_core::Result<Vec<RecordValue>> {
+    set.iter()
+        .flat_map(|set| set.resource_records())
+        .map(|r| {
+            RecordValue::parse(key.record_type(), r.value()).map_err(|e| {
+                ddns_core::Error::unavailable(
+                    format!("Route 53 holds a value at {key} that is not readable here ({e})"),
+                    false,
+                )
+            })
+        })
+        .collect()
+}
+
+/// A hosted zone id and the indices of the items that go to it.
+type ZoneGroup = (String, Vec<usize>);
+
+/// The indices of `items` grouped by the hosted zone `zone_of` gives each,
+/// in first-seen order; the failures of those it gives none.
+fn by_zone<T>(
+    items: &[T],
+    zone_of: impl Fn(&T) -> ddns_core::Result<String>,
+) -> (Vec<ZoneGroup>, Vec<(usize, ddns_core::Error)>) {
+    let mut groups: Vec<ZoneGroup> = Vec::new();
+    let mut failed = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match zone_of(item) {
+            Ok(zone_id) => match groups.iter_mut().find(|(id, _)| *id == zone_id) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((zone_id, vec![i])),
+            },
+            Err(e) => failed.push((i, e)),
+        }
+    }
+    (groups, failed)
 }
 
 fn rr_type(t: RecordType) -> RrType {
@@ -378,23 +591,56 @@ fn unescape(name: &str) -> String {
 #[async_trait]
 impl DnsProvider for Route53Provider {
     async fn current(&self, key: &RecordKey) -> ddns_core::Result<Vec<RecordValue>> {
-        let name = key.name();
-        if !name.is_in_zone(&self.zone) {
-            return Err(ddns_core::Error::invalid_input(format!(
-                "{name} is not in the zone {}",
-                self.zone
-            )));
+        let zone_id = self.zone_id_of(key.name())?;
+        let set = self.rrset(&zone_id, key.name(), key.record_type()).await?;
+        values_of(key, set.as_ref())
+    }
+
+    async fn current_many(&self, keys: &[RecordKey]) -> Vec<ddns_core::Result<Vec<RecordValue>>> {
+        let mut results: Vec<Option<ddns_core::Result<Vec<RecordValue>>>> = vec![None; keys.len()];
+        let (groups, failed) = by_zone(keys, |key| self.zone_id_of(key.name()));
+        for (i, error) in failed {
+            results[i] = Some(Err(error));
         }
-        self.rrset(name, key.record_type())
-            .await?
-            .iter()
-            .flat_map(|set| set.resource_records())
+        for (zone_id, members) in groups {
+            // A listing pays when it takes fewer calls than one per record:
+            // at most half as many pages as records, then one by one.
+            let max_pages = members.len() / 2;
+            let mut listed = HashMap::new();
+            let mut complete = false;
+            if max_pages > 0 {
+                let wanted: Vec<&RecordKey> = members.iter().map(|&i| &keys[i]).collect();
+                match self.listed(&zone_id, &wanted, max_pages).await {
+                    Ok((found, reached_end)) => (listed, complete) = (found, reached_end),
+                    Err(e) => {
+                        let error: ddns_core::Error = e.into();
+                        for &i in &members {
+                            results[i] = Some(Err(error.clone()));
+                        }
+                        continue;
+                    }
+                }
+            }
+            for &i in &members {
+                let key = &keys[i];
+                results[i] = Some(match listed.get(key) {
+                    Some(set) => values_of(key, Some(set)),
+                    None if complete => Ok(Vec::new()),
+                    None => match self.rrset(&zone_id, key.name(), key.record_type()).await {
+                        Ok(set) => values_of(key, set.as_ref()),
+                        Err(e) => Err(e.into()),
+                    },
+                });
+            }
+        }
+        results
+            .into_iter()
             .map(|r| {
-                RecordValue::parse(key.record_type(), r.value()).map_err(|e| {
-                    ddns_core::Error::unavailable(
-                        format!("Route 53 holds a value at {key} that is not readable here ({e})"),
+                r.unwrap_or_else(|| {
+                    Err(ddns_core::Error::unavailable(
+                        "the read was not made",
                         false,
-                    )
+                    ))
                 })
             })
             .collect()
@@ -405,19 +651,32 @@ impl DnsProvider for Route53Provider {
     }
 
     async fn apply(&self, changes: &[DnsChange]) -> Vec<ChangeResult> {
-        apply_in_zone(
-            changes,
-            &self.zone,
-            MAX_CHANGES_PER_CALL,
-            |batch| async move {
-                self.apply_chunk(&batch)
-                    .await
-                    .into_iter()
-                    .map(|r| r.map_err(Into::into))
-                    .collect()
-            },
-        )
-        .await
+        let mut results: Vec<Option<ChangeResult>> = vec![None; changes.len()];
+        let (groups, failed) = by_zone(changes, |change| self.zone_id_of(change.name()));
+        for (i, error) in failed {
+            results[i] = Some(Err(error));
+        }
+        for (zone_id, members) in groups {
+            let in_zone: Vec<DnsChange> = members.iter().map(|&i| changes[i].clone()).collect();
+            for chunk in split_batches(&in_zone, MAX_CHANGES_PER_CALL) {
+                let batch: Vec<&DnsChange> = chunk.iter().map(|&c| &changes[members[c]]).collect();
+                let outcome = self.apply_chunk(&zone_id, &batch).await;
+                for (&c, result) in chunk.iter().zip(outcome) {
+                    results[members[c]] = Some(result.map_err(Into::into));
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(ddns_core::Error::unavailable(
+                        "the change was not sent",
+                        false,
+                    ))
+                })
+            })
+            .collect()
     }
 }
 

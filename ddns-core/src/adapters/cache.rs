@@ -104,22 +104,43 @@ impl CachedStore {
     }
 }
 
-#[async_trait]
-impl RecordStore for CachedStore {
-    async fn get(&self, key: &RecordKey) -> Result<Option<Record>> {
-        if let Some((record, _)) = self
-            .read()
+impl CachedStore {
+    /// The cached record of `key`, if cached and fresh.
+    fn fresh(&self, key: &RecordKey) -> Option<Record> {
+        self.read()
             .get(key)
             .filter(|(_, at)| at.elapsed() < self.ttl)
-        {
-            return Ok(Some(record.clone()));
-        }
-        let found = self.inner.get(key).await?;
+            .map(|(record, _)| record.clone())
+    }
+
+    /// Caches what a read of `key` found (or forgets the key), and passes
+    /// it on.
+    fn after_read(&self, key: &RecordKey, found: Result<Option<Record>>) -> Result<Option<Record>> {
+        let found = found?;
         match &found {
             Some(record) => self.remember(record.clone()),
             None => self.forget(key),
         }
         Ok(found)
+    }
+}
+
+#[async_trait]
+impl RecordStore for CachedStore {
+    async fn get(&self, key: &RecordKey) -> Result<Option<Record>> {
+        if let Some(record) = self.fresh(key) {
+            return Ok(Some(record));
+        }
+        let found = self.inner.get(key).await;
+        self.after_read(key, found)
+    }
+
+    async fn get_spelled(&self, key: &RecordKey, spelling: &str) -> Result<Option<Record>> {
+        if let Some(record) = self.fresh(key) {
+            return Ok(Some(record));
+        }
+        let found = self.inner.get_spelled(key, spelling).await;
+        self.after_read(key, found)
     }
 
     async fn discovery_group(&self, secret: &SharedSecret) -> Result<Vec<GroupMember>> {

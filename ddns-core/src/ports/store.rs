@@ -68,6 +68,21 @@ pub trait RecordStore: Send + Sync + Debug {
     /// Returns `Ok(None)` when there is none. Never creates anything.
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>>;
 
+    /// Reads the record with `key` for a request that spelled its name
+    /// `spelling` (as sent, trailing dot and letter case as the client
+    /// wrote them): a store whose rows may be keyed by a hand-written
+    /// spelling (the original stack's table, where `Home.Example.com.` is
+    /// another key than `home.example.com.`) looks for that spelling when
+    /// the canonical key has no row, and then keeps using the row it found
+    /// for writes to `key`.
+    ///
+    /// The default is [`RecordStore::get`]: stores keyed by the canonical
+    /// name have nothing else to look for.
+    async fn get_spelled(&self, key: &RecordKey, spelling: &str) -> Result<Option<Record>> {
+        let _ = spelling;
+        self.get(key).await
+    }
+
     /// The discovery group of `secret`: every record whose shared secret
     /// equals `secret` and whose `read_privilege` is true, of both types, in
     /// no particular order.

@@ -384,7 +384,7 @@ impl DdnsService {
         };
         Ok(self
             .store
-            .get(&key)
+            .get_spelled(&key, name.as_sent())
             .await
             .map_err(Failure::store)?
             .is_some())
@@ -640,7 +640,7 @@ impl DdnsService {
             .ok_or_else(not_configured)?;
         let record = self
             .store
-            .get(&key)
+            .get_spelled(&key, name.as_sent())
             .await
             .map_err(Failure::store)?
             .ok_or_else(not_configured)?;

@@ -17,15 +17,16 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use ddns_aws::{DynamoDbStore, Route53Provider};
+use ddns_aws::{
+    DynamoDbStore, ENV_ZONE_ID, ENV_ZONE_NAME, HostedZoneDirectory, Route53Provider, TableLayout,
+};
 use ddns_core::protocols::HttpResponse;
 use ddns_core::protocols::acme::{AcmeApi, MAX_BODY_BYTES};
 use ddns_core::protocols::dyndns2::Dyndns2Api;
 use ddns_core::protocols::endpoint::{Endpoint, EndpointAnswer, EndpointRequest};
 use ddns_core::protocols::seed::{self, ApiKeys, SeedApi};
 use ddns_core::protocols::upstream::UpstreamApi;
-use ddns_core::router::ZoneRouter;
-use ddns_core::{DdnsService, DnsProvider, Hostname, Zone, Zones};
+use ddns_core::{DdnsService, Hostname, Zone, Zones};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
@@ -192,14 +193,18 @@ pub struct LambdaConfig {
     pub default_ttl: u32,
     /// Keys the function checks itself (normally none: API Gateway does).
     pub api_keys: ApiKeys,
+    /// The hosted zones configured (`route_53_zones`, or the original's
+    /// `route_53_zone_id` and `route_53_zone_name`).
+    pub zones: Vec<HostedZone>,
 }
 
 impl LambdaConfig {
-    /// A configuration with `default_ttl` and no keys of its own.
+    /// A configuration with `default_ttl`, no zones and no keys of its own.
     pub fn new(default_ttl: u32) -> Self {
         Self {
             default_ttl,
             api_keys: ApiKeys::none(),
+            zones: Vec::new(),
         }
     }
 
@@ -210,63 +215,99 @@ impl LambdaConfig {
         self
     }
 
-    /// Reads `default_ttl` and `DDNS_API_KEYS`.
+    /// Adds a hosted zone.
+    #[must_use]
+    pub fn with_zone(mut self, zone: HostedZone) -> Self {
+        self.zones.push(zone);
+        self
+    }
+
+    /// Reads `default_ttl`, `DDNS_API_KEYS` and the zones: `route_53_zones`,
+    /// else `route_53_zone_id` with `route_53_zone_name`, else none (a table
+    /// of the current layout names each record's zone).
     ///
     /// # Errors
     ///
     /// [`ddns_core::Error::InvalidInput`] for a `default_ttl` that is not a
-    /// number.
+    /// number, or a zone variable that is wrong.
     pub fn from_env() -> ddns_core::Result<Self> {
-        let default_ttl = match std::env::var("default_ttl") {
-            Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let default_ttl = match var("default_ttl") {
+            Some(v) => v.trim().parse().map_err(|_| {
                 ddns_core::Error::invalid_input(format!(
                     "default_ttl={v:?} is not a number of seconds"
                 ))
             })?,
-            _ => ddns_core::DEFAULT_TTL,
+            None => ddns_core::DEFAULT_TTL,
         };
-        let api_keys = std::env::var("DDNS_API_KEYS")
+        let api_keys = var("DDNS_API_KEYS")
             .map(|v| ApiKeys::new(v.split(',').map(str::trim).map(str::to_owned)))
             .unwrap_or_default();
+        let zones = match (var("route_53_zones"), var(ENV_ZONE_ID), var(ENV_ZONE_NAME)) {
+            (Some(list), _, _) => parse_zones(&list)?,
+            (None, Some(id), Some(name)) => parse_zones(&format!("{name}={id}"))?,
+            (None, None, None) => Vec::new(),
+            (None, _, _) => {
+                return Err(ddns_core::Error::invalid_input(format!(
+                    "{ENV_ZONE_ID} and {ENV_ZONE_NAME} go together: set both, or route_53_zones"
+                )));
+            }
+        };
         Ok(Self {
             default_ttl,
             api_keys,
+            zones,
         })
     }
 }
 
-/// The API over the table and the hosted zones named by the environment
-/// (`route_53_zones`, or the original's `route_53_zone_id` and
-/// `route_53_zone_name`), with SDK clients built once per cold start.
+/// The AWS configuration of the environment, loaded once for every client
+/// (with `DDNS_AWS_ENDPOINT_URL` as the endpoint, for emulators).
+pub async fn sdk_config_from_env() -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Ok(url) = std::env::var("DDNS_AWS_ENDPOINT_URL") {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// The API over the table and the hosted zones named by the environment,
+/// with one AWS configuration for both clients, built once per cold start.
 ///
 /// # Errors
 ///
-/// When a variable is missing or wrong.
+/// When a variable is missing or wrong, or the table's layout cannot be
+/// read (set `DDNS_TABLE_LAYOUT` to spare the call).
 pub async fn api_from_env() -> ddns_core::Result<LambdaApi> {
     let config = LambdaConfig::from_env()?;
-    let store = DynamoDbStore::from_env()?.build().await?;
-    let mut providers = Vec::new();
-    match std::env::var("route_53_zones") {
-        Ok(list) => {
-            for zone in parse_zones(&list)? {
-                let mut builder = Route53Provider::builder()
-                    .with_zone_id(zone.zone_id)
-                    .with_zone(zone.name.clone());
-                if let Ok(url) = std::env::var("DDNS_AWS_ENDPOINT_URL") {
-                    builder = builder.with_endpoint_url(url);
-                }
-                providers.push((zone.name, builder.build().await?));
-            }
-        }
-        Err(_) => {
-            let name = std::env::var("route_53_zone_name").unwrap_or_default();
-            let name = Hostname::parse(&name).map_err(|e| {
-                ddns_core::Error::invalid_input(format!("route_53_zone_name={name:?}: {e}"))
-            })?;
-            providers.push((name, Route53Provider::from_env()?.build().await?));
-        }
+    let sdk = sdk_config_from_env().await;
+    let store = DynamoDbStore::from_env()?
+        .with_sdk_config(sdk.clone())
+        .build()
+        .await?;
+    let provider = provider_for(&config.zones, store.zone_directory(), sdk).await?;
+    api_over(store, provider, config)
+}
+
+/// One Route 53 provider over `zones` and the zones the table's items name
+/// (through `directory`, shared with the store).
+///
+/// # Errors
+///
+/// [`ddns_core::Error::InvalidInput`] when there is no zone and no
+/// directory.
+pub async fn provider_for(
+    zones: &[HostedZone],
+    directory: HostedZoneDirectory,
+    sdk: aws_config::SdkConfig,
+) -> ddns_core::Result<Route53Provider> {
+    let mut builder = Route53Provider::builder()
+        .with_sdk_config(sdk)
+        .with_zone_directory(directory);
+    for zone in zones {
+        builder = builder.with_hosted_zone(zone.name.clone(), zone.zone_id.clone());
     }
-    api_over(store, providers, config)
+    builder.build().await
 }
 
 /// How long one Route 53 call may take: under the function's 10 s timeout
@@ -274,37 +315,40 @@ pub async fn api_from_env() -> ddns_core::Result<LambdaApi> {
 /// instead of the function being cut off.
 pub const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(7);
 
-/// The API over `store` and one Route 53 provider per hosted zone (each
-/// zone's apex and its provider); a request for a name in none of them is
-/// answered as for an unknown host.
+/// The API over `store` and `provider`. On a table of the classic layout
+/// the function serves the configured zones only (a name in none of them
+/// is answered as an unknown host); on one of the current layout, every
+/// record the table holds, each in the hosted zone its item names (or the
+/// configured zone containing it).
 ///
 /// # Errors
 ///
-/// [`ddns_core::Error::InvalidInput`] for no zone or a zone given twice.
+/// [`ddns_core::Error::InvalidInput`] for a classic table and no zone, or
+/// a zone given twice.
 pub fn api_over(
     store: DynamoDbStore,
-    providers: Vec<(Hostname, Route53Provider)>,
+    provider: Route53Provider,
     config: LambdaConfig,
 ) -> ddns_core::Result<LambdaApi> {
-    let zones = Zones::new(
-        providers
-            .iter()
-            .map(|(name, _)| Zone::new(name.clone()).with_default_ttl(config.default_ttl)),
-    )?;
-    let router = ZoneRouter::new(
-        providers
-            .into_iter()
-            .map(|(name, p)| (name, Arc::new(p) as Arc<dyn DnsProvider>)),
-    )?;
+    let table = store.table().to_owned();
+    let layout = store.layout();
     // Each Lambda container serves one request at a time, so there is
     // nothing to coalesce; the DNS value is re-read on every cold start.
-    let table = store.table().to_owned();
-    let service = DdnsService::builder(Arc::new(store), Arc::new(router))
+    let mut service = DdnsService::builder(Arc::new(store), Arc::new(provider))
         .with_default_ttl(config.default_ttl)
-        .with_zones(zones)
-        .with_provider_timeout(PROVIDER_TIMEOUT)
-        .build();
-    let service = Arc::new(service);
+        .with_provider_timeout(PROVIDER_TIMEOUT);
+    if layout == TableLayout::Classic || !config.zones.is_empty() {
+        let zones = Zones::new(
+            config
+                .zones
+                .iter()
+                .map(|zone| Zone::new(zone.name.clone()).with_default_ttl(config.default_ttl)),
+        )?;
+        if layout == TableLayout::Classic {
+            service = service.with_zones(zones);
+        }
+    }
+    let service = Arc::new(service.build());
     Ok(LambdaApi {
         endpoint: Endpoint::new(
             SeedApi::new(service.clone(), config.api_keys),

@@ -17,10 +17,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
-use ddns_aws::Route53Provider;
+use ddns_aws::{DynamoDbStore, Route53Provider};
 use ddns_core::protocols::seed::ApiKeys;
 use ddns_core::{HashToken, Hostname, SharedSecret};
-use ddns_lambda::{LambdaConfig, api_over, handle};
+use ddns_lambda::{HostedZone, LambdaConfig, api_over, handle, provider_for};
 
 const TABLE: &str = "ddns-config";
 
@@ -128,14 +128,27 @@ async fn api_for(
         .build()
         .await
         .unwrap();
-    let config = LambdaConfig::new(60).with_api_keys(api_keys);
-    let api = api_over(
-        store,
-        vec![(Hostname::parse("example.com").unwrap(), provider.clone())],
-        config,
-    )
-    .unwrap();
-    (api, provider)
+    let config = LambdaConfig::new(60)
+        .with_api_keys(api_keys)
+        .with_zone(HostedZone {
+            name: Hostname::parse("example.com").unwrap(),
+            zone_id: zone_id.to_owned(),
+        });
+    (lambda(store, config, &moto.config).await, provider)
+}
+
+/// The Lambda's API over `store` and the zones of `config`, as
+/// `api_from_env` builds it: one provider, sharing the store's directory
+/// of hosted zones.
+async fn lambda(
+    store: DynamoDbStore,
+    config: LambdaConfig,
+    sdk: &aws_config::SdkConfig,
+) -> ddns_lambda::LambdaApi {
+    let provider = provider_for(&config.zones, store.zone_directory(), sdk.clone())
+        .await
+        .unwrap();
+    api_over(store, provider, config).unwrap()
 }
 
 /// moto with the table, the zone and `home.example.com.` A (secret `pw`,
@@ -518,8 +531,13 @@ async fn two_hosted_zones_are_each_changed_through_their_own_zone() {
     };
     moto.create_table(TABLE).await;
     let mut providers = Vec::new();
+    let mut config = LambdaConfig::new(60);
     for zone in ["example.com", "example.net"] {
         let id = moto.create_zone(zone).await;
+        config = config.with_zone(HostedZone {
+            name: Hostname::parse(zone).unwrap(),
+            zone_id: id.clone(),
+        });
         let provider = Route53Provider::builder()
             .with_zone_id(id)
             .with_zone(Hostname::parse(zone).unwrap())
@@ -531,12 +549,7 @@ async fn two_hosted_zones_are_each_changed_through_their_own_zone() {
         put_a(&moto, &format!("home.{zone}.")).await;
     }
     put_a(&moto, "home.example.org.").await;
-    let api = api_over(
-        moto.handle(TABLE).await,
-        providers.clone(),
-        LambdaConfig::new(60),
-    )
-    .unwrap();
+    let api = lambda(moto.handle(TABLE).await, config, &moto.config).await;
     for (host, source) in [
         ("home.example.com", "198.51.100.71"),
         ("home.example.net", "198.51.100.72"),
