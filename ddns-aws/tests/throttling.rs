@@ -15,8 +15,9 @@ use aws_sdk_dynamodb::types::error::{
 use aws_sdk_route53::operation::change_resource_record_sets::{
     ChangeResourceRecordSetsError, ChangeResourceRecordSetsOutput,
 };
+use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
 use aws_sdk_route53::types::error::{InvalidChangeBatch, PriorRequestNotComplete};
-use aws_sdk_route53::types::{ChangeInfo, ChangeStatus};
+use aws_sdk_route53::types::{ChangeInfo, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use ddns_aws::{Backoff, DEFAULT_STORE_BACKOFF, DynamoDbStore, Route53Provider};
 use ddns_core::{
@@ -107,6 +108,46 @@ async fn route53_throttling_that_never_ends_is_a_retryable_error() {
         "{err}"
     );
     assert_eq!(rule.num_calls(), 4, "four attempts in all");
+}
+
+#[tokio::test]
+async fn route53_throttled_reads_are_retried() {
+    let listed = || {
+        ListResourceRecordSetsOutput::builder()
+            .resource_record_sets(
+                ResourceRecordSet::builder()
+                    .name("h.example.com.")
+                    .r#type(RrType::A)
+                    .ttl(60)
+                    .resource_records(
+                        ResourceRecord::builder()
+                            .value("198.51.100.7")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .is_truncated(false)
+            .max_items(1)
+            .build()
+            .unwrap()
+    };
+    let rule = mock!(aws_sdk_route53::Client::list_resource_record_sets)
+        .sequence()
+        .http_status(400, Some(THROTTLED.to_owned()))
+        .times(2)
+        .output(listed)
+        .build();
+    let provider = provider(&rule, RuleMode::Sequential, 5);
+    let key = RecordKey::new(Hostname::parse("h.example.com").unwrap(), RecordType::A);
+    let values = provider.current(&key).await.unwrap();
+    assert_eq!(
+        values,
+        ["198.51.100.7".parse::<std::net::IpAddr>().unwrap()]
+    );
+    assert_eq!(rule.num_calls(), 3);
+    assert_eq!(provider.read_calls(), 3);
 }
 
 #[tokio::test]

@@ -159,6 +159,48 @@ impl Moto {
             .unwrap();
     }
 
+    /// Creates a table laid out like the original project's rewrite:
+    /// partition key `hostname` alone, no sort key, no index.
+    pub async fn create_current_table(&self, name: &str) {
+        self.dynamodb()
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("hostname")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("hostname")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Puts an item as the original project's rewrite writes it: `hostname`
+    /// (as its client sends it) and `data` JSON.
+    pub async fn put_current_item(&self, table: &str, hostname: &str, zone_id: &str, secret: &str) {
+        let data = format!(
+            r#"{{"route_53_zone_id": "{zone_id}", "route_53_record_ttl": 60, "shared_secret": "{secret}"}}"#
+        );
+        self.dynamodb()
+            .put_item()
+            .table_name(table)
+            .item("hostname", AttributeValue::S(hostname.to_owned()))
+            .item("data", AttributeValue::S(data))
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub async fn store(&self, table: &str) -> DynamoDbStore {
         self.create_table(table).await;
         self.handle(table).await
