@@ -598,3 +598,219 @@ async fn two_hosted_zones_are_each_changed_through_their_own_zone() {
         )
     );
 }
+
+/// A Function URL event: `POST /` with `body` from `source`.
+fn function_url_post(body: &str, source: &str) -> String {
+    let body = serde_json::to_string(body).unwrap();
+    format!(
+        r#"{{"version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+        "headers": {{"host": "abcdefgh.lambda-url.us-east-1.on.aws", "content-type": "application/json"}},
+        "requestContext": {{"accountId": "anonymous", "apiId": "abcdefgh", "domainName": "abcdefgh.lambda-url.us-east-1.on.aws", "domainPrefix": "abcdefgh",
+          "http": {{"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "{source}", "userAgent": "curl/8"}},
+          "requestId": "req-3", "routeKey": "$default", "stage": "$default", "time": "02/Dec/2026:12:00:00 +0000", "timeEpoch": 1796212800000}},
+        "body": {body}, "isBase64Encoded": false}}"#
+    )
+}
+
+/// Posts `body` from `source`: the status, the body, and the CORS headers.
+async fn post(
+    api: &ddns_lambda::LambdaApi,
+    body: &str,
+    source: &str,
+) -> (u16, String, Vec<String>) {
+    let request = lambda_http::request::from_str(&function_url_post(body, source)).unwrap();
+    let response = handle(api, request).await;
+    let text = match response.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        other => panic!("unexpected body {other:?}"),
+    };
+    let cors = [
+        "access-control-allow-headers",
+        "access-control-allow-origin",
+        "access-control-allow-methods",
+    ]
+    .iter()
+    .map(|h| {
+        response
+            .headers()
+            .get(*h)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    })
+    .collect();
+    (response.status().as_u16(), text, cors)
+}
+
+fn upstream(status: &str, message: &str) -> String {
+    let mut quoted = String::new();
+    ddns_core::protocols::json::push_str(&mut quoted, message);
+    format!(r#"{{"return_status": "{status}", "return_message": {quoted}}}"#)
+}
+
+/// What the upstream client does for `set`: the address from the `get`
+/// answer (what matches `[0-9.]+`), then SHA-256 over ip + host + secret.
+async fn upstream_client_set(
+    api: &ddns_lambda::LambdaApi,
+    host: &str,
+    secret: &str,
+    source: &str,
+) -> (u16, String) {
+    use sha2::Digest as _;
+    let (_, got, _) = post(api, r#"{"execution_mode":"get"}"#, source).await;
+    let ip: String = got
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find(|part| part.matches('.').count() == 3)
+        .unwrap()
+        .to_owned();
+    let hash = hex::encode(sha2::Sha256::digest(format!("{ip}{host}{secret}")));
+    let body = format!(
+        r#"{{"execution_mode":"set","ddns_hostname":"{host}","validation_hash":"{hash}"}}"#
+    );
+    let (status, text, _) = post(api, &body, source).await;
+    (status, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstream_protocol_on_its_own_table_through_a_function_url() {
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    // The rewrite's table, as its users have it: the table is the only
+    // configuration; the item names its hosted zone.
+    moto.create_current_table("upstream-ddns").await;
+    let zone_id = moto.create_zone("example.com").await;
+    moto.put_current_item("upstream-ddns", "home.example.com", &zone_id, "s3cret")
+        .await;
+    let store = DynamoDbStore::builder()
+        .with_table("upstream-ddns")
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let api = lambda(store, LambdaConfig::new(60), &moto.config).await;
+    let source = "198.51.100.20";
+
+    let (status, body, cors) = post(&api, r#"{"execution_mode": "get"}"#, source).await;
+    assert_eq!((status, body), (200, upstream("success", source)));
+    assert_eq!(cors, ["Content-Type", "*", "GET"]);
+    assert_eq!(
+        upstream_client_set(&api, "home.example.com", "s3cret", source).await,
+        (
+            201,
+            upstream(
+                "success",
+                &format!("home.example.com has been updated to {source}")
+            )
+        )
+    );
+    assert_eq!(
+        upstream_client_set(&api, "home.example.com", "s3cret", source).await,
+        (
+            200,
+            upstream(
+                "success",
+                "Your IP address matches the current Route53 DNS record."
+            )
+        )
+    );
+    assert_eq!(
+        upstream_client_set(&api, "home.example.com", "wrong", source).await,
+        (401, upstream("fail", "Validation hashes do not match."))
+    );
+    let provider = Route53Provider::builder()
+        .with_zone_id(&zone_id)
+        .with_zone(Hostname::parse("example.com").unwrap())
+        .with_sdk_config(moto.config.clone())
+        .build()
+        .await
+        .unwrap();
+    let key = ddns_core::RecordKey::new(
+        Hostname::parse("home.example.com").unwrap(),
+        ddns_core::RecordType::A,
+    );
+    assert_eq!(
+        ddns_core::DnsProvider::current(&provider, &key)
+            .await
+            .unwrap(),
+        [source.parse::<std::net::IpAddr>().unwrap()]
+    );
+
+    let set = |host: &str, hash: &str| {
+        format!(
+            r#"{{"execution_mode": "set", "ddns_hostname": "{host}", "validation_hash": "{hash}"}}"#
+        )
+    };
+    for (body, status, message) in [
+        (
+            r#"{"execution_mode": "delete"}"#.to_owned(),
+            400,
+            "You must pass mode=get or mode=set arguments.".to_owned(),
+        ),
+        (
+            set("nobody.example.com", &"a".repeat(64)),
+            403,
+            "There was an issue finding or reading nobody.example.com configuration from dynamoDB table: upstream-ddns".to_owned(),
+        ),
+        (
+            set("home.example.com", "abc"),
+            400,
+            "You must pass a valid sha256 hash in the hash= argument.".to_owned(),
+        ),
+    ] {
+        let (got_status, got, cors) = post(&api, &body, source).await;
+        assert_eq!((got_status, got), (status, upstream("fail", &message)), "{body}");
+        assert_eq!(cors, ["Content-Type", "*", "GET"]);
+    }
+
+    // Route 53 fails (the zone is gone): a fixed message, no AWS words.
+    moto.delete_zone(&zone_id).await;
+    let (status, body) =
+        upstream_client_set(&api, "home.example.com", "s3cret", "198.51.100.21").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            500,
+            upstream(
+                "fail",
+                "The DNS update could not be completed; the operator should check the function's logs."
+            )
+            .as_str()
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dyndns2_through_rest_needs_no_api_key_while_the_seed_api_does() {
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    moto.create_table(TABLE).await;
+    let zone_id = moto.create_zone("example.com").await;
+    put(
+        &moto,
+        &[
+            ("hostname", s("home.example.com.")),
+            ("record_type", s("A")),
+            ("shared_secret", s("pw")),
+        ],
+    )
+    .await;
+    let (api, _) = api_for(&moto, &zone_id, ApiKeys::new(["k1"])).await;
+    let source = "198.51.100.30";
+    // A REST event on /nic/update with Basic credentials and no key.
+    let rest = event(Kind::Rest, &[("hostname", "home.example.com")], source)
+        .replace(r#""path": "/""#, r#""path": "/nic/update""#)
+        .replace(
+            r#""headers": {"Host""#,
+            r#""headers": {"Authorization": "Basic aG9tZS5leGFtcGxlLmNvbTpwdw==", "Host""#,
+        );
+    let response = handle(&api, lambda_http::request::from_str(&rest).unwrap()).await;
+    assert!(
+        matches!(response.body(), lambda_http::Body::Text(t) if t == &format!("good {source}\n")),
+        "{:?}",
+        response.body()
+    );
+    // The seed API on the same function wants the key.
+    let (status, body) = call(&api, Kind::Rest, &[("mode", "get")], source).await;
+    assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
+}
