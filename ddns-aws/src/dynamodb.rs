@@ -791,7 +791,55 @@ impl RecordStore for DynamoDbStore {
     }
 }
 
+/// Every item of a table, read for a migration
+/// ([`DynamoDbStore::survey`]).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct TableSurvey {
+    /// The records read, each with the hosted zone its item names (the
+    /// current layout's `route_53_zone_id`).
+    pub records: Vec<(Record, Option<String>)>,
+    /// The items that hold no readable record: their `hostname` and why.
+    pub unreadable: Vec<(String, String)>,
+}
+
 impl DynamoDbStore {
+    /// Reads every item of the table, keeping the ones that hold no
+    /// readable record apart instead of failing (a migration reports
+    /// them).
+    ///
+    /// # Errors
+    ///
+    /// What the Scan failed with.
+    pub async fn survey(&self) -> ddns_core::Result<TableSurvey> {
+        let mut survey = TableSurvey::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .set_limit(self.page_size)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(SERVICE, "Scan", &self.what(), &e))?;
+            for item in output.items() {
+                match record_from_item(self.layout, item) {
+                    Ok(read) => survey.records.push((read.record, read.zone_id)),
+                    Err(e) => survey
+                        .unreadable
+                        .push((s(item, "hostname").unwrap_or_default(), e.to_string())),
+                }
+            }
+            match output.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(survey),
+            }
+        }
+    }
+
     /// The discovery group of `secret` in a table without the secret
     /// index (the current layout): every readable record with that secret,
     /// found by scanning the table.

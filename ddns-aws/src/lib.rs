@@ -25,6 +25,7 @@ mod route53;
 pub use directory::HostedZoneDirectory;
 pub use dynamodb::{
     DEFAULT_STORE_BACKOFF, DynamoDbStore, DynamoDbStoreBuilder, ENV_TABLE, SECRET_INDEX,
+    TableSurvey,
 };
 pub use layout::{ENV_TABLE_LAYOUT, TableLayout};
 pub use route53::{

@@ -241,6 +241,36 @@ pub struct Changed {
     pub warnings: Vec<String>,
 }
 
+/// What [`RecordAdmin::import`] copied, or would copy.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ImportReport {
+    /// The records copied (or, in a dry run, that would be).
+    pub copied: Vec<RecordKey>,
+    /// The records not copied, and why.
+    pub refused: Vec<ImportRefusal>,
+}
+
+/// A record [`RecordAdmin::import`] does not copy.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ImportRefusal {
+    /// The record, or the item that holds no readable record.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl ImportRefusal {
+    /// A refusal of `name` for `reason`.
+    pub fn new(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// The record administration use cases.
 ///
 /// ```
@@ -663,6 +693,61 @@ impl RecordAdmin {
         Err(AdminError::Store(Error::conflict(format!(
             "{key} kept changing while its values were stored; set again"
         ))))
+    }
+
+    /// Copies `records` (read from another store: an upstream table) into
+    /// this store, configuration and state as they are, or with `apply`
+    /// false only says what it would copy. A record is not copied when its
+    /// name lies in no zone served, it has no shared secret, or the store
+    /// holds a record with its key already; the report says which and why.
+    /// DNS is not touched: the records' clients keep updating it.
+    ///
+    /// # Errors
+    ///
+    /// [`AdminError::Store`] when the store fails; the records reported
+    /// copied before it were copied.
+    pub async fn import(
+        &self,
+        records: Vec<Record>,
+        apply: bool,
+    ) -> Result<ImportReport, AdminError> {
+        let mut report = ImportReport::default();
+        for record in records {
+            let refuse = |reason: String| ImportRefusal {
+                name: record.key.to_string(),
+                reason,
+            };
+            if let Err(error) = self.check_in_zone(record.key.name()) {
+                report.refused.push(refuse(error.to_string()));
+                continue;
+            }
+            if record.config.shared_secret.is_empty() {
+                report
+                    .refused
+                    .push(refuse("it has no shared secret".to_owned()));
+                continue;
+            }
+            if self.store.get(&record.key).await?.is_some() {
+                report
+                    .refused
+                    .push(refuse("the store holds this record already".to_owned()));
+                continue;
+            }
+            if apply {
+                match self.store.create(&record).await {
+                    Ok(()) => {}
+                    Err(crate::Error::Conflict { .. }) => {
+                        report
+                            .refused
+                            .push(refuse("the store holds this record already".to_owned()));
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            report.copied.push(record.key);
+        }
+        Ok(report)
     }
 
     /// Every record of the store, in the store's order.

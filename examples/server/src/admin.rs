@@ -18,7 +18,7 @@ use ddns_core::{
 };
 
 use crate::backends::{Providers, open_store};
-use crate::cli::{AddArgs, TxtSetArgs, Types, UpdateArgs};
+use crate::cli::{AddArgs, ImportArgs, TxtSetArgs, Types, UpdateArgs};
 use crate::control::{self, Request};
 use crate::settings::ValidConfig;
 
@@ -110,6 +110,87 @@ fn given_secret(secret: Option<String>) -> Result<Option<SharedSecret>, AdminErr
         Some(s) => Ok(Some(SharedSecret::new(s))),
         None => Ok(None),
     }
+}
+
+/// `import`: reads the upstream table and copies its records into the
+/// configured store (with `--apply`), reporting each record copied or not
+/// and why; hosted zone ids the items name are listed, for the operator to
+/// serve those zones.
+///
+/// # Errors
+///
+/// [`AdminError::Store`] when the table cannot be read or the store fails.
+pub async fn import(
+    admin: &RecordAdmin,
+    args: ImportArgs,
+    out: &mut dyn Write,
+) -> Result<(), AdminError> {
+    let mut builder = ddns_aws::DynamoDbStore::builder().with_table(&args.table);
+    if let Some(layout) = &args.layout {
+        builder = builder.with_layout(layout.parse()?);
+    }
+    if let Some(region) = args.region {
+        builder = builder.with_region(region);
+    }
+    if let Some(url) = args.endpoint_url {
+        builder = builder.with_endpoint_url(url);
+    }
+    let source = builder.build().await?;
+    let survey = source.survey().await?;
+    let mut zones: Vec<String> = survey
+        .records
+        .iter()
+        .filter_map(|(_, zone)| zone.clone())
+        .collect();
+    zones.sort();
+    zones.dedup();
+    let zone_of: std::collections::HashMap<RecordKey, String> = survey
+        .records
+        .iter()
+        .filter_map(|(record, zone)| Some((record.key.clone(), zone.clone()?)))
+        .collect();
+    let records = survey
+        .records
+        .into_iter()
+        .map(|(record, _)| record)
+        .collect();
+    let report = admin.import(records, args.apply).await?;
+    if !args.apply {
+        writeln!(
+            out,
+            "dry run: nothing is written; run again with --apply to copy"
+        )?;
+    }
+    let verb = if args.apply { "copied" } else { "would copy" };
+    for key in &report.copied {
+        match zone_of.get(key) {
+            Some(zone) => writeln!(out, "{verb} {key} (hosted zone {zone})")?,
+            None => writeln!(out, "{verb} {key}")?,
+        }
+    }
+    for refusal in &report.refused {
+        writeln!(out, "cannot copy {}: {}", refusal.name, refusal.reason)?;
+    }
+    for (hostname, reason) in &survey.unreadable {
+        writeln!(out, "cannot copy item {hostname:?}: {reason}")?;
+    }
+    if !zones.is_empty() {
+        writeln!(
+            out,
+            "the table names the hosted zones {}: serve their zones here ([[zone]] sections) for the records in them",
+            zones.join(", ")
+        )?;
+    }
+    writeln!(
+        out,
+        "{} {}, {} cannot be copied (layout {} of table {})",
+        report.copied.len(),
+        if args.apply { "copied" } else { "to copy" },
+        report.refused.len() + survey.unreadable.len(),
+        source.layout(),
+        source.table()
+    )?;
+    Ok(())
 }
 
 /// `add`: creates the records, printing a generated secret once.

@@ -41,10 +41,14 @@ pub async fn open_store(config: &ValidConfig) -> Result<Arc<dyn RecordStore>, St
         }
         StoreConfig::Dynamodb {
             table,
+            layout,
             region,
             endpoint_url,
         } => {
             let mut builder = DynamoDbStore::builder().with_table(table);
+            if let Some(layout) = layout {
+                builder = builder.with_layout(layout.parse().map_err(backend("store.layout"))?);
+            }
             if let Some(region) = region {
                 builder = builder.with_region(region);
             }

@@ -108,6 +108,10 @@ pub enum Command {
         /// The zone (default: the only signed zone).
         zone: Option<String>,
     },
+    /// Copy the records of an upstream DynamoDB table (the 2018 stack's or
+    /// the rewrite's layout) into the configured store. Without --apply it
+    /// only reports what it would copy and what it cannot.
+    Import(ImportArgs),
     /// Print the hash a client would send for a host from an address.
     Token {
         /// The host name, as the client sends it.
@@ -147,6 +151,28 @@ pub struct TxtSetArgs {
     /// TTL in seconds (default: the record's, else the zone's default TTL).
     #[arg(long, value_parser = ttl_value())]
     pub ttl: Option<u32>,
+}
+
+/// `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The upstream table.
+    #[arg(long)]
+    pub table: String,
+    /// Its layout: `classic` (hash key hostname, range key record_type)
+    /// or `current` (hash key hostname, data JSON); read from the table's
+    /// key schema when not given.
+    #[arg(long)]
+    pub layout: Option<String>,
+    /// The table's AWS region (default: from the environment).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// An endpoint override, for local emulators.
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// Copy the records; without it, nothing is written.
+    #[arg(long)]
+    pub apply: bool,
 }
 
 /// Which record types a command works on.

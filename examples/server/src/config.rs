@@ -556,6 +556,10 @@ pub enum StoreConfig {
     Dynamodb {
         /// The table (`<stack>-config`).
         table: String,
+        /// Its layout, `classic` or `current` (default: read from the
+        /// table's key schema at start).
+        #[serde(default)]
+        layout: Option<String>,
         /// The AWS region (default: from the environment).
         #[serde(default)]
         region: Option<String>,

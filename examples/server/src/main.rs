@@ -116,6 +116,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             ip,
             secret,
         } => admin::token(store.as_ref(), &hostname, ip, secret, &mut out).await?,
+        Command::Import(args) => admin::import(&admin, args, &mut out).await?,
         Command::Ds { zone } => admin::ds(&config, zone.as_deref(), &mut out)?,
     }
     out.flush()?;

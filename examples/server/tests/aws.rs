@@ -602,3 +602,132 @@ fn upstream_hash(ip: &str, host: &str, secret: &str) -> String {
     )
     .to_hex()
 }
+
+/// `import` from the rewrite's table into SQLite and from a 2018 table into
+/// another 2018 table: the dry run reports and writes nothing, `--apply`
+/// copies what it reported, and what cannot be copied is said with why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_copies_upstream_tables_of_either_layout() {
+    let Some(moto) = moto::Moto::start().await else {
+        return;
+    };
+    let com = moto.create_zone("example.com").await;
+    let net = moto.create_zone("example.net").await;
+    moto.create_current_table("rewrite").await;
+    moto.put_current_item("rewrite", "home.example.com", &com, "s-home")
+        .await;
+    moto.put_current_item("rewrite", "nas.example.net", &net, "s-nas")
+        .await;
+    moto.dynamodb()
+        .put_item()
+        .table_name("rewrite")
+        .item(
+            "hostname",
+            aws_sdk_dynamodb::types::AttributeValue::S("bad_name!".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // Into SQLite: the zone example.com is served.
+    let sqlite = tempfile::tempdir().unwrap();
+    std::fs::write(
+        sqlite.path().join("aws.toml"),
+        format!(
+            "[zone]\nname = \"example.com\"\n[store]\nkind = \"sqlite\"\npath = \"{}\"\n",
+            sqlite.path().join("ddns.sqlite3").display()
+        ),
+    )
+    .unwrap();
+    let import = |dir: &std::path::Path, table: &str, apply: bool| {
+        let mut args = vec![
+            "import",
+            "--table",
+            table,
+            "--endpoint-url",
+            moto.url.as_str(),
+        ];
+        if apply {
+            args.push("--apply");
+        }
+        run(dir, &args)
+    };
+    let dry = import(sqlite.path(), "rewrite", false);
+    for line in [
+        "dry run: nothing is written",
+        "would copy home.example.com. A",
+        "cannot copy nas.example.net. A: ",
+        "cannot copy item \"bad_name!\": ",
+        "1 to copy, 2 cannot be copied (layout current of table rewrite)",
+    ] {
+        assert!(dry.contains(line), "{line:?} missing from:\n{dry}");
+    }
+    assert!(
+        dry.contains(&format!(
+            "would copy home.example.com. A (hosted zone {com})"
+        )) && dry.contains(&net),
+        "the hosted zones are named: {dry}"
+    );
+    assert!(
+        !run(sqlite.path(), &["list"]).contains("home.example.com"),
+        "a dry run writes nothing"
+    );
+    let applied = import(sqlite.path(), "rewrite", true);
+    assert!(applied.contains("copied home.example.com. A"), "{applied}");
+    let listed = run(sqlite.path(), &["list", "--show-secrets"]);
+    assert!(
+        listed.contains("home.example.com.") && listed.contains("s-home"),
+        "{listed}"
+    );
+    // A second run copies nothing twice.
+    let again = import(sqlite.path(), "rewrite", true);
+    assert!(
+        again.contains("cannot copy home.example.com. A: the store holds this record already"),
+        "{again}"
+    );
+
+    // From a 2018 table, with a hand-spelled key and a record without a
+    // secret, into another 2018 table.
+    moto.create_table("old").await;
+    // (DynamoDB refuses an empty secret in the index: the item has none.)
+    for (host, secret) in [
+        ("Lab.Example.com.", Some("s-lab")),
+        ("empty.example.com.", None),
+    ] {
+        let text = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.into());
+        let mut put = moto
+            .dynamodb()
+            .put_item()
+            .table_name("old")
+            .item("hostname", text(host))
+            .item("record_type", text("A"))
+            .item("ip_address", text("198.51.100.60"));
+        if let Some(secret) = secret {
+            put = put.item("shared_secret", text(secret));
+        }
+        put.send().await.unwrap();
+    }
+    let (target, _) = aws_config(&moto, "new", "").await;
+    let out = import(target.path(), "old", true);
+    assert!(out.contains("copied lab.example.com. A"), "{out}");
+    assert!(
+        out.contains("cannot copy empty.example.com. A: it has no shared secret"),
+        "{out}"
+    );
+    let copied = moto.item("new", "lab.example.com.", "A").await;
+    assert_eq!(
+        copied
+            .get("shared_secret")
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str),
+        Some("s-lab")
+    );
+    assert_eq!(
+        copied
+            .get("ip_address")
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str),
+        Some("198.51.100.60"),
+        "the state comes along"
+    );
+}
