@@ -101,6 +101,16 @@ impl DynamoDbStoreBuilder {
         self
     }
 
+    /// The table name given, if any.
+    pub fn table(&self) -> Option<&str> {
+        self.table.as_deref()
+    }
+
+    /// The layout given, if any.
+    pub fn layout(&self) -> Option<TableLayout> {
+        self.layout
+    }
+
     /// The table's layout. Without one, [`DynamoDbStoreBuilder::build`]
     /// reads it from the table's key schema (`DescribeTable`).
     #[must_use]

@@ -1,18 +1,24 @@
 //! # ddns-aws
 //!
-//! The AWS adapters of ddns, a drop-in for the original serverless stack:
+//! The AWS adapters of ddns, a drop-in for the original serverless stacks:
 //!
 //! - [`DynamoDbStore`]: the [`RecordStore`](ddns_core::RecordStore) on the
-//!   original `<stack>-config` table, exactly as it is laid out (key and
-//!   attribute names and types, the `shared_secret-index`, the time format),
-//!   tolerant of what real tables contain.
-//! - [`Route53Provider`]: the [`DnsProvider`](ddns_core::DnsProvider) on a
-//!   Route 53 hosted zone, batching UPSERTs 500 to a call and pacing itself
-//!   when throttled.
+//!   original's record table, exactly as it is laid out: the 2018
+//!   `<stack>-config` table (key and attribute names and types, the
+//!   `shared_secret-index`, the time format) or its rewrite's
+//!   `hostname`-only table with `data` JSON ([`TableLayout`]), tolerant of
+//!   what real tables contain; [`DynamoDbStore::survey`] reads a table for
+//!   a migration.
+//! - [`Route53Provider`]: the [`DnsProvider`](ddns_core::DnsProvider) on
+//!   Route 53 hosted zones, batching UPSERTs 500 to a call, listing a zone
+//!   for many reads, and pacing itself when throttled. Each record goes to
+//!   the hosted zone its table item names ([`HostedZoneDirectory`], shared
+//!   with the store) or the configured zone that holds it.
 //!
-//! Both builders take a region, the table or zone, and an endpoint override
-//! for local emulators (moto), or build from the environment with the
-//! original Lambda's variables (`ddns_config_table`, `route_53_zone_id`,
+//! Both builders take a region, the table or zone, an endpoint override
+//! for local emulators (moto) or a ready SDK configuration (one for both
+//! clients), or build from the environment with the original Lambda's
+//! variables (`ddns_config_table`, `route_53_zone_id`,
 //! `route_53_zone_name`).
 
 mod directory;

@@ -11,6 +11,8 @@
 //! - [`acme`]: pebble, the ACME test CA, with its own HTTPS certificate.
 //! - [`moto`]: moto's AWS emulator for DynamoDB and Route 53, serialised so
 //!   that conditional writes are atomic as in DynamoDB.
+//! - [`lambda_runtime`]: a loopback Lambda Runtime API, to run a
+//!   `bootstrap` binary cold on one event.
 //! - [`dns`]: queries with hickory's client, their addresses and SOA
 //!   serial, and `dig`.
 //! - [`probe`]: readiness of a DNS server by a real SOA query.
@@ -33,6 +35,7 @@
 
 pub mod acme;
 pub mod dns;
+pub mod lambda_runtime;
 pub mod moto;
 pub mod probe;
 pub mod records;

@@ -1,18 +1,25 @@
 //! # ddns-lambda
 //!
-//! The seed API (and dyndns2 on `/nic/update`) as an AWS Lambda behind API
-//! Gateway (REST API), an HTTP API or a Function URL, on the original stack's DynamoDB table and Route 53
-//! zone: a drop-in replacement for the original Python function. The HTTP
-//! side is ddns-core's endpoint, the same request path the standalone
-//! server takes, so both route (stage prefixes included) and log alike.
+//! The seed API (and dyndns2 on `/nic/update`, the original project's
+//! rewrite on `POST`, the ACME interfaces) as an AWS Lambda behind API
+//! Gateway (REST API), an HTTP API or a Function URL, on the original
+//! stacks' DynamoDB table (either layout) and Route 53 zones: a drop-in
+//! replacement for the original Python functions. The HTTP side is
+//! ddns-core's endpoint, the same request path the standalone server takes,
+//! so both route (stage prefixes included) and log alike.
 //!
 //! Configuration comes from the original function's environment variables:
 //! `ddns_config_table`, `route_53_zone_id`, `route_53_zone_name`,
-//! `default_ttl` (60 when unset). API keys are checked by API Gateway in
-//! front of the function, as in the original; `DDNS_API_KEYS`
-//! (comma-separated) makes the function check them too, for Function URLs.
-//! Several hosted zones: `route_53_zones = "example.com=Z1,example.net=Z2"`
-//! in place of `route_53_zone_id` and `route_53_zone_name`.
+//! `default_ttl` (60 when unset). `DDNS_TABLE_LAYOUT` (`classic` or
+//! `current`) names the table's layout; unset, it is read from the table
+//! at cold start. On a table of the rewrite's layout no zone need be
+//! configured: each item names its hosted zone. API keys are checked by
+//! API Gateway in front of the function, as in the original; `DDNS_API_KEYS`
+//! (comma-separated) makes the function check them too (seed API only),
+//! for Function URLs. Several hosted zones: `route_53_zones =
+//! "example.com=Z1,example.net=Z2"` in place of `route_53_zone_id` and
+//! `route_53_zone_name`. One AWS configuration is loaded, once, for both
+//! clients.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -26,7 +33,9 @@ use ddns_core::protocols::dyndns2::Dyndns2Api;
 use ddns_core::protocols::endpoint::{Endpoint, EndpointAnswer, EndpointRequest};
 use ddns_core::protocols::seed::{self, ApiKeys, SeedApi};
 use ddns_core::protocols::upstream::UpstreamApi;
-use ddns_core::{DdnsService, Hostname, Zone, Zones};
+use ddns_core::{DdnsService, DnsProvider, Hostname, RecordStore, Zone, Zones};
+
+mod lazy;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
@@ -272,7 +281,10 @@ pub async fn sdk_config_from_env() -> aws_config::SdkConfig {
 }
 
 /// The API over the table and the hosted zones named by the environment,
-/// with one AWS configuration for both clients, built once per cold start.
+/// with one AWS configuration for both clients. With `DDNS_TABLE_LAYOUT`
+/// set, the AWS configuration and the clients are made by the first
+/// request that needs them, so that a cold start loads nothing a request
+/// does not need; without it, at once, to read the table's layout.
 ///
 /// # Errors
 ///
@@ -280,13 +292,27 @@ pub async fn sdk_config_from_env() -> aws_config::SdkConfig {
 /// read (set `DDNS_TABLE_LAYOUT` to spare the call).
 pub async fn api_from_env() -> ddns_core::Result<LambdaApi> {
     let config = LambdaConfig::from_env()?;
+    let builder = DynamoDbStore::from_env()?;
+    if let (Some(layout), Some(table)) = (builder.layout(), builder.table()) {
+        let table = table.to_owned();
+        let backends = lazy::Backends::new(builder, config.zones.clone());
+        return api_with(
+            Arc::new(lazy::LazyStore(backends.clone())),
+            Arc::new(lazy::LazyProvider(backends)),
+            Tables { table, layout },
+            config,
+        );
+    }
     let sdk = sdk_config_from_env().await;
-    let store = DynamoDbStore::from_env()?
-        .with_sdk_config(sdk.clone())
-        .build()
-        .await?;
+    let store = builder.with_sdk_config(sdk.clone()).build().await?;
     let provider = provider_for(&config.zones, store.zone_directory(), sdk).await?;
     api_over(store, provider, config)
+}
+
+/// What the API must know of the table before it is opened.
+struct Tables {
+    table: String,
+    layout: TableLayout,
 }
 
 /// One Route 53 provider over `zones` and the zones the table's items name
@@ -330,11 +356,23 @@ pub fn api_over(
     provider: Route53Provider,
     config: LambdaConfig,
 ) -> ddns_core::Result<LambdaApi> {
-    let table = store.table().to_owned();
-    let layout = store.layout();
+    let tables = Tables {
+        table: store.table().to_owned(),
+        layout: store.layout(),
+    };
+    api_with(Arc::new(store), Arc::new(provider), tables, config)
+}
+
+/// [`api_over`] on any store and provider.
+fn api_with(
+    store: Arc<dyn RecordStore>,
+    provider: Arc<dyn DnsProvider>,
+    Tables { table, layout }: Tables,
+    config: LambdaConfig,
+) -> ddns_core::Result<LambdaApi> {
     // Each Lambda container serves one request at a time, so there is
     // nothing to coalesce; the DNS value is re-read on every cold start.
-    let mut service = DdnsService::builder(Arc::new(store), Arc::new(provider))
+    let mut service = DdnsService::builder(store, provider)
         .with_default_ttl(config.default_ttl)
         .with_provider_timeout(PROVIDER_TIMEOUT);
     if layout == TableLayout::Classic || !config.zones.is_empty() {

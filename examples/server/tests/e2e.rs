@@ -340,11 +340,21 @@ async fn request_limits() {
     assert_eq!(get(http, &long, &[]).await.status, 414);
     let r = raw(
         http,
-        "POST /?mode=get HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+        "PUT /?mode=get HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
     )
     .await;
     assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow"), Some("GET, HEAD"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD, POST, OPTIONS"));
+    // A POST is the upstream protocol's: its body is read, at most 4 KiB.
+    let r = post(http, "/", &[], b"abc").await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.starts_with(r#"{"return_status": "fail""#),
+        "{}",
+        r.body
+    );
+    let r = post(http, "/", &[], &[b' '; 5000]).await;
+    assert_eq!(r.status, 413);
     let huge = "y".repeat(20_000);
     let r = get(http, "/?mode=get", &[("X-Big", &huge)]).await;
     assert_eq!(r.status, 431, "an oversized head is refused");
