@@ -778,16 +778,7 @@ impl RecordStore for DynamoDbStore {
             .as_ref()
             .map(|c| self.layout.cursor_item(c.as_str()))
             .transpose()?;
-        let output = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .set_limit(self.page_size)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(SERVICE, "Scan", &self.what(), &e))?;
+        let output = self.scan_page(start).await?;
         let records = output
             .items()
             .iter()
@@ -814,6 +805,22 @@ pub struct TableSurvey {
 }
 
 impl DynamoDbStore {
+    /// One page of the table's items from `start`, read consistently.
+    async fn scan_page(
+        &self,
+        start: Option<Item>,
+    ) -> Result<aws_sdk_dynamodb::operation::scan::ScanOutput, AwsError> {
+        self.client
+            .scan()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .set_limit(self.page_size)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(SERVICE, "Scan", &self.what(), &e))
+    }
+
     /// Reads every item of the table, keeping the ones that hold no
     /// readable record apart instead of failing (a migration reports
     /// them).
@@ -825,16 +832,7 @@ impl DynamoDbStore {
         let mut survey = TableSurvey::default();
         let mut start: Option<Item> = None;
         loop {
-            let output = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .set_limit(self.page_size)
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(SERVICE, "Scan", &self.what(), &e))?;
+            let output = self.scan_page(start.take()).await?;
             for item in output.items() {
                 match record_from_item(self.layout, item) {
                     Ok(read) => survey.records.push((read.record, read.zone_id)),

@@ -127,13 +127,7 @@ async fn upstream_items_in_two_zones_and_hand_spelled_keys() {
         (&com, "example.com", "home.example.com", "198.51.100.1"),
         (&net, "example.net", "nas.example.net", "198.51.100.2"),
     ] {
-        let only_here = Route53Provider::builder()
-            .with_zone_id(zone_id)
-            .with_zone(Hostname::parse(zone).unwrap())
-            .with_sdk_config(moto.config.clone())
-            .build()
-            .await
-            .unwrap();
+        let only_here = moto.zone_provider(zone_id, zone).await;
         let key = RecordKey::new(Hostname::parse(host).unwrap(), RecordType::A);
         assert_eq!(
             only_here.current(&key).await.unwrap(),

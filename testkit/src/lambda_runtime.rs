@@ -143,3 +143,17 @@ pub fn invoke(binary: &str, env: &[(&str, &str)], event: &str) -> Result<Invocat
         answer,
     })
 }
+
+/// A Function URL event: `POST /` with `body` from `source`, as the
+/// rewrite's clients send it.
+pub fn function_url_post(body: &str, source: &str) -> String {
+    let body = serde_json::to_string(body).unwrap();
+    format!(
+        r#"{{"version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+        "headers": {{"host": "abcdefgh.lambda-url.us-east-1.on.aws", "content-type": "application/json"}},
+        "requestContext": {{"accountId": "anonymous", "apiId": "abcdefgh", "domainName": "abcdefgh.lambda-url.us-east-1.on.aws", "domainPrefix": "abcdefgh",
+          "http": {{"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "{source}", "userAgent": "curl/8"}},
+          "requestId": "req-2", "routeKey": "$default", "stage": "$default", "time": "02/Dec/2026:12:00:00 +0000", "timeEpoch": 1796212800000}},
+        "body": {body}, "isBase64Encoded": false}}"#
+    )
+}

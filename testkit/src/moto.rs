@@ -16,6 +16,24 @@ use ddns_core::Hostname;
 
 pub const ZONE: &str = "example.com";
 
+/// A string attribute's definition.
+fn attr(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .unwrap()
+}
+
+/// A key of `name` and `key_type`.
+fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .unwrap()
+}
+
 pub struct Moto {
     child: Child,
     log: tempfile::NamedTempFile,
@@ -117,20 +135,6 @@ impl Moto {
 
     /// Creates a table laid out like the original stack's `<stack>-config`.
     pub async fn create_table(&self, name: &str) {
-        let attr = |n: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(n)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap()
-        };
-        let key = |n: &str, t| {
-            KeySchemaElement::builder()
-                .attribute_name(n)
-                .key_type(t)
-                .build()
-                .unwrap()
-        };
         self.dynamodb()
             .create_table()
             .table_name(name)
@@ -165,20 +169,8 @@ impl Moto {
         self.dynamodb()
             .create_table()
             .table_name(name)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("hostname")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("hostname")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
+            .attribute_definitions(attr("hostname"))
+            .key_schema(key("hostname", KeyType::Hash))
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await
@@ -307,11 +299,18 @@ impl Moto {
             .unwrap_or_else(|_| panic!("moto's change count is not a number: {body}"))
     }
 
+    /// A provider on a new hosted zone `example.com`.
     pub async fn provider(&self) -> Route53Provider {
         let id = self.create_zone(ZONE).await;
+        self.zone_provider(&id, ZONE).await
+    }
+
+    /// A provider on the existing hosted zone `zone_id`, named `zone`, and
+    /// on no other: what a test reads a zone through.
+    pub async fn zone_provider(&self, zone_id: &str, zone: &str) -> Route53Provider {
         Route53Provider::builder()
-            .with_zone_id(id)
-            .with_zone(Hostname::parse(ZONE).unwrap())
+            .with_zone_id(zone_id)
+            .with_zone(Hostname::parse(zone).unwrap())
             .with_sdk_config(self.config.clone())
             .build()
             .await

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ddns_core::{DnsProvider, HashToken, Hostname, RecordKey, RecordType, SentName, SharedSecret};
-use ddns_testkit::lambda_runtime::invoke;
+use ddns_testkit::lambda_runtime::{function_url_post, invoke};
 use ddns_testkit::moto::Moto;
 
 const BOOTSTRAP: &str = env!("CARGO_BIN_EXE_bootstrap");
@@ -22,18 +22,6 @@ fn rest_event(query: &str, source: &str) -> String {
     )
 }
 
-fn url_post(body: &str, source: &str) -> String {
-    let body = serde_json::to_string(body).unwrap();
-    format!(
-        r#"{{"version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
-        "headers": {{"host": "abcdefgh.lambda-url.us-east-1.on.aws"}},
-        "requestContext": {{"accountId": "anonymous", "apiId": "abcdefgh", "domainName": "abcdefgh.lambda-url.us-east-1.on.aws", "domainPrefix": "abcdefgh",
-          "http": {{"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "{source}", "userAgent": "curl/8"}},
-          "requestId": "req-2", "routeKey": "$default", "stage": "$default", "time": "02/Dec/2026:12:00:00 +0000", "timeEpoch": 1796212800000}},
-        "body": {body}, "isBase64Encoded": false}}"#
-    )
-}
-
 /// The answer's `statusCode` and `body`.
 fn answered(answer: &str) -> (u64, String) {
     let value: serde_json::Value = serde_json::from_str(answer).unwrap();
@@ -44,13 +32,7 @@ fn answered(answer: &str) -> (u64, String) {
 }
 
 async fn address_in(moto: &Moto, zone_id: &str) -> Vec<ddns_core::RecordValue> {
-    let provider = ddns_aws::Route53Provider::builder()
-        .with_zone_id(zone_id)
-        .with_zone(Hostname::parse("example.com").unwrap())
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
+    let provider = moto.zone_provider(zone_id, "example.com").await;
     provider
         .current(&RecordKey::new(
             Hostname::parse("home.example.com").unwrap(),
@@ -134,7 +116,7 @@ async fn a_cold_bootstrap_sets_records_on_either_table() {
     let body = format!(
         r#"{{"execution_mode":"set","ddns_hostname":"home.example.com","validation_hash":"{hash}"}}"#
     );
-    let run = invoke(BOOTSTRAP, &current, &url_post(&body, source)).unwrap();
+    let run = invoke(BOOTSTRAP, &current, &function_url_post(&body, source)).unwrap();
     assert_eq!(
         answered(&run.answer),
         (

@@ -9,6 +9,7 @@
     clippy::print_stdout
 )]
 
+use ddns_testkit::lambda_runtime::function_url_post;
 use ddns_testkit::moto;
 
 use std::collections::HashMap;
@@ -121,13 +122,7 @@ async fn api_for(
     api_keys: ApiKeys,
 ) -> (ddns_lambda::LambdaApi, Route53Provider) {
     let store = moto.handle(TABLE).await;
-    let provider = Route53Provider::builder()
-        .with_zone_id(zone_id)
-        .with_zone(Hostname::parse("example.com").unwrap())
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
+    let provider = moto.zone_provider(zone_id, "example.com").await;
     let config = LambdaConfig::new(60)
         .with_api_keys(api_keys)
         .with_zone(HostedZone {
@@ -538,13 +533,7 @@ async fn two_hosted_zones_are_each_changed_through_their_own_zone() {
             name: Hostname::parse(zone).unwrap(),
             zone_id: id.clone(),
         });
-        let provider = Route53Provider::builder()
-            .with_zone_id(id)
-            .with_zone(Hostname::parse(zone).unwrap())
-            .with_sdk_config(moto.config.clone())
-            .build()
-            .await
-            .unwrap();
+        let provider = moto.zone_provider(&id, zone).await;
         providers.push((Hostname::parse(zone).unwrap(), provider));
         put_a(&moto, &format!("home.{zone}.")).await;
     }
@@ -597,19 +586,6 @@ async fn two_hosted_zones_are_each_changed_through_their_own_zone() {
             "There was an issue finding or reading the DyanmoDB config item for home.example.org.: A"
         )
     );
-}
-
-/// A Function URL event: `POST /` with `body` from `source`.
-fn function_url_post(body: &str, source: &str) -> String {
-    let body = serde_json::to_string(body).unwrap();
-    format!(
-        r#"{{"version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
-        "headers": {{"host": "abcdefgh.lambda-url.us-east-1.on.aws", "content-type": "application/json"}},
-        "requestContext": {{"accountId": "anonymous", "apiId": "abcdefgh", "domainName": "abcdefgh.lambda-url.us-east-1.on.aws", "domainPrefix": "abcdefgh",
-          "http": {{"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "{source}", "userAgent": "curl/8"}},
-          "requestId": "req-3", "routeKey": "$default", "stage": "$default", "time": "02/Dec/2026:12:00:00 +0000", "timeEpoch": 1796212800000}},
-        "body": {body}, "isBase64Encoded": false}}"#
-    )
 }
 
 /// Posts `body` from `source`: the status, the body, and the CORS headers.
@@ -717,13 +693,7 @@ async fn the_upstream_protocol_on_its_own_table_through_a_function_url() {
         upstream_client_set(&api, "home.example.com", "wrong", source).await,
         (401, upstream("fail", "Validation hashes do not match."))
     );
-    let provider = Route53Provider::builder()
-        .with_zone_id(&zone_id)
-        .with_zone(Hostname::parse("example.com").unwrap())
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
+    let provider = moto.zone_provider(&zone_id, "example.com").await;
     let key = ddns_core::RecordKey::new(
         Hostname::parse("home.example.com").unwrap(),
         ddns_core::RecordType::A,

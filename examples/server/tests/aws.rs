@@ -134,13 +134,7 @@ async fn two_servers_share_a_dynamodb_table_and_a_route53_zone() {
         set(&one, "198.51.100.8").await.contains("matches"),
         "the shared store tells server one of the change"
     );
-    let provider = ddns_aws::Route53Provider::builder()
-        .with_zone_id(&zone_id)
-        .with_zone(Hostname::parse("example.com").unwrap())
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
+    let provider = moto.zone_provider(&zone_id, "example.com").await;
     let host = Hostname::parse("home.example.com").unwrap();
     assert_eq!(
         provider
@@ -398,13 +392,7 @@ async fn fifty_followers_move_in_one_route53_call() {
         "50 followers in one ChangeResourceRecordSets call; log:\n{}",
         server.log().join("\n")
     );
-    let provider = ddns_aws::Route53Provider::builder()
-        .with_zone_id(&zone_id)
-        .with_zone(Hostname::parse("example.com").unwrap())
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
+    let provider = moto.zone_provider(&zone_id, "example.com").await;
     for i in 0..50u32 {
         let key = ddns_core::RecordKey::new(
             Hostname::parse(&format!("host{i}.example.com")).unwrap(),
@@ -493,13 +481,7 @@ async fn the_upstream_protocol_over_dynamodb_and_route53() {
         client("set", "HOME.example.com", &secret, "198.51.100.8").unwrap(),
         changed("HOME.example.com", "198.51.100.8")
     );
-    let provider = ddns_aws::Route53Provider::builder()
-        .with_zone_id(&zone_id)
-        .with_zone(Hostname::parse("example.com").unwrap())
-        .with_sdk_config(moto.config.clone())
-        .build()
-        .await
-        .unwrap();
+    let provider = moto.zone_provider(&zone_id, "example.com").await;
     let key =
         ddns_core::RecordKey::new(Hostname::parse("home.example.com").unwrap(), RecordType::A);
     let in_dns = provider.current(&key).await.unwrap();
