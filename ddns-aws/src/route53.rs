@@ -383,6 +383,10 @@ impl Route53Provider {
         keys: &[&RecordKey],
         max_pages: usize,
     ) -> Result<(HashMap<RecordKey, ResourceRecordSet>, bool), AwsError> {
+        let wanted: HashMap<(String, &str), &RecordKey> = keys
+            .iter()
+            .map(|k| ((k.name().as_str().to_owned(), k.record_type().as_str()), *k))
+            .collect();
         let mut found = HashMap::new();
         let mut start: Option<(String, RrType, Option<String>)> = None;
         for _ in 0..max_pages {
@@ -403,11 +407,8 @@ impl Route53Provider {
                 })
                 .await?;
             for set in output.resource_record_sets() {
-                let name = unescape(set.name());
-                if let Some(key) = keys.iter().find(|k| {
-                    &rr_type(k.record_type()) == set.r#type()
-                        && name.eq_ignore_ascii_case(k.name().as_str())
-                }) {
+                let name = unescape(set.name()).to_ascii_lowercase();
+                if let Some(key) = wanted.get(&(name, set.r#type().as_str())) {
                     found.insert((*key).clone(), set.clone());
                 }
             }
@@ -422,7 +423,7 @@ impl Route53Provider {
                 }
                 _ => return Ok((found, true)),
             }
-            if found.len() == keys.len() {
+            if found.len() == wanted.len() {
                 break;
             }
         }
