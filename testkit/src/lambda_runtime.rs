@@ -157,3 +157,16 @@ pub fn function_url_post(body: &str, source: &str) -> String {
         "body": {body}, "isBase64Encoded": false}}"#
     )
 }
+
+/// An API Gateway REST event: `GET /` with `query` (the
+/// `queryStringParameters` object as JSON text) from `source`.
+pub fn rest_get_event(query: &str, source: &str) -> String {
+    format!(
+        r#"{{"resource": "/", "path": "/", "httpMethod": "GET", "headers": {{"Host": "abc.execute-api.us-east-1.amazonaws.com"}},
+        "multiValueHeaders": {{}}, "queryStringParameters": {query}, "multiValueQueryStringParameters": {{}},
+        "pathParameters": null, "stageVariables": null,
+        "requestContext": {{"accountId": "123456789012", "resourceId": "r1", "stage": "prod", "requestId": "req-1",
+          "identity": {{"sourceIp": "{source}", "userAgent": "curl/8"}}, "resourcePath": "/", "httpMethod": "GET", "apiId": "abc"}},
+        "body": null, "isBase64Encoded": false}}"#
+    )
+}

@@ -6,21 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ddns_core::{DnsProvider, HashToken, Hostname, RecordKey, RecordType, SentName, SharedSecret};
-use ddns_testkit::lambda_runtime::{function_url_post, invoke};
+use ddns_testkit::lambda_runtime::{function_url_post, invoke, rest_get_event};
 use ddns_testkit::moto::Moto;
 
 const BOOTSTRAP: &str = env!("CARGO_BIN_EXE_bootstrap");
-
-fn rest_event(query: &str, source: &str) -> String {
-    format!(
-        r#"{{"resource": "/", "path": "/", "httpMethod": "GET", "headers": {{"Host": "abc.execute-api.us-east-1.amazonaws.com"}},
-        "multiValueHeaders": {{}}, "queryStringParameters": {query}, "multiValueQueryStringParameters": {{}},
-        "pathParameters": null, "stageVariables": null,
-        "requestContext": {{"accountId": "123456789012", "resourceId": "r1", "stage": "prod", "requestId": "req-1",
-          "identity": {{"sourceIp": "{source}", "userAgent": "curl/8"}}, "resourcePath": "/", "httpMethod": "GET", "apiId": "abc"}},
-        "body": null, "isBase64Encoded": false}}"#
-    )
-}
 
 /// The answer's `statusCode` and `body`.
 fn answered(answer: &str) -> (u64, String) {
@@ -88,7 +77,7 @@ async fn a_cold_bootstrap_sets_records_on_either_table() {
     )
     .to_hex();
     let query = format!(r#"{{"mode": "set", "hostname": "home.example.com", "hash": "{hash}"}}"#);
-    let run = invoke(BOOTSTRAP, &classic, &rest_event(&query, source)).unwrap();
+    let run = invoke(BOOTSTRAP, &classic, &rest_get_event(&query, source)).unwrap();
     let (status, body) = answered(&run.answer);
     assert_eq!(status, 200, "{}", run.answer);
     assert!(body.contains("has been set to 198.51.100.50"), "{body}");

@@ -9,7 +9,7 @@
     clippy::print_stdout
 )]
 
-use ddns_testkit::lambda_runtime::function_url_post;
+use ddns_testkit::lambda_runtime::{function_url_post, rest_get_event};
 use ddns_testkit::moto;
 
 use std::collections::HashMap;
@@ -42,14 +42,7 @@ fn event(kind: Kind, query: &[(&str, &str)], source: &str) -> String {
     let raw: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let raw = raw.join("&");
     match kind {
-        Kind::Rest => format!(
-            r#"{{"resource": "/", "path": "/", "httpMethod": "GET", "headers": {{"Host": "abc.execute-api.us-east-1.amazonaws.com"}},
-            "multiValueHeaders": {{}}, "queryStringParameters": {qs}, "multiValueQueryStringParameters": {{}},
-            "pathParameters": null, "stageVariables": null,
-            "requestContext": {{"accountId": "123456789012", "resourceId": "r1", "stage": "prod", "requestId": "req-1",
-              "identity": {{"sourceIp": "{source}", "userAgent": "curl/8"}}, "resourcePath": "/", "httpMethod": "GET", "apiId": "abc"}},
-            "body": null, "isBase64Encoded": false}}"#
-        ),
+        Kind::Rest => rest_get_event(&qs, source),
         Kind::HttpApi | Kind::FunctionUrl => {
             let domain = match kind {
                 Kind::FunctionUrl => "abcdefgh.lambda-url.us-east-1.on.aws",
