@@ -650,3 +650,106 @@ pub async fn acme_settings(
     out.write_all(text.as_bytes())?;
     Ok(())
 }
+
+/// The admin tokens' file of `config`.
+///
+/// # Errors
+///
+/// [`AdminError::Input`] when there is none (a DynamoDB store and no
+/// `[admin_http] tokens_file`).
+pub fn token_file(config: &ValidConfig) -> Result<crate::tokens::TokenFile, AdminError> {
+    config
+        .admin
+        .tokens_file
+        .clone()
+        .map(crate::tokens::TokenFile::new)
+        .ok_or_else(|| {
+            AdminError::Input(
+                "no admin token file: set [admin_http] tokens_file (there is no default beside a DynamoDB store)".into(),
+            )
+        })
+}
+
+/// `admin-token create|list|revoke`.
+///
+/// # Errors
+///
+/// [`AdminError::Input`] for a bad name, scope or file.
+pub fn admin_token(
+    config: &ValidConfig,
+    command: crate::cli::AdminTokenCommand,
+    out: &mut dyn Write,
+) -> Result<(), AdminError> {
+    use crate::cli::AdminTokenCommand;
+    use crate::tokens::Scope;
+    let file = token_file(config)?;
+    let failed = |e: crate::tokens::TokenError| AdminError::Input(e.to_string());
+    match command {
+        AdminTokenCommand::Create(args) => {
+            let under = match &args.under {
+                Some(text) => {
+                    let name = hostname(text)?;
+                    if config.core_zones().containing(&name).is_none() {
+                        return Err(AdminError::Input(format!(
+                            "--under {name}: the name lies in no zone served ({})",
+                            config.zone_names()
+                        )));
+                    }
+                    Some(name)
+                }
+                None => None,
+            };
+            let scope = Scope {
+                read_only: args.read_only,
+                under,
+            };
+            let token = file
+                .create(&args.name, scope.clone(), args.expires_in)
+                .map_err(failed)?;
+            writeln!(out, "token: {}", token.expose_secret())?;
+            writeln!(out, "name: {} ({})", args.name, scope.describe())?;
+            if let Some(valid) = args.expires_in {
+                writeln!(out, "expires in: {}", humantime::format_duration(valid))?;
+            }
+            writeln!(
+                out,
+                "The token is shown only now; send it as `Authorization: Bearer <token>` or sign in with it on the admin page."
+            )?;
+        }
+        AdminTokenCommand::List => {
+            let tokens = file.list().map_err(failed)?;
+            writeln!(out, "{:<24} {:<44} {:<22}", "NAME", "SCOPE", "EXPIRES")?;
+            let now = crate::tokens::unix_now();
+            for token in &tokens {
+                let expires = match token.expires {
+                    None => "never".to_owned(),
+                    Some(_) if token.expired_at(now) => "expired".to_owned(),
+                    Some(at) => format!(
+                        "in {}",
+                        humantime::format_duration(std::time::Duration::from_secs(
+                            at.saturating_sub(now)
+                        ))
+                    ),
+                };
+                writeln!(
+                    out,
+                    "{:<24} {:<44} {:<22}",
+                    token.name,
+                    token.scope.describe(),
+                    expires
+                )?;
+            }
+            writeln!(
+                out,
+                "{} token(s) in {}",
+                tokens.len(),
+                file.path().display()
+            )?;
+        }
+        AdminTokenCommand::Revoke { name } => {
+            file.revoke(&name).map_err(failed)?;
+            writeln!(out, "revoked {name}")?;
+        }
+    }
+    Ok(())
+}

@@ -31,6 +31,8 @@ use crate::limits::{CLEAN_EVERY, Limits};
 use crate::metrics::Metrics;
 use crate::settings::{ProviderSpec, ValidConfig};
 use crate::tls::TlsCertificates;
+use crate::tokens::TokenFile;
+use crate::webadmin::{ClientTargets, WebAdmin};
 
 /// How often challenge values nobody cleaned up are looked for: a quarter
 /// of their maximum age, between 1 s and 10 minutes (each round reads the
@@ -58,6 +60,35 @@ async fn expire_challenges(
             },
         }
     }
+}
+
+/// The admin listener's API and page over `admin`.
+fn webadmin_for(config: &ValidConfig, admin: RecordAdmin) -> Result<WebAdmin, StartError> {
+    let tokens = config.admin.tokens_file.clone().ok_or_else(|| {
+        StartError::Config(ConfigError::invalid(
+            "admin_http.tokens_file",
+            "(none)",
+            "the admin listener needs a token file; with a DynamoDB store there is no default, so set one",
+        ))
+    })?;
+    let targets = ClientTargets {
+        public_url: config.admin.public_url.clone(),
+        dns: config.dns.listen.first().copied(),
+        zones: config
+            .zones
+            .iter()
+            .map(|z| (z.name.clone(), matches!(z.provider, ProviderSpec::Embedded)))
+            .collect(),
+    };
+    WebAdmin::new(
+        admin,
+        TokenFile::new(tokens),
+        config.admin.failed_tokens_per_minute,
+        config.admin.tls,
+        targets,
+        config.http.request_timeout,
+    )
+    .map_err(backend("the admin page's keys"))
 }
 
 /// How long shutdown waits for requests in flight.
@@ -217,6 +248,19 @@ impl RunningServer {
         if let StoreConfig::Dynamodb { table, .. } = &config.store {
             endpoint = endpoint.with_upstream(UpstreamApi::new(service.clone(), table.clone()));
         }
+        let webadmin = if config.admin_http.is_empty() {
+            None
+        } else {
+            match webadmin_for(&config, admin.clone()) {
+                Ok(web) => Some(Arc::new(web)),
+                Err(e) => {
+                    if let Some(dns) = dns {
+                        dns.shutdown().await;
+                    }
+                    return Err(e);
+                }
+            }
+        };
         let state = Arc::new(HttpState {
             endpoint,
             proxies: TrustedProxies::new(config.http.trusted_proxies.clone()),
@@ -229,6 +273,7 @@ impl RunningServer {
             admin_split: !config.admin_http.is_empty(),
             request_timeout: config.http.request_timeout,
             limits,
+            webadmin,
         });
 
         let tls = match &config.tls {
@@ -257,12 +302,18 @@ impl RunningServer {
                     .map(|&addr| ("tls.listen", addr, Role::Api, Some(certificates.clone()))),
             );
         }
-        wanted.extend(
-            config
-                .admin_http
-                .iter()
-                .map(|&addr| ("admin_http.listen", addr, Role::Admin, None)),
-        );
+        let admin_certificates = tls
+            .as_ref()
+            .filter(|_| config.admin.tls)
+            .map(|(certificates, _)| certificates.clone());
+        wanted.extend(config.admin_http.iter().map(|&addr| {
+            (
+                "admin_http.listen",
+                addr,
+                Role::Admin,
+                admin_certificates.clone(),
+            )
+        }));
         let mut listeners = Vec::new();
         for (setting, addr, role, certificates) in wanted {
             match TcpListener::bind(addr).await {
@@ -289,7 +340,7 @@ impl RunningServer {
         let (http_addrs, https_addrs, admin_addrs) = (
             bound(Role::Api, false),
             bound(Role::Api, true),
-            bound(Role::Admin, false),
+            bound(Role::Admin, config.admin.tls),
         );
         let caps = ConnectionCaps {
             all: Arc::new(Semaphore::new(config.http.max_connections)),

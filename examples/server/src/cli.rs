@@ -112,6 +112,10 @@ pub enum Command {
     /// the rewrite's layout) into the configured store. Without --apply it
     /// only reports what it would copy and what it cannot.
     Import(ImportArgs),
+    /// Create, list or revoke the admin tokens of the REST API and the web
+    /// page (`[admin_http]`).
+    #[command(subcommand)]
+    AdminToken(AdminTokenCommand),
     /// Print the hash a client would send for a host from an address.
     Token {
         /// The host name, as the client sends it.
@@ -124,6 +128,38 @@ pub enum Command {
         #[arg(long, env = "DDNS_SECRET", hide_env_values = true)]
         secret: Option<String>,
     },
+}
+
+/// The `admin-token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AdminTokenCommand {
+    /// Make a token and print it once; only its hash is kept.
+    Create(AdminTokenArgs),
+    /// List the tokens: names, scopes and expiry (never the tokens).
+    List,
+    /// Revoke a token: it stops working at its next use, in a running
+    /// server too.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+}
+
+/// `admin-token create`.
+#[derive(Debug, Args)]
+pub struct AdminTokenArgs {
+    /// The token's name, logged with every change made with it (letters,
+    /// digits, `-`, `_`, `.`, `@`).
+    pub name: String,
+    /// Reads only: lists and shows, no change.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Only the names at or under this one (a zone or a subdomain).
+    #[arg(long, value_name = "NAME")]
+    pub under: Option<String>,
+    /// Stop working after this long, like `90d` or `12h`.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub expires_in: Option<std::time::Duration>,
 }
 
 /// The TXT subcommands.

@@ -10,8 +10,12 @@
 //! max_connections_per_source = 64  # open connections one address may hold
 //! health_cache_ms = 5000           # /healthz reads the backends this often
 //!
-//! # [admin_http]                   # move /healthz and /metrics off the API
-//! # listen = ["127.0.0.1:9090"]
+//! # [admin_http]                   # REST API, web page, /healthz and /metrics
+//! # listen = ["127.0.0.1:8081"]    # (the default; /healthz, /metrics leave the API)
+//! # tls = false                    # true: HTTPS with [tls]'s certificate
+//! # tokens_file = "ddns.sqlite3.admin-tokens.json"   # admin tokens (the default)
+//! # public_url = "https://ddns.example.net"  # for the page's client settings
+//! # failed_tokens_per_minute = 10  # then the source is refused for a minute
 //!
 //! [dns]
 //! listen = ["127.0.0.1:5353"]      # embedded authoritative DNS, UDP and TCP
@@ -246,13 +250,42 @@ impl Default for HttpConfig {
     }
 }
 
-/// `[admin_http]`: where `/healthz` and `/metrics` are served when they
-/// should not be reachable on the API's listeners.
+/// `[admin_http]`: the admin listener. It serves `/healthz` and
+/// `/metrics` (which then leave the API's listeners), the REST API under
+/// `/api/v1/` and the web page, both behind admin tokens
+/// (`ddns-server admin-token create`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminHttpConfig {
-    /// Addresses to listen on (plain HTTP); keep them private.
+    /// Addresses to listen on; loopback by default. Keep them private, or
+    /// serve them over TLS (`tls = true`).
+    #[serde(default = "default_admin_listen")]
     pub listen: Vec<SocketAddr>,
+    /// Serve the admin listener over HTTPS with `[tls]`'s certificate (and
+    /// mark the page's cookie `Secure`).
+    #[serde(default)]
+    pub tls: bool,
+    /// The admin tokens' file (default: beside the SQLite database, as
+    /// `<store.path>.admin-tokens.json`).
+    #[serde(default)]
+    pub tokens_file: Option<PathBuf>,
+    /// The API's base URL as clients reach it, for the ready-to-paste
+    /// client settings the page shows (default: the first `http.listen`
+    /// address).
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Failed admin tokens one source may present a minute before it is
+    /// refused for the rest of that minute.
+    #[serde(default = "default_failed_tokens")]
+    pub failed_tokens_per_minute: u32,
+}
+
+fn default_admin_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([127, 0, 0, 1], 8081))]
+}
+
+fn default_failed_tokens() -> u32 {
+    10
 }
 
 /// `[dns]`.

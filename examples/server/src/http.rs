@@ -1,10 +1,12 @@
 //! The HTTP side: the seed API on any path, dyndns2 on its paths,
 //! `/healthz` and `/metrics` (on the API's listeners, or on their own
-//! `[admin_http]` listeners when that is configured).
+//! `[admin_http]` listeners when that is configured, beside the REST API
+//! and the web page of [`crate::webadmin`]).
 //!
 //! Limits keep a slow or huge request from tying the server up: headers
 //! must arrive within [`HEADER_TIMEOUT`] and fit in [`MAX_HEADER_BYTES`],
-//! the URI in [`MAX_URI_BYTES`], bodies are never read, every request has a
+//! the URI in [`MAX_URI_BYTES`], bodies are read only where a protocol
+//! has one and up to its limit, every request has a
 //! deadline, at most `max_connections` connections are served at once, and
 //! at most `max_connections_per_source` of them from one source (trusted
 //! proxies excepted): a few thousand idle connections from a few addresses
@@ -41,6 +43,7 @@ use crate::health::HealthCheck;
 use crate::limits::Limits;
 use crate::metrics::{Metrics, failure_kind};
 use crate::tls::TlsCertificates;
+use crate::webadmin::WebAdmin;
 
 /// Time allowed for a request's headers to arrive (and for an idle
 /// keep-alive connection to send its next request).
@@ -65,6 +68,8 @@ pub(crate) struct HttpState {
     pub(crate) admin_split: bool,
     pub(crate) request_timeout: Duration,
     pub(crate) limits: Option<Arc<Limits>>,
+    /// The REST API and the web page of the `[admin_http]` listeners.
+    pub(crate) webadmin: Option<Arc<WebAdmin>>,
 }
 
 /// What a listener serves.
@@ -72,13 +77,20 @@ pub(crate) struct HttpState {
 pub(crate) enum Role {
     /// The APIs (and `/healthz`, `/metrics` unless they moved).
     Api,
-    /// `/healthz` and `/metrics` only (`[admin_http]`).
+    /// `/healthz`, `/metrics`, the REST API and the web page
+    /// (`[admin_http]`).
     Admin,
 }
 
-type Reply = Response<Full<Bytes>>;
+/// An HTTP answer with its whole body.
+pub(crate) type Reply = Response<Full<Bytes>>;
 
-fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+/// An answer with `status`, `content_type` and `body`.
+pub(crate) fn reply(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Reply {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     response
@@ -119,7 +131,8 @@ async fn handle(
     let acme = state
         .endpoint
         .acme_route(req.method().as_str(), req.uri().path());
-    if acme.is_none()
+    if role == Role::Api
+        && acme.is_none()
         && let Some(refused) = refuse_method(req.method().as_str())
     {
         return Ok(from_codec(refused));
@@ -145,7 +158,13 @@ async fn handle(
             "text/plain; version=0.0.4",
             state.metrics.render(),
         ),
-        _ if role == Role::Admin => not_found(),
+        _ if role == Role::Admin => match &state.webadmin {
+            Some(web) => {
+                let source = source_of(&state, peer, &req);
+                web.handle(source, req).await
+            }
+            None => not_found(),
+        },
         _ => api(&state, peer, acme, req).await,
     })
 }
@@ -194,9 +213,22 @@ async fn api(
         });
     }
     let body = if acme.is_some() || route == Route::Upstream {
-        match read_body(body, state.request_timeout).await {
+        match read_body(body, MAX_BODY_BYTES, state.request_timeout).await {
             Ok(body) => body,
-            Err(refusal) => return refusal,
+            Err(BodyError::TooLarge { max }) => {
+                return reply(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "text/plain",
+                    format!("the body must be at most {max} bytes\n"),
+                );
+            }
+            Err(BodyError::Slow) => {
+                return reply(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "text/plain",
+                    "the body did not arrive in time\n",
+                );
+            }
         }
     } else {
         Bytes::new()
@@ -224,26 +256,34 @@ async fn api(
     from_codec(answer.into_response())
 }
 
-/// Logs the answer: one line per failure the operator must see (with its
-/// causes), then the outcome.
-/// Reads a request body of at most [`MAX_BODY_BYTES`] within `limit`.
-async fn read_body(body: Incoming, limit: Duration) -> Result<Bytes, Reply> {
-    let limited = Limited::new(body, MAX_BODY_BYTES);
+/// Why a request body was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// It is longer than `max` bytes.
+    TooLarge {
+        /// The limit.
+        max: usize,
+    },
+    /// It did not arrive in time.
+    Slow,
+}
+
+/// Reads a request body of at most `max` bytes within `limit`.
+pub(crate) async fn read_body(
+    body: Incoming,
+    max: usize,
+    limit: Duration,
+) -> Result<Bytes, BodyError> {
+    let limited = Limited::new(body, max);
     match tokio::time::timeout(limit, limited.collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(_)) => Err(reply(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "text/plain",
-            format!("the body must be at most {MAX_BODY_BYTES} bytes\n"),
-        )),
-        Err(_) => Err(reply(
-            StatusCode::REQUEST_TIMEOUT,
-            "text/plain",
-            "the body did not arrive in time\n",
-        )),
+        Ok(Err(_)) => Err(BodyError::TooLarge { max }),
+        Err(_) => Err(BodyError::Slow),
     }
 }
 
+/// Logs the answer: one line per failure the operator must see (with its
+/// causes), then the outcome.
 fn log_answer(source: IpAddr, answer: &EndpointAnswer, elapsed: Duration) {
     let mode = answer.mode();
     let micros = elapsed.as_micros();

@@ -3,7 +3,8 @@
 //! The standalone ddns server, as a library so tests and embedders can start
 //! it in-process: the seed API over HTTP (with `/healthz` and `/metrics`),
 //! an embedded authoritative DNS server for the zone, records in SQLite,
-//! and the admin commands of the `ddns-server` binary.
+//! the admin listener's REST API and web page behind admin tokens, and the
+//! admin commands of the `ddns-server` binary.
 //!
 //! ```no_run
 //! use ddns_server::{Config, RunningServer};
@@ -30,6 +31,14 @@ pub mod limits;
 pub mod metrics;
 pub mod settings;
 pub mod tls;
+pub mod tokens;
+mod webadmin;
+
+/// The admin listener's REST API: its routes (method and path template)
+/// and its OpenAPI document, as the server serves them.
+pub mod admin_api {
+    pub use crate::webadmin::{MAX_ADMIN_BODY_BYTES, ROUTES, openapi_json};
+}
 
 pub use app::{RunningServer, StartError};
 pub use backends::open_store;

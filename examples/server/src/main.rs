@@ -59,11 +59,16 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         server.shutdown().await;
         return Ok(());
     }
-    let (admin, store) = admin::open(&config).await?;
     let mut out = std::io::stdout().lock();
+    if let Command::AdminToken(command) = command {
+        admin::admin_token(&config, command, &mut out)?;
+        out.flush()?;
+        return Ok(());
+    }
+    let (admin, store) = admin::open(&config).await?;
     let mut warnings = std::io::stderr();
     match command {
-        Command::Serve => {}
+        Command::Serve | Command::AdminToken(_) => {}
         Command::Add(args) => admin::add(&admin, args, &mut out, &mut warnings).await?,
         Command::List { show_secrets } => admin::list(&admin, show_secrets, &mut out).await?,
         Command::Show {

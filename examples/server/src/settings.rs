@@ -29,9 +29,12 @@ pub struct ValidConfig {
     pub zones: Vec<ZoneSpec>,
     /// The HTTP side.
     pub http: HttpSettings,
-    /// Listeners of their own for `/healthz` and `/metrics` (empty: served
-    /// beside the API).
+    /// The admin listeners: `/healthz`, `/metrics`, the REST API and the
+    /// web page (empty: no admin listener; `/healthz` and `/metrics` are
+    /// then served beside the API).
     pub admin_http: Vec<SocketAddr>,
+    /// The admin listener's settings and the admin tokens' file.
+    pub admin: AdminSettings,
     /// The embedded DNS server's listeners and TCP bounds.
     pub dns: DnsSettings,
     /// Tuning of the use cases.
@@ -51,6 +54,21 @@ pub struct ValidConfig {
     /// True when `[control] socket` was given: failing to listen on it
     /// stops the start. The default path is best effort.
     pub control_socket_required: bool,
+}
+
+/// `[admin_http]` beyond its addresses.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AdminSettings {
+    /// The admin tokens' file; `None` when there is no default (a DynamoDB
+    /// store) and none was given.
+    pub tokens_file: Option<PathBuf>,
+    /// Whether the admin listener speaks HTTPS with `[tls]`'s certificate.
+    pub tls: bool,
+    /// The API's base URL as clients reach it (for the page's settings).
+    pub public_url: String,
+    /// Failed tokens one source may present a minute.
+    pub failed_tokens_per_minute: u32,
 }
 
 /// One zone and what changes it.
@@ -310,14 +328,37 @@ impl Config {
                 format!("it must not exceed prefix.max_len ({})", prefix.max_len),
             ));
         }
-        if let Some(admin) = &self.admin_http
-            && admin.listen.is_empty()
-        {
-            return Err(ConfigError::invalid(
-                "admin_http.listen",
-                "[]",
-                "give at least one address for /healthz and /metrics, or remove [admin_http]",
-            ));
+        if let Some(admin) = &self.admin_http {
+            if admin.listen.is_empty() {
+                return Err(ConfigError::invalid(
+                    "admin_http.listen",
+                    "[]",
+                    "give at least one address for the admin API, page, /healthz and /metrics, or remove [admin_http]",
+                ));
+            }
+            if admin.tls && self.tls.is_none() {
+                return Err(ConfigError::invalid(
+                    "admin_http.tls",
+                    "true",
+                    "HTTPS on the admin listener uses [tls]'s certificate: add a [tls] section (cert, key, listen)",
+                ));
+            }
+            if admin.failed_tokens_per_minute == 0 {
+                return Err(ConfigError::invalid(
+                    "admin_http.failed_tokens_per_minute",
+                    "0",
+                    "allow at least 1 failed token a minute (10 is the default)",
+                ));
+            }
+            if let Some(url) = &admin.public_url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(ConfigError::invalid(
+                    "admin_http.public_url",
+                    url,
+                    "give the API's base URL as clients reach it, like https://ddns.example.net",
+                ));
+            }
         }
         self.limits
             .check()
@@ -337,6 +378,7 @@ impl Config {
             }
             StoreConfig::Dynamodb { .. } => None,
         });
+        let admin = self.admin_settings();
         let service = &self.service;
         let operator_keys = self
             .dns
@@ -361,6 +403,7 @@ impl Config {
                 .as_ref()
                 .map(|a| a.listen.clone())
                 .unwrap_or_default(),
+            admin,
             dns: DnsSettings {
                 listen: self.dns.listen.clone(),
                 tcp: TcpLimits::new(
@@ -392,6 +435,41 @@ impl Config {
             control_socket,
             control_socket_required: self.control.socket.is_some(),
         })
+    }
+
+    /// `[admin_http]`'s settings with their defaults.
+    fn admin_settings(&self) -> AdminSettings {
+        let section = self.admin_http.as_ref();
+        let tokens_file =
+            section
+                .and_then(|a| a.tokens_file.clone())
+                .or_else(|| match &self.store {
+                    StoreConfig::Sqlite { path } => {
+                        let mut file = path.clone().into_os_string();
+                        file.push(".admin-tokens.json");
+                        Some(PathBuf::from(file))
+                    }
+                    StoreConfig::Dynamodb { .. } => None,
+                });
+        let public_url = section
+            .and_then(|a| a.public_url.clone())
+            .or_else(|| {
+                self.http
+                    .listen
+                    .first()
+                    .map(|addr| format!("http://{addr}"))
+            })
+            .or_else(|| {
+                let tls = self.tls.as_ref()?;
+                tls.listen.first().map(|addr| format!("https://{addr}"))
+            })
+            .unwrap_or_else(|| "https://ddns.example.net".to_owned());
+        AdminSettings {
+            tokens_file,
+            tls: section.is_some_and(|a| a.tls),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            failed_tokens_per_minute: section.map_or(10, |a| a.failed_tokens_per_minute),
+        }
     }
 
     /// The zone list: `[[zones]]`, or `[zone]` with `[provider]` as a list
