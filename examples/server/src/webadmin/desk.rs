@@ -4,7 +4,7 @@
 
 use ddns_core::admin::{AddRecord, AdminError, Changed, RecordAdmin, UpdateRecord};
 use ddns_core::{Record, RecordName, RecordType, TxtValue};
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::tokens::Caller;
 

@@ -44,8 +44,22 @@ pub async fn raw(addr: SocketAddr, head: &str) -> Reply {
 
 /// POST `body` to `path` with extra header lines.
 pub async fn post(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut all = vec![("Content-Type", "application/json")];
+    all.extend_from_slice(headers);
+    request(addr, "POST", path, &all, body).await
+}
+
+/// Sends `method` to `path` with `body` (a Content-Length always) and
+/// the header lines given.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: ddns.test\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}",
+        "{method} {path} HTTP/1.1\r\nHost: ddns.test\r\nConnection: close\r\nContent-Length: {}",
         body.len()
     );
     for (n, v) in headers {
