@@ -718,7 +718,7 @@ pub fn admin_token(
         }
         AdminTokenCommand::List => {
             let tokens = file.list().map_err(failed)?;
-            writeln!(out, "{:<24} {:<44} {:<22}", "NAME", "SCOPE", "EXPIRES")?;
+            writeln!(out, "{:<24} {:<44} EXPIRES", "NAME", "SCOPE")?;
             let now = crate::tokens::unix_now();
             for token in &tokens {
                 let expires = match token.expires {
@@ -733,7 +733,7 @@ pub fn admin_token(
                 };
                 writeln!(
                     out,
-                    "{:<24} {:<44} {:<22}",
+                    "{:<24} {:<44} {}",
                     token.name,
                     token.scope.describe(),
                     expires

@@ -552,6 +552,17 @@ async fn pages_cover_a_thousand_records_exactly_once() {
     assert!(names.iter().all(|n| n.starts_with("host099")));
 }
 
+/// A hostile request: method, path, headers, body, the status expected
+/// and words its detail must hold.
+type Hostile<'a> = (
+    &'a str,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    &'a [u8],
+    u16,
+    &'a str,
+);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_input_gets_clear_errors_and_changes_nothing() {
     let Some(a) = start() else { return };
@@ -568,7 +579,7 @@ async fn hostile_input_gets_clear_errors_and_changes_nothing() {
     let auth = ("Authorization", bearer.as_str());
     let json_type = ("Content-Type", "application/json");
     let huge = vec![b'{'; 200_000];
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, &[u8], u16, &str)> = vec![
+    let cases: Vec<Hostile<'_>> = vec![
         (
             "POST",
             "/api/v1/records",

@@ -72,7 +72,7 @@ fn logged(
             "admin: change made"
         ),
         Err(e) => {
-            warn!(token = %caller.name, action, name = %name, error = %e, "admin: change refused")
+            info!(token = %caller.name, action, name = %name, error = %e, "admin: change refused")
         }
     }
     Ok(result?)
