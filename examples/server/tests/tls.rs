@@ -1,6 +1,7 @@
 //! HTTPS in ddns-server: the seed API over TLS beside plain HTTP, the
 //! certificate reloaded on SIGHUP (a bad one refused, the old one kept),
-//! and unusable files refused at start naming the setting.
+//! unusable files refused at start naming the setting, and the admin
+//! listener over HTTPS with `Secure` cookies.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -90,15 +91,22 @@ fn connector(trusted: &[&[u8]]) -> TlsConnector {
 
 /// `GET /?mode=get` over TLS: (the server's certificate, the response).
 async fn https_get(port: u16, connector: &TlsConnector) -> (Vec<u8>, String) {
+    https_get_path(port, connector, "/?mode=get").await
+}
+
+/// `GET path` over TLS: (the server's certificate, the response).
+async fn https_get_path(port: u16, connector: &TlsConnector, path: &str) -> (Vec<u8>, String) {
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
     let name = ServerName::try_from("localhost").unwrap();
     let mut tls = connector.connect(name, tcp).await.unwrap();
     let served = tls.get_ref().1.peer_certificates().unwrap()[0].to_vec();
-    tls.write_all(b"GET /?mode=get HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
+    tls.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut answer = String::new();
     // The server may close without close_notify after Connection: close.
     let _ = tls.read_to_string(&mut answer).await;
@@ -231,4 +239,48 @@ async fn unusable_files_are_refused_at_start() {
     .unwrap_err()
     .to_string();
     assert!(empty.contains("tls.listen"), "{empty}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_listener_speaks_https_with_secure_cookies() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (cert, key, der) = certificate();
+    write_pair(d, &cert, &key);
+    let text = format!(
+        "{}[admin_http]\nlisten = [\"127.0.0.1:0\"]\ntls = true\n",
+        config(d)
+    );
+    std::fs::write(d.join("ddns.toml"), text).unwrap();
+    let mut command = common::server_command();
+    command.current_dir(d).args(["--config", "ddns.toml"]);
+    let server = common::Spawned::start(command);
+    let admin = server.admin.expect("an admin listener").port();
+    let (served, answer) = https_get_path(admin, &connector(&[&der]), "/").await;
+    assert_eq!(served, der);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("Sign in"), "{answer}");
+    let cookie = answer
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie in {answer}"));
+    for attribute in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    // Plain HTTP on the admin port is no way in.
+    let plain = common::http_status_line(server.admin.unwrap(), "/");
+    assert!(
+        !plain.as_deref().unwrap_or("").starts_with("HTTP/1.1 200"),
+        "{plain:?}"
+    );
+
+    let without = ddns_server::Config::parse("[admin_http]\ntls = true\n")
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        without.contains("admin_http.tls") && without.contains("[tls]"),
+        "{without}"
+    );
 }

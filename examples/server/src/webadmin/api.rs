@@ -519,34 +519,25 @@ async fn list_records(web: &WebAdmin, call: &Call<'_>) -> Answer {
     };
     let after = match call.param("cursor") {
         None | Some("") => None,
-        Some(text) => Some(
-            hex::decode(text)
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| {
-                    Problem::bad_request(
-                        "the cursor is not one this API gave; start again without it",
-                    )
-                })?,
-        ),
+        Some(text) => Some(decode_cursor(text).ok_or_else(|| {
+            Problem::bad_request("the cursor is not one this API gave; start again without it")
+        })?),
     };
     let records = web.desk.list(&call.caller, call.param("q")).await?;
     let total = records.len();
-    let position = |r: &Record| format!("{} {}", r.key.name(), r.key.record_type());
     let start = match &after {
         // Records are sorted by name and type: resume after the cursor.
-        Some(after) => records
+        Some((name, record_type)) => records
             .iter()
             .position(|r| {
-                (r.key.name().as_str(), r.key.record_type().as_str())
-                    > after.split_once(' ').unwrap_or((after.as_str(), ""))
+                (r.key.name().as_str(), r.key.record_type()) > (name.as_str(), *record_type)
             })
             .unwrap_or(total),
         None => 0,
     };
     let page: Vec<&Record> = records.iter().skip(start).take(limit).collect();
     let next_cursor = (start + page.len() < total)
-        .then(|| page.last().map(|r| hex::encode(position(r))))
+        .then(|| page.last().map(|r| encode_cursor(r)))
         .flatten();
     json(
         StatusCode::OK,
@@ -556,6 +547,23 @@ async fn list_records(web: &WebAdmin, call: &Call<'_>) -> Answer {
             next_cursor,
         },
     )
+}
+
+/// The cursor after `record`: its name and type, as hex (opaque to
+/// clients).
+fn encode_cursor(record: &Record) -> String {
+    hex::encode(format!(
+        "{} {}",
+        record.key.name(),
+        record.key.record_type()
+    ))
+}
+
+/// The name and type a cursor holds.
+fn decode_cursor(text: &str) -> Option<(String, RecordType)> {
+    let text = String::from_utf8(hex::decode(text).ok()?).ok()?;
+    let (name, record_type) = text.split_once(' ')?;
+    Some((name.to_owned(), record_type.parse().ok()?))
 }
 
 /// Adds a host's records; a generated secret is in the answer, once.

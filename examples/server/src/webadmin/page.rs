@@ -34,6 +34,9 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-ac
 
 const STYLE: &str = include_str!("style.css");
 
+/// Hosts the list shows at most; a search narrows it.
+const MAX_ROWS: usize = 500;
+
 /// Adds the headers every page answer carries.
 fn secured(mut response: Reply) -> Reply {
     let headers = response.headers_mut();
@@ -470,7 +473,9 @@ async fn hosts_page(web: &WebAdmin, signed: &Signed, parts: &Parts) -> Reply {
             );
         }
     };
-    let rows = rows(&records);
+    let all = rows(&records);
+    let total = all.len();
+    let rows = &all[..total.min(MAX_ROWS)];
     let writable = !signed.caller.scope.read_only;
     let markup = layout(
         "Hosts",
@@ -489,7 +494,7 @@ async fn hosts_page(web: &WebAdmin, signed: &Signed, parts: &Parts) -> Reply {
                 table #hosts {
                     thead { tr { th { "Host" } th { "IPv4" } th { "IPv6" } th { "Last update" } th { "State" } } }
                     tbody {
-                        @for row in &rows {
+                        @for row in rows {
                             tr data-host=(row.name.without_trailing_dot()) {
                                 td { a href={ "/hosts/" (row.name.without_trailing_dot()) } { (row.name.without_trailing_dot()) } }
                                 td.addr data-type="A" { (row.values(RecordType::A)) }
@@ -501,7 +506,13 @@ async fn hosts_page(web: &WebAdmin, signed: &Signed, parts: &Parts) -> Reply {
                     }
                 }
             }
-            p.hint { (rows.len()) " host(s)" }
+            p.hint {
+                @if total > rows.len() {
+                    "The first " (rows.len()) " of " (total) " hosts; search to find the others."
+                } @else {
+                    (total) " host(s)"
+                }
+            }
             @if writable {
                 h2 { "Add a host" }
                 form.card #add method="post" action="/hosts" {
