@@ -18,12 +18,10 @@ mod common;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use common::{Reply, Spawned, admin, get, request, server_command};
+use common::{Reply, Spawned, admin, get, printed_token, request, server_command};
 use serde_json::{Value, json};
 
-const CONFIG: &str = "[http]\nlisten = [\"127.0.0.1:0\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\n\
-    [admin_http]\nlisten = [\"127.0.0.1:0\"]\npublic_url = \"https://ddns.example.net\"\n\
-    [dns]\nlisten = [\"127.0.0.1:0\"]\n[store]\nkind = \"sqlite\"\npath = \"ddns.sqlite3\"\n";
+use common::ADMIN_CONFIG as CONFIG;
 
 /// A running server and a token of each kind.
 struct Admin {
@@ -34,15 +32,6 @@ struct Admin {
     viewer: String,
     lan: String,
     expired: String,
-}
-
-/// The token `admin-token create` printed.
-fn printed_token(out: &str) -> String {
-    out.lines()
-        .find_map(|l| l.strip_prefix("token: "))
-        .unwrap_or_else(|| panic!("no token printed in {out}"))
-        .trim()
-        .to_owned()
 }
 
 fn start() -> Option<Admin> {

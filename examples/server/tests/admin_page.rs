@@ -22,15 +22,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Spawned, admin, get, request, server_command};
+use common::{Spawned, admin, get, printed_token, request, server_command};
 use ddns_testkit::servers::free_port;
 use ddns_testkit::tools;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-const CONFIG: &str = "[http]\nlisten = [\"127.0.0.1:0\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\n\
-    [admin_http]\nlisten = [\"127.0.0.1:0\"]\npublic_url = \"https://ddns.example.net\"\n\
-    [dns]\nlisten = [\"127.0.0.1:0\"]\n[store]\nkind = \"sqlite\"\npath = \"ddns.sqlite3\"\n";
+use common::ADMIN_CONFIG as CONFIG;
 
 const HOST: &str = "home.example.com";
 const PUBLIC: &str = "198.51.100.7";
@@ -71,7 +69,7 @@ impl Driver {
         let begun = Instant::now();
         let mut last = String::new();
         while begun.elapsed() < Duration::from_secs(20) {
-            match status_line(addr) {
+            match common::http_status_line(addr, "/status") {
                 Ok(line) if line.starts_with("HTTP/1.1 200") => return,
                 Ok(line) => last = line,
                 Err(e) => last = e.to_string(),
@@ -87,22 +85,6 @@ impl Driver {
             std::fs::read_to_string(&self.log).unwrap_or_default()
         );
     }
-}
-
-/// The status line of chromedriver's `GET /status` (it refuses a Host
-/// that is not a local address).
-fn status_line(addr: SocketAddr) -> std::io::Result<String> {
-    use std::io::{BufRead, Write};
-    let timeout = Duration::from_secs(2);
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    write!(
-        stream,
-        "GET /status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut line = String::new();
-    std::io::BufReader::new(stream).read_line(&mut line)?;
-    Ok(line.trim_end().to_owned())
 }
 
 impl Drop for Driver {
@@ -411,11 +393,7 @@ async fn a_browser_signs_in_adds_reads_the_secret_locks_and_removes_a_host() {
         dir.path(),
         &["--config", "ddns.toml", "admin-token", "create", "ops"],
     );
-    let token = out
-        .lines()
-        .find_map(|l| l.strip_prefix("token: "))
-        .unwrap()
-        .to_owned();
+    let token = printed_token(&out);
     let mut command = server_command();
     command
         .current_dir(dir.path())

@@ -3,7 +3,8 @@
 //! each change logged with the token's name.
 
 use ddns_core::admin::{AddRecord, AdminError, Changed, RecordAdmin, UpdateRecord};
-use ddns_core::{Record, RecordName, RecordType, TxtValue};
+use ddns_core::prefix::PrefixFollow;
+use ddns_core::{Hostname, Record, RecordName, RecordType, TxtValue};
 use tracing::info;
 
 use crate::tokens::Caller;
@@ -54,6 +55,21 @@ fn may_change(caller: &Caller, name: &RecordName) -> Result<(), DeskError> {
         )));
     }
     may_read(caller, name)
+}
+
+/// Refuses changes to `host` the caller may not make, and a prefix source
+/// it may not see; the host's name.
+fn may_change_host(
+    caller: &Caller,
+    host: &Hostname,
+    follow: Option<&PrefixFollow>,
+) -> Result<RecordName, DeskError> {
+    let name = AsRef::<RecordName>::as_ref(host).clone();
+    may_change(caller, &name)?;
+    if let Some(follow) = follow {
+        may_read(caller, follow.prefix_from.as_ref())?;
+    }
+    Ok(name)
 }
 
 /// Logs the outcome of a change made with `caller`'s token.
@@ -139,11 +155,7 @@ impl Desk {
         caller: &Caller,
         request: AddRecord,
     ) -> Result<Changed, DeskError> {
-        let name = AsRef::<RecordName>::as_ref(&request.hostname).clone();
-        may_change(caller, &name)?;
-        if let Some(follow) = &request.follow {
-            may_read(caller, AsRef::<RecordName>::as_ref(&follow.prefix_from))?;
-        }
+        let name = may_change_host(caller, &request.hostname, request.follow.as_ref())?;
         logged(caller, "add", &name, self.admin.add(request).await)
     }
 
@@ -153,11 +165,8 @@ impl Desk {
         caller: &Caller,
         request: UpdateRecord,
     ) -> Result<Changed, DeskError> {
-        let name = AsRef::<RecordName>::as_ref(&request.hostname).clone();
-        may_change(caller, &name)?;
-        if let Some(Some(follow)) = &request.follow {
-            may_read(caller, AsRef::<RecordName>::as_ref(&follow.prefix_from))?;
-        }
+        let follow = request.follow.as_ref().and_then(Option::as_ref);
+        let name = may_change_host(caller, &request.hostname, follow)?;
         logged(caller, "update", &name, self.admin.update(request).await)
     }
 

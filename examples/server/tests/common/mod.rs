@@ -371,7 +371,7 @@ pub fn http_status_line(addr: SocketAddr, path: &str) -> std::io::Result<String>
     stream.set_read_timeout(Some(timeout))?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     )?;
     let mut reader = std::io::BufReader::new(stream);
     let mut line = String::new();
@@ -399,6 +399,22 @@ pub fn home_hash(source: &str, secret: &str) -> String {
         &ddns_core::SharedSecret::new(secret),
     )
     .to_hex()
+}
+
+/// A server on free loopback ports with an admin listener, its database
+/// `ddns.sqlite3` in the working directory, trusting X-Forwarded-For from
+/// loopback.
+pub const ADMIN_CONFIG: &str = "[http]\nlisten = [\"127.0.0.1:0\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\n\
+    [admin_http]\nlisten = [\"127.0.0.1:0\"]\npublic_url = \"https://ddns.example.net\"\n\
+    [dns]\nlisten = [\"127.0.0.1:0\"]\n[store]\nkind = \"sqlite\"\npath = \"ddns.sqlite3\"\n";
+
+/// The token `admin-token create` printed in `out`.
+pub fn printed_token(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("token: "))
+        .unwrap_or_else(|| panic!("no token printed in {out}"))
+        .trim()
+        .to_owned()
 }
 
 /// The secret `add` printed in `out` (its `secret: ...` line).
