@@ -97,6 +97,12 @@ pub(crate) enum SqliteError {
 
     #[error("the database task for {} stopped unexpectedly: {detail}", path.display())]
     Task { path: PathBuf, detail: String },
+
+    #[error("{} does not exist; name the database (or the backup) to read", path.display())]
+    BackupSource { path: PathBuf },
+
+    #[error("{} exists already; remove it or choose another name", path.display())]
+    Exists { path: PathBuf },
 }
 
 impl SqliteError {
@@ -141,7 +147,8 @@ impl From<SqliteError> for ddns_core::Error {
             SqliteError::ReadOnly { .. } | SqliteError::ReadableByOthers { .. } => {
                 Self::permission_denied(message)
             }
-            SqliteError::Constraint { .. } => Self::conflict(message),
+            SqliteError::Constraint { .. } | SqliteError::Exists { .. } => Self::conflict(message),
+            SqliteError::BackupSource { .. } => Self::not_found(message),
             SqliteError::OutOfRange { .. } => Self::invalid_input(message),
             SqliteError::MissingDirectory { .. }
             | SqliteError::Open { .. }

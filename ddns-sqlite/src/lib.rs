@@ -12,6 +12,9 @@
 //!   `synchronous=FULL`. Blocking SQLite calls run on tokio's blocking pool.
 //! - A new database is seeded with the example records of the configured
 //!   zone; an existing one never is.
+//! - [`backup`] copies the live database with SQLite's online backup API
+//!   (a consistent snapshot, while the server writes), [`restore`] puts a
+//!   backup back.
 //! - Every failure is a [`ddns_core::Error`] naming the file and what to do;
 //!   no `rusqlite` type appears in the API.
 //!
@@ -27,11 +30,13 @@
 //! # })?; Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod backup;
 mod error;
 mod row;
 mod schema;
 mod store;
 
+pub use backup::{backup, restore};
 pub use schema::SCHEMA_VERSION;
 pub use store::{
     ConnectionSettings, DEFAULT_BUSY_TIMEOUT, DEFAULT_PAGE_SIZE, DEFAULT_PATH, DEFAULT_READERS,

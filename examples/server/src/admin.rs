@@ -753,3 +753,170 @@ pub fn admin_token(
     }
     Ok(())
 }
+
+/// `man`: the man page on `out`, or with `dir` one page per command
+/// written there (`ddns-server.1`, `ddns-server-add.1`, …).
+///
+/// # Errors
+///
+/// [`AdminError::Output`] when a page cannot be written.
+pub fn man_pages(
+    command: clap::Command,
+    dir: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<(), AdminError> {
+    match dir {
+        None => clap_mangen::Man::new(command).render(out)?,
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            clap_mangen::generate_to(command, dir)?;
+            writeln!(out, "man pages written to {}", dir.display())?;
+        }
+    }
+    Ok(())
+}
+
+/// `check-config`: the configuration is valid (it got here) and the TLS
+/// files it names load; prints what the server would serve.
+///
+/// # Errors
+///
+/// [`AdminError::Input`] naming the setting whose files are unusable.
+pub fn check_config(config: &ValidConfig, out: &mut dyn Write) -> Result<(), AdminError> {
+    if let Some(tls) = &config.tls {
+        crate::tls::TlsCertificates::load(tls).map_err(|e| AdminError::Input(e.to_string()))?;
+    }
+    let addrs = |addrs: &[std::net::SocketAddr]| {
+        if addrs.is_empty() {
+            "none".to_owned()
+        } else {
+            addrs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    writeln!(out, "the configuration is valid; the server would serve:")?;
+    for zone in &config.zones {
+        let signed = if zone.dnssec.is_some() {
+            ", signed"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "  zone {} through {} (default TTL {} s{signed})",
+            zone.name,
+            zone.provider.kind(),
+            zone.default_ttl
+        )?;
+    }
+    writeln!(
+        out,
+        "  HTTP (seed API, dyndns2): {}",
+        addrs(&config.http.listen)
+    )?;
+    let https = config.tls.as_ref().map_or(&[][..], |t| &t.listen[..]);
+    writeln!(out, "  HTTPS: {}", addrs(https))?;
+    if config.has_embedded_zone() {
+        writeln!(out, "  DNS (UDP and TCP): {}", addrs(&config.dns.listen))?;
+    }
+    if config.admin_http.is_empty() {
+        writeln!(out, "  admin API and page: none (no [admin_http])")?;
+    } else {
+        writeln!(
+            out,
+            "  admin API and page{}: {} (tokens in {})",
+            if config.admin.tls { " over HTTPS" } else { "" },
+            addrs(&config.admin_http),
+            config
+                .admin
+                .tokens_file
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |p| p.display().to_string())
+        )?;
+    }
+    writeln!(out, "  store: {}", config.store_description())?;
+    writeln!(
+        out,
+        "  rate limits: {}",
+        if config.limits.enabled { "on" } else { "off" }
+    )?;
+    writeln!(
+        out,
+        "  trusted proxies: {}",
+        if config.http.trusted_proxies.is_empty() {
+            "none".to_owned()
+        } else {
+            config
+                .http
+                .trusted_proxies
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    )?;
+    Ok(())
+}
+
+/// The SQLite database of `config`.
+fn sqlite_path(config: &ValidConfig) -> Result<&Path, AdminError> {
+    config.db_path().ok_or_else(|| {
+        AdminError::Input(
+            "the store is DynamoDB: back it up with the table's point-in-time recovery or on-demand backups".into(),
+        )
+    })
+}
+
+/// `backup FILE`: a consistent copy of the live database (SQLite's online
+/// backup API), made 0600.
+///
+/// # Errors
+///
+/// [`AdminError::Store`] naming the file that failed.
+pub fn backup(config: &ValidConfig, file: &Path, out: &mut dyn Write) -> Result<(), AdminError> {
+    let database = sqlite_path(config)?;
+    ddns_sqlite::backup(database, file)?;
+    let size = std::fs::metadata(file).map_or(0, |m| m.len());
+    writeln!(
+        out,
+        "backed up {} to {} ({size} bytes)",
+        database.display(),
+        file.display()
+    )?;
+    Ok(())
+}
+
+/// `restore FILE`: puts a backup in place of the database, refused while
+/// a server answers on the database's control socket.
+///
+/// # Errors
+///
+/// [`AdminError::Input`] while a server runs; [`AdminError::Store`] for a
+/// damaged backup or an unwritable database.
+pub async fn restore(
+    config: &ValidConfig,
+    file: &Path,
+    out: &mut dyn Write,
+) -> Result<(), AdminError> {
+    let database = sqlite_path(config)?;
+    if let Some(socket) = &config.control_socket
+        && control::server_answers(socket).await
+    {
+        return Err(AdminError::Input(format!(
+            "a ddns-server is running on {} (it answers on {}); stop it, restore, then start it again",
+            database.display(),
+            socket.display()
+        )));
+    }
+    ddns_sqlite::restore(file, database)?;
+    writeln!(
+        out,
+        "restored {} from {}; start the server",
+        database.display(),
+        file.display()
+    )?;
+    Ok(())
+}

@@ -8,10 +8,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Overrides;
 
+/// The version line: the version, and the backends this build has.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (providers: embedded, rfc2136, route53; stores: sqlite, dynamodb)"
+);
+
 /// The ddns server: the seed API over HTTP and an authoritative DNS server
 /// for one zone, with records in SQLite. Without a subcommand it serves.
 #[derive(Debug, Parser)]
-#[command(name = "ddns-server", version, about, long_about = None)]
+#[command(name = "ddns-server", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// TOML configuration file.
     #[arg(long, short, env = "DDNS_CONFIG", global = true)]
@@ -36,6 +42,16 @@ pub struct Cli {
         global = true
     )]
     pub log: String,
+    /// Log format: `text` for people, `json` for log shippers (one JSON
+    /// object per line).
+    #[arg(
+        long,
+        env = "DDNS_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -53,11 +69,46 @@ impl Cli {
     }
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve HTTP and DNS until SIGTERM or SIGINT (the default).
     Serve,
+    /// Check the configuration (and the TLS files it names) without
+    /// starting anything, and print what it would serve.
+    CheckConfig,
+    /// Write a consistent copy of the live SQLite database to FILE (made
+    /// 0600), while the server runs.
+    Backup {
+        /// The new file; an existing one is refused.
+        file: PathBuf,
+    },
+    /// Replace the SQLite database with the backup FILE (refused while a
+    /// server answers on the database's control socket).
+    Restore {
+        /// The backup.
+        file: PathBuf,
+    },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one per command into --dir.
+    Man {
+        /// Write `ddns-server.1` and a page per subcommand here.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Add a record (A and AAAA by default), printing its secret once.
     Add(AddArgs),
     /// List records; secrets only with --show-secrets.

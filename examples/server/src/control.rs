@@ -241,6 +241,19 @@ pub(crate) mod server {
     }
 }
 
+/// Whether a server accepts connections on the control socket `path`.
+pub(crate) async fn server_answers(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        tokio::net::UnixStream::connect(path).await.is_ok()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// Sends `request` to the server listening on `path`. `None` when no
 /// server listens there (no socket file, or nobody accepts): the caller
 /// does the work itself.

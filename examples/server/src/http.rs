@@ -1,7 +1,7 @@
 //! The HTTP side: the seed API on any path, dyndns2 on its paths,
 //! `/healthz` and `/metrics` (on the API's listeners, or on their own
 //! `[admin_http]` listeners when that is configured, beside the REST API
-//! and the web page of [`crate::webadmin`]).
+//! and the web page of the `webadmin` module).
 //!
 //! Limits keep a slow or huge request from tying the server up: headers
 //! must arrive within [`HEADER_TIMEOUT`] and fit in [`MAX_HEADER_BYTES`],

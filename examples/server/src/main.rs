@@ -7,19 +7,23 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
-use ddns_server::cli::{Cli, Command, TxtCommand, Types};
+use clap::{CommandFactory, Parser};
+use ddns_server::cli::{Cli, Command, LogFormat, TxtCommand, Types};
 use ddns_server::{RunningServer, admin};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = EnvFilter::try_new(&cli.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().with_current_span(false).init(),
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -49,26 +53,64 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let mut out = std::io::stdout().lock();
+    // What needs no configuration.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            // Written whole, so that a closed pipe is an error, not a panic.
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "ddns-server", &mut script);
+            out.write_all(&script)?;
+            return Ok(());
+        }
+        Some(Command::Man { dir }) => {
+            admin::man_pages(Cli::command(), dir.as_deref(), &mut out)?;
+            return Ok(());
+        }
+        _ => {}
+    }
     let config = ddns_server::Config::load(cli.config.as_deref())?
         .with_overrides(cli.overrides())
         .validate()?;
     let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::Serve = command {
-        let server = RunningServer::start(config).await?;
-        wait_for_signal(&server).await;
-        server.shutdown().await;
-        return Ok(());
-    }
-    let mut out = std::io::stdout().lock();
-    if let Command::AdminToken(command) = command {
-        admin::admin_token(&config, command, &mut out)?;
-        out.flush()?;
-        return Ok(());
+    match command {
+        Command::Serve => {
+            drop(out);
+            let server = RunningServer::start(config).await?;
+            notify_systemd(&[sd_notify::NotifyState::Ready]);
+            wait_for_signal(&server).await;
+            notify_systemd(&[sd_notify::NotifyState::Stopping]);
+            server.shutdown().await;
+            return Ok(());
+        }
+        Command::CheckConfig => {
+            admin::check_config(&config, &mut out)?;
+            return Ok(out.flush()?);
+        }
+        Command::Backup { file } => {
+            admin::backup(&config, &file, &mut out)?;
+            return Ok(out.flush()?);
+        }
+        Command::Restore { file } => {
+            admin::restore(&config, &file, &mut out).await?;
+            return Ok(out.flush()?);
+        }
+        Command::AdminToken(command) => {
+            admin::admin_token(&config, command, &mut out)?;
+            return Ok(out.flush()?);
+        }
+        _ => {}
     }
     let (admin, store) = admin::open(&config).await?;
     let mut warnings = std::io::stderr();
     match command {
-        Command::Serve | Command::AdminToken(_) => {}
+        Command::Serve
+        | Command::CheckConfig
+        | Command::Backup { .. }
+        | Command::Restore { .. }
+        | Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::AdminToken(_) => {}
         Command::Add(args) => admin::add(&admin, args, &mut out, &mut warnings).await?,
         Command::List { show_secrets } => admin::list(&admin, show_secrets, &mut out).await?,
         Command::Show {
@@ -126,6 +168,14 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Tells systemd (`Type=notify`) the server's state; nothing without
+/// `NOTIFY_SOCKET`.
+fn notify_systemd(state: &[sd_notify::NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(false, state) {
+        tracing::warn!(error = %e, "could not notify systemd");
+    }
 }
 
 /// Returns on SIGTERM or SIGINT; on SIGHUP reloads the TLS certificate

@@ -379,6 +379,13 @@ impl Config {
             StoreConfig::Dynamodb { .. } => None,
         });
         let admin = self.admin_settings();
+        if self.admin_http.is_some() && admin.tokens_file.is_none() {
+            return Err(ConfigError::invalid(
+                "admin_http.tokens_file",
+                "(none)",
+                "the admin listener needs a token file; with a DynamoDB store there is no default, so set one",
+            ));
+        }
         let service = &self.service;
         let operator_keys = self
             .dns
