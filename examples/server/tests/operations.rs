@@ -343,7 +343,7 @@ async fn a_backup_during_updates_holds_every_change_acknowledged_before_it() {
     }
     let mut command = server_command();
     command.current_dir(d).args(["--config", "ddns.toml"]);
-    let server = Spawned::start(command);
+    let mut server = Spawned::start(command);
     let http = server.http;
 
     // Each host's client moves its address in turn; every acknowledged
@@ -428,6 +428,7 @@ async fn a_backup_during_updates_holds_every_change_acknowledged_before_it() {
     drop(conn);
     let store = ddns_sqlite::SqliteStore::open(&copy).await.unwrap();
     let acknowledged = acknowledged.lock().unwrap().clone();
+    let mut backed_up = Vec::new();
     for (i, (host, _)) in secrets.iter().enumerate() {
         let state =
             ddns_testkit::records::stored_state(&store, host, ddns_core::RecordType::A).await;
@@ -441,6 +442,28 @@ async fn a_backup_during_updates_holds_every_change_acknowledged_before_it() {
             "{host}: the backup holds change {} but {} were acknowledged before it began",
             position + 1,
             before[i]
+        );
+        backed_up.push(held);
+    }
+    drop(store);
+
+    // Restore: refused while the server runs, done once it stopped.
+    let refused = run(d, &["--config", "ddns.toml", "restore", "backup.sqlite3"]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("running"), "{}", stderr(&refused));
+    assert!(server.stop().success());
+    let restored = run(d, &["--config", "ddns.toml", "restore", "backup.sqlite3"]);
+    assert!(restored.status.success(), "{}", stderr(&restored));
+    let store = ddns_sqlite::SqliteStore::open(d.join("ddns.sqlite3"))
+        .await
+        .unwrap();
+    for ((host, _), held) in secrets.iter().zip(&backed_up) {
+        let state =
+            ddns_testkit::records::stored_state(&store, host, ddns_core::RecordType::A).await;
+        assert_eq!(
+            state.values.first().map(ToString::to_string).as_ref(),
+            Some(held),
+            "{host}"
         );
     }
 }
