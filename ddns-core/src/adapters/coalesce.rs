@@ -1,21 +1,28 @@
 //! A decorator that merges concurrent DNS reads and changes into batches.
 //!
 //! When a whole ISP renumbers, a thousand hosts call `set` within seconds.
-//! [`CoalescingProvider`] wraps any [`DnsProvider`] and holds each read or
-//! change for a short window (default [`DEFAULT_WINDOW`]); everything of
-//! the same kind that arrives meanwhile goes to the provider together:
+//! [`CoalescingProvider`] wraps any [`DnsProvider`] and batches while the
+//! provider is busy, as databases commit in groups: a read or change that
+//! finds the provider idle goes to it at once, and everything of the same
+//! kind that arrives while a call is in flight goes together in the next
+//! call. A fast provider (the embedded DNS) is never kept waiting, and a
+//! slow one (Route 53, an RFC 2136 primary across the network) gets large
+//! batches:
 //!
 //! - reads as one [`DnsProvider::current_many`] call;
 //! - changes as [`DnsProvider::apply`] calls split at the provider's
 //!   [`DnsProvider::max_batch_size`] and so that no batch changes one
 //!   record twice; change batches go one at a time, in order of arrival.
 //!
-//! A batch that reaches the maximum size is sent at once. Every caller gets
-//! the result of its own read or change.
+//! A window ([`CoalescingProvider::with_window`], none by default) makes
+//! each batch wait that long for others before it goes; a batch that
+//! reaches the maximum size goes at once. Every caller gets the result of
+//! its own read or change.
 //!
-//! Flushes run as tokio tasks, so a caller that gives up waiting does not
-//! strand the others. Outside a tokio runtime the decorator passes calls
-//! straight through.
+//! Each kind has at most one sending task at a time, which keeps sending
+//! while batches wait and then stops; a caller that gives up waiting does
+//! not strand the others. Outside a tokio runtime the decorator passes
+//! calls straight through.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -24,7 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use crate::domain::record::RecordKey;
 use crate::domain::value::RecordValue;
@@ -32,8 +39,9 @@ use crate::error::{Error, Result};
 use crate::ports::batching::{align_results, current_via_many, split_batches};
 use crate::ports::provider::{ChangeResult, DnsChange, DnsProvider};
 
-/// How long a read or change waits for others to join its batch by default.
-pub const DEFAULT_WINDOW: Duration = Duration::from_millis(20);
+/// How long a call that finds the provider idle waits for others by
+/// default: not at all (batches form while the provider is busy).
+pub const DEFAULT_WINDOW: Duration = Duration::ZERO;
 
 /// The result of one read.
 type ReadResult = Result<Vec<RecordValue>>;
@@ -42,43 +50,52 @@ type ReadResult = Result<Vec<RecordValue>>;
 /// result goes back on.
 type Batch<T, R> = (Vec<T>, Vec<oneshot::Sender<R>>);
 
-/// Items waiting for the next flush, and sealed batches waiting to be sent.
+/// Items waiting for the next call, and sealed batches waiting to be sent.
 struct Queue<T, R> {
     items: Vec<T>,
     waiters: Vec<oneshot::Sender<R>>,
-    /// Bumped each time the open batch is sealed, so a timer started for an
-    /// earlier batch does not seal a later one early.
-    generation: u64,
-    /// Sealed batches in the order they were sealed; each flush task sends
-    /// the oldest, so batches reach the provider in order.
+    /// Sealed batches in the order they were sealed (a batch is sealed
+    /// when it reaches the maximum size, or when the sender takes it).
     ready: VecDeque<Batch<T, R>>,
+    /// True while a sending task runs for this kind.
+    busy: bool,
 }
 
 impl<T, R> Queue<T, R> {
     fn seal(&mut self) {
         if !self.items.is_empty() {
-            self.generation += 1;
             let batch = (mem::take(&mut self.items), mem::take(&mut self.waiters));
             self.ready.push_back(batch);
         }
+    }
+
+    /// The next batch to send: the oldest sealed one, else the open one;
+    /// `None` (and no longer busy) when nothing waits.
+    fn next(&mut self) -> Option<Batch<T, R>> {
+        if self.ready.is_empty() {
+            self.seal();
+        }
+        let batch = self.ready.pop_front();
+        if batch.is_none() {
+            self.busy = false;
+        }
+        batch
     }
 }
 
 /// What joining a queue tells the caller to start.
 enum Then {
-    /// The batch reached the maximum size and was sealed: send it now.
+    /// The provider was idle: start the sending task.
     Send,
-    /// The caller opened a new batch: seal it when the window of this
-    /// generation ends.
-    Timer(u64),
-    /// Someone else's timer or flush will take care of it.
+    /// The sending task runs; a batch that just filled up cuts its window
+    /// short.
     Nothing,
 }
 
 struct Gatherer<T, R> {
     queue: Mutex<Queue<T, R>>,
-    /// Held while a batch of this kind is with the provider.
-    turn: tokio::sync::Mutex<()>,
+    /// Wakes a sending task waiting out its window when a batch fills up.
+    full: Notify,
 }
 
 impl<T, R> Gatherer<T, R> {
@@ -87,10 +104,10 @@ impl<T, R> Gatherer<T, R> {
             queue: Mutex::new(Queue {
                 items: Vec::new(),
                 waiters: Vec::new(),
-                generation: 0,
                 ready: VecDeque::new(),
+                busy: false,
             }),
-            turn: tokio::sync::Mutex::new(()),
+            full: Notify::new(),
         }
     }
 
@@ -105,7 +122,6 @@ impl<T, R> Gatherer<T, R> {
         max: usize,
     ) -> (Vec<oneshot::Receiver<R>>, Then) {
         let mut queue = self.queue();
-        let was_empty = queue.items.is_empty();
         let mut receivers = Vec::new();
         for item in items {
             let (tx, rx) = oneshot::channel();
@@ -113,32 +129,61 @@ impl<T, R> Gatherer<T, R> {
             queue.waiters.push(tx);
             receivers.push(rx);
         }
-        let then = if queue.items.len() >= max {
+        if queue.items.len() >= max {
             queue.seal();
-            Then::Send
-        } else if was_empty {
-            Then::Timer(queue.generation)
-        } else {
+            // Only a sending task waiting out its window listens; no permit
+            // is kept for a later window.
+            self.full.notify_waiters();
+        }
+        let then = if queue.busy {
             Then::Nothing
+        } else {
+            queue.busy = true;
+            Then::Send
         };
         (receivers, then)
     }
 
-    /// Seals the open batch if it is still of `generation`.
-    fn seal_if(&self, generation: u64) -> bool {
-        let mut queue = self.queue();
-        if queue.generation != generation || queue.items.is_empty() {
-            return false;
+    /// Waits up to `window` for the open batch to fill, unless a sealed
+    /// batch waits already or nothing is open; none: no wait.
+    async fn linger(&self, window: Duration) {
+        if window.is_zero() {
+            return;
         }
-        queue.seal();
-        true
+        // Listening before looking, so a batch that fills up in between
+        // still ends the wait.
+        let mut filled = std::pin::pin!(self.full.notified());
+        filled.as_mut().enable();
+        {
+            let queue = self.queue();
+            if !queue.ready.is_empty() || queue.items.is_empty() {
+                return;
+            }
+        }
+        // Either way the window is over.
+        let _ = tokio::time::timeout(window, filled).await;
     }
+}
 
-    /// Waits for this kind's turn, then takes the oldest sealed batch.
-    async fn next_batch(&self) -> (tokio::sync::MutexGuard<'_, ()>, Option<Batch<T, R>>) {
-        let turn = self.turn.lock().await;
-        let batch = self.queue().ready.pop_front();
-        (turn, batch)
+/// Fails every call still queued and frees the kind for a new sending
+/// task, when a sending task ends without emptying its queue (the
+/// provider panicked, or the runtime is shutting down).
+struct Abandon<'a, T, R> {
+    gatherer: &'a Gatherer<T, R>,
+    done: bool,
+}
+
+impl<T, R> Drop for Abandon<'_, T, R> {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut queue = self.gatherer.queue();
+            // Dropping the senders tells each caller its batch was
+            // abandoned.
+            queue.items.clear();
+            queue.waiters.clear();
+            queue.ready.clear();
+            queue.busy = false;
+        }
     }
 }
 
@@ -162,19 +207,20 @@ fn deliver<R>(waiters: Vec<oneshot::Sender<R>>, results: Vec<R>) {
 }
 
 impl Shared {
-    fn seal_if(&self, kind: Kind, generation: u64) -> bool {
-        match kind {
-            Kind::Reads => self.reads.seal_if(generation),
-            Kind::Writes => self.writes.seal_if(generation),
-        }
-    }
-
-    /// Sends the oldest sealed batch of `kind`.
-    async fn flush(&self, kind: Kind) {
+    /// The sending task of `kind`: sends batch after batch (each after the
+    /// window, if any) until none waits.
+    async fn drain(&self, kind: Kind, window: Duration) {
         match kind {
             Kind::Reads => {
-                let (_turn, batch) = self.reads.next_batch().await;
-                if let Some((keys, waiters)) = batch {
+                let mut guard = Abandon {
+                    gatherer: &self.reads,
+                    done: false,
+                };
+                loop {
+                    self.reads.linger(window).await;
+                    let Some((keys, waiters)) = self.reads.queue().next() else {
+                        break;
+                    };
                     let mut results = self.inner.current_many(&keys).await;
                     results.resize_with(keys.len(), || {
                         Err(Error::unavailable(
@@ -184,12 +230,21 @@ impl Shared {
                     });
                     deliver(waiters, results);
                 }
+                guard.done = true;
             }
             Kind::Writes => {
-                let (_turn, batch) = self.writes.next_batch().await;
-                if let Some((changes, waiters)) = batch {
+                let mut guard = Abandon {
+                    gatherer: &self.writes,
+                    done: false,
+                };
+                loop {
+                    self.writes.linger(window).await;
+                    let Some((changes, waiters)) = self.writes.queue().next() else {
+                        break;
+                    };
                     self.send_changes(changes, waiters).await;
                 }
+                guard.done = true;
             }
         }
     }
@@ -252,8 +307,9 @@ impl CoalescingProvider {
         }
     }
 
-    /// Sets how long a call waits for others (tens of milliseconds is
-    /// plenty: long enough to gather a burst, short enough not to be felt).
+    /// Sets how long each batch waits for others before it goes (none by
+    /// default: batches form while the provider is busy; a window only
+    /// helps a provider that charges per call rather than per change).
     #[must_use]
     pub fn with_window(mut self, window: Duration) -> Self {
         self.window = window;
@@ -265,28 +321,17 @@ impl CoalescingProvider {
         &self.shared.inner
     }
 
-    /// Starts what joining asked for, then waits for the results.
+    /// Starts the sending task when joining asked for it, then waits for
+    /// the results.
     async fn wait<R>(
         &self,
         runtime: &tokio::runtime::Handle,
         kind: Kind,
         (receivers, then): (Vec<oneshot::Receiver<Result<R>>>, Then),
     ) -> Vec<Result<R>> {
-        let shared = Arc::clone(&self.shared);
-        match then {
-            Then::Send => {
-                runtime.spawn(async move { shared.flush(kind).await });
-            }
-            Then::Timer(generation) => {
-                let window = self.window;
-                runtime.spawn(async move {
-                    tokio::time::sleep(window).await;
-                    if shared.seal_if(kind, generation) {
-                        shared.flush(kind).await;
-                    }
-                });
-            }
-            Then::Nothing => {}
+        if let Then::Send = then {
+            let (shared, window) = (Arc::clone(&self.shared), self.window);
+            runtime.spawn(async move { shared.drain(kind, window).await });
         }
         let mut results = Vec::with_capacity(receivers.len());
         for rx in receivers {

@@ -43,7 +43,7 @@
 //!
 //! [service]
 //! recheck_interval_secs = 300      # trust a known DNS value this long
-//! coalesce_window_ms = 20          # gather concurrent DNS changes
+//! coalesce_window_ms = 0           # 0: batch while the backend is busy
 //! access_write_delay_ms = 1000     # batch last_checked/last_accessed writes
 //! record_cache_ttl_ms = 1000       # reuse records read from the store
 //! signed_window_secs = 300         # accepted clock skew of signed requests
@@ -461,7 +461,9 @@ pub struct ServiceSection {
     /// Seconds a known DNS value is trusted before DNS is read again.
     #[serde(default = "default_recheck")]
     pub recheck_interval_secs: u64,
-    /// Milliseconds concurrent DNS changes wait to be batched together.
+    /// Milliseconds each batch of DNS changes waits for more before it
+    /// goes; 0 (the default): at once when the backend is idle, batched
+    /// while it is busy.
     #[serde(default = "default_window")]
     pub coalesce_window_ms: u64,
     /// Milliseconds the access state (`last_checked`, `last_accessed`) of
@@ -714,7 +716,7 @@ fn default_recheck() -> u64 {
     ddns_core::DEFAULT_RECHECK_INTERVAL.as_secs()
 }
 fn default_window() -> u64 {
-    u64::try_from(ddns_core::coalesce::DEFAULT_WINDOW.as_millis()).unwrap_or(20)
+    u64::try_from(ddns_core::coalesce::DEFAULT_WINDOW.as_millis()).unwrap_or(0)
 }
 fn default_access_delay() -> u64 {
     1000

@@ -860,7 +860,7 @@ mod tests {
             c.control_socket.as_deref(),
             Some(Path::new("ddns.sqlite3.sock"))
         );
-        assert_eq!(c.service.coalesce_window, Duration::from_millis(20));
+        assert_eq!(c.service.coalesce_window, Duration::ZERO);
         assert_eq!(c.http.request_timeout, Duration::from_secs(30));
     }
 
