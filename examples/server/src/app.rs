@@ -74,10 +74,12 @@ fn webadmin_for(config: &ValidConfig, admin: RecordAdmin) -> Result<WebAdmin, St
     let targets = ClientTargets {
         public_url: config.admin.public_url.clone(),
         dns: config.dns.listen.first().copied(),
-        zones: config
+        zones: config.core_zones(),
+        embedded: config
             .zones
             .iter()
-            .map(|z| (z.name.clone(), matches!(z.provider, ProviderSpec::Embedded)))
+            .filter(|z| matches!(z.provider, ProviderSpec::Embedded))
+            .map(|z| z.name.clone())
             .collect(),
     };
     WebAdmin::new(

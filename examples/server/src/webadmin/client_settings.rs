@@ -67,15 +67,10 @@ pub(crate) fn for_host(
             ),
         },
     ];
-    let zone = targets
-        .zones
-        .iter()
-        .filter(|(zone, _)| {
-            let zone = zone.as_str();
-            host.as_str() == zone || host.as_str().ends_with(&format!(".{zone}"))
-        })
-        .max_by_key(|(zone, _)| zone.as_str().len());
-    if let Some((zone, embedded)) = zone {
+    // The core's rule picks the zone (the longest that holds the name).
+    if let Some(zone) = targets.zones.containing(host) {
+        let zone = zone.name();
+        let embedded = targets.embedded.contains(zone);
         all.push(ClientSettings {
             id: "acme",
             title: "ACME certificates (lego, certbot, acme.sh, acme-dns clients)",
@@ -84,7 +79,7 @@ pub(crate) fn for_host(
                 zone,
                 secret,
                 api_url: url,
-                dns: targets.dns.filter(|_| *embedded),
+                dns: targets.dns.filter(|_| embedded),
             }),
         });
     }
@@ -101,7 +96,10 @@ mod tests {
         let targets = ClientTargets {
             public_url: "https://ddns.example.net".into(),
             dns: None,
-            zones: vec![(Hostname::parse("example.com").unwrap(), false)],
+            zones: ddns_core::Zones::single(ddns_core::Zone::new(
+                Hostname::parse("example.com").unwrap(),
+            )),
+            embedded: Vec::new(),
         };
         let all = for_host(&host, &SharedSecret::new("s3cret"), &targets);
         let ids: Vec<&str> = all.iter().map(|s| s.id).collect();

@@ -43,8 +43,10 @@ pub(crate) struct ClientTargets {
     pub(crate) public_url: String,
     /// The embedded DNS as ACME clients reach it, when it serves a zone.
     pub(crate) dns: Option<SocketAddr>,
-    /// The zones served, with whether the embedded DNS serves each.
-    pub(crate) zones: Vec<(Hostname, bool)>,
+    /// The zones served.
+    pub(crate) zones: ddns_core::Zones,
+    /// The zones the embedded DNS serves (its RFC 2136 settings apply).
+    pub(crate) embedded: Vec<Hostname>,
 }
 
 /// The admin listener's state beyond `/healthz` and `/metrics`.
