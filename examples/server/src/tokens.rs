@@ -51,11 +51,8 @@ impl Scope {
         let Some(under) = &self.under else {
             return true;
         };
-        let (name, under) = (name.as_str(), under.as_str());
-        name.eq_ignore_ascii_case(under)
-            || (name.len() > under.len()
-                && name.as_bytes()[name.len() - under.len() - 1] == b'.'
-                && name[name.len() - under.len()..].eq_ignore_ascii_case(under))
+        // The core's rule: names are canonical, compared label-wise.
+        name.is_in_zone(under)
     }
 
     /// The scope in words, for listings and the page.
