@@ -107,8 +107,9 @@ fn check_integrity(conn: &Connection, path: &Path) -> Result<(), SqliteError> {
 }
 
 /// Creates `path` empty with owner-only permissions; refuses an existing
-/// file.
-fn create_private(path: &Path) -> Result<(), SqliteError> {
+/// file ([`SqliteError::Exists`]). The store creates a new database so
+/// too.
+pub(crate) fn create_private(path: &Path) -> Result<(), SqliteError> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

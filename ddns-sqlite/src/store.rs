@@ -237,22 +237,11 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, SqliteErro
 /// memory file that group or others can read is refused.
 #[cfg(unix)]
 fn secure_files(path: &Path) -> Result<(), SqliteError> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::PermissionsExt;
 
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(source) => {
-            return Err(SqliteError::Create {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
+    match crate::backup::create_private(path) {
+        Ok(()) | Err(SqliteError::Exists { .. }) => {}
+        Err(e) => return Err(e),
     }
     let mut companions = [
         path.to_path_buf(),

@@ -144,6 +144,14 @@ impl<T, R> Gatherer<T, R> {
         (receivers, then)
     }
 
+    /// The sending task's hold on the queue.
+    fn sending(&self) -> Sending<'_, T, R> {
+        Sending {
+            gatherer: self,
+            done: false,
+        }
+    }
+
     /// Waits up to `window` for the open batch to fill, unless a sealed
     /// batch waits already or nothing is open; none: no wait.
     async fn linger(&self, window: Duration) {
@@ -165,15 +173,27 @@ impl<T, R> Gatherer<T, R> {
     }
 }
 
-/// Fails every call still queued and frees the kind for a new sending
-/// task, when a sending task ends without emptying its queue (the
-/// provider panicked, or the runtime is shutting down).
-struct Abandon<'a, T, R> {
+/// A kind's sending task's hold on its queue: hands out batch after batch
+/// and, if the task ends before the queue is empty (the provider panicked,
+/// or the runtime is shutting down), fails every call still queued and
+/// frees the kind for a new sending task.
+struct Sending<'a, T, R> {
     gatherer: &'a Gatherer<T, R>,
     done: bool,
 }
 
-impl<T, R> Drop for Abandon<'_, T, R> {
+impl<T, R> Sending<'_, T, R> {
+    /// The next batch to send, after the window; `None` when none waits
+    /// (the kind is then free).
+    async fn next(&mut self, window: Duration) -> Option<Batch<T, R>> {
+        self.gatherer.linger(window).await;
+        let batch = self.gatherer.queue().next();
+        self.done = batch.is_none();
+        batch
+    }
+}
+
+impl<T, R> Drop for Sending<'_, T, R> {
     fn drop(&mut self) {
         if !self.done {
             let mut queue = self.gatherer.queue();
@@ -212,15 +232,8 @@ impl Shared {
     async fn drain(&self, kind: Kind, window: Duration) {
         match kind {
             Kind::Reads => {
-                let mut guard = Abandon {
-                    gatherer: &self.reads,
-                    done: false,
-                };
-                loop {
-                    self.reads.linger(window).await;
-                    let Some((keys, waiters)) = self.reads.queue().next() else {
-                        break;
-                    };
+                let mut sending = self.reads.sending();
+                while let Some((keys, waiters)) = sending.next(window).await {
                     let mut results = self.inner.current_many(&keys).await;
                     results.resize_with(keys.len(), || {
                         Err(Error::unavailable(
@@ -230,21 +243,12 @@ impl Shared {
                     });
                     deliver(waiters, results);
                 }
-                guard.done = true;
             }
             Kind::Writes => {
-                let mut guard = Abandon {
-                    gatherer: &self.writes,
-                    done: false,
-                };
-                loop {
-                    self.writes.linger(window).await;
-                    let Some((changes, waiters)) = self.writes.queue().next() else {
-                        break;
-                    };
+                let mut sending = self.writes.sending();
+                while let Some((changes, waiters)) = sending.next(window).await {
                     self.send_changes(changes, waiters).await;
                 }
-                guard.done = true;
             }
         }
     }

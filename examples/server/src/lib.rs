@@ -37,7 +37,7 @@ mod webadmin;
 /// The admin listener's REST API: its routes (method and path template)
 /// and its OpenAPI document, as the server serves them.
 pub mod admin_api {
-    pub use crate::webadmin::{MAX_ADMIN_BODY_BYTES, ROUTES, openapi_json};
+    pub use crate::webadmin::{ROUTES, openapi_json};
 }
 
 pub use app::{RunningServer, StartError};

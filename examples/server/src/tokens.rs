@@ -38,14 +38,6 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// Every name, reads and changes.
-    pub fn full() -> Self {
-        Self {
-            read_only: false,
-            under: None,
-        }
-    }
-
     /// Whether `name` lies in the scope's names.
     pub fn covers(&self, name: &RecordName) -> bool {
         let Some(under) = &self.under else {
@@ -397,11 +389,6 @@ impl TokenFile {
     }
 }
 
-/// The lower-case hex SHA-256 of a presented token.
-pub fn token_digest(token: &str) -> String {
-    digest(token.trim())
-}
-
 fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -424,6 +411,16 @@ fn check_name(name: &str) -> Result<(), TokenError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Scope {
+        /// Every name, reads and changes.
+        fn full() -> Self {
+            Self {
+                read_only: false,
+                under: None,
+            }
+        }
+    }
 
     fn file() -> (tempfile::TempDir, TokenFile) {
         let dir = tempfile::tempdir().unwrap();

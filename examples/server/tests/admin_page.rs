@@ -78,6 +78,7 @@ impl Driver {
                 last = format!("exited with {status}");
                 break;
             }
+            // Paces the next /status query; readiness is its answer.
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!(

@@ -34,7 +34,7 @@ use guard::FailedTokens;
 use session::Sessions;
 
 /// The largest request body the admin listener reads (JSON or a form).
-pub const MAX_ADMIN_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_ADMIN_BODY_BYTES: usize = 64 * 1024;
 
 /// What the page needs to write a host's client settings.
 #[derive(Debug, Clone)]

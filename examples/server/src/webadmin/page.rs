@@ -24,6 +24,7 @@ use super::WebAdmin;
 use super::api::rfc3339;
 use super::client_settings;
 use super::desk::DeskError;
+use super::problem::Problem;
 use super::session::{LIFETIME, PRE_SESSION_COOKIE, SESSION_COOKIE, random_hex};
 use crate::http::{BodyError, Reply, reply};
 use crate::tokens::Caller;
@@ -530,16 +531,10 @@ async fn hosts_page(web: &WebAdmin, signed: &Signed, parts: &Parts) -> Reply {
     page(StatusCode::OK, markup)
 }
 
-/// The status and message for an operation that failed.
-fn failure(e: &DeskError) -> (StatusCode, String) {
-    let status = match e {
-        DeskError::Forbidden(_) => StatusCode::FORBIDDEN,
-        DeskError::Input(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        DeskError::Admin(ddns_core::admin::AdminError::Missing { .. }) => StatusCode::NOT_FOUND,
-        DeskError::Admin(ddns_core::admin::AdminError::Exists { .. }) => StatusCode::CONFLICT,
-        DeskError::Admin(_) => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    (status, e.to_string())
+/// The page for an operation that failed, with the API's status for it.
+fn refused(e: DeskError) -> Reply {
+    let problem = Problem::from(e);
+    error_page(problem.status(), problem.detail())
 }
 
 async fn add_host(web: &WebAdmin, signed: &Signed, form: &Form) -> Reply {
@@ -559,10 +554,7 @@ async fn add_host(web: &WebAdmin, signed: &Signed, form: &Form) -> Reply {
     request.allow_internal = form.checked("allow_internal");
     match web.desk.add(&signed.caller, request).await {
         Ok(changed) => secret_page(web, signed, &host, &changed, "added"),
-        Err(e) => {
-            let (status, message) = failure(&e);
-            error_page(status, &message)
-        }
+        Err(e) => refused(e),
     }
 }
 
@@ -613,8 +605,7 @@ async fn host_page(web: &WebAdmin, signed: &Signed, name: RecordName) -> Reply {
     let records = match web.desk.show(&signed.caller, &name, &RecordType::ALL).await {
         Ok(records) => records,
         Err(e) => {
-            let (status, message) = failure(&e);
-            return error_page(status, &message);
+            return refused(e);
         }
     };
     let shown = name.without_trailing_dot();
@@ -723,9 +714,6 @@ async fn host_action(web: &WebAdmin, signed: &Signed, name: RecordName, action: 
             see_other(&format!("/?{query}"), &[])
         }
         Ok(_) => see_other(&format!("/hosts/{shown}"), &[]),
-        Err(e) => {
-            let (status, message) = failure(&e);
-            error_page(status, &message)
-        }
+        Err(e) => refused(e),
     }
 }

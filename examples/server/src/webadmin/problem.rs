@@ -83,6 +83,16 @@ impl Problem {
         problem
     }
 
+    /// Its status.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// What went wrong, and what to do.
+    pub(crate) fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// The HTTP answer.
     pub(crate) fn into_reply(self) -> Reply {
         let body = ProblemBody {

@@ -42,13 +42,9 @@ pub(crate) struct Sessions {
     live: Mutex<HashMap<String, Session>>,
 }
 
-/// `bytes` random bytes as lower-case hex.
+/// `bytes` random bytes as lower-case hex (the core's secret generator).
 pub(crate) fn random_hex(bytes: usize) -> Result<String, ddns_core::Error> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| {
-        ddns_core::Error::unavailable(format!("the system's random source failed: {e}"), false)
-    })?;
-    Ok(hex::encode(buf))
+    ddns_core::SharedSecret::generate(bytes * 2).map(|s| s.expose_secret().to_owned())
 }
 
 impl Sessions {
